@@ -1,0 +1,51 @@
+"""Device selection and seeding."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from .errors import UserError
+
+
+def select_device(spec: str | torch.device = "auto") -> torch.device:
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:i"`` into a usable ``torch.device``.
+
+    ``"auto"`` picks CUDA when a GPU is present and the CPU otherwise. Asking for CUDA where
+    there is none, or for a GPU index that does not exist, raises :class:`UserError`.
+    """
+    if isinstance(spec, torch.device):
+        spec = str(spec)
+    spec = str(spec).strip().lower()
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise UserError(f"unknown device {spec!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cpu":
+        return device
+    if device.type != "cuda":
+        raise UserError(f"unsupported device {spec!r}; use auto, cpu, cuda or cuda:N")
+    if not torch.cuda.is_available():
+        raise UserError(f"device {spec!r} was asked for but no CUDA GPU is available; use --device cpu")
+    count = torch.cuda.device_count()
+    if device.index is not None and device.index >= count:
+        raise UserError(f"device {spec!r} does not exist: this machine has {count} CUDA device(s)")
+    return device
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python's, NumPy's and PyTorch's global generators (CPU and CUDA).
+
+    Returns a CPU ``torch.Generator`` seeded with ``seed`` for code that takes one explicitly.
+    """
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    return torch.Generator().manual_seed(seed)

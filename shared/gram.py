@@ -1,0 +1,96 @@
+"""Gram matrices of feature maps, for any number of spatial (or temporal) dimensions.
+
+The Gram matrix ``G = F F^T`` of a feature map ``F`` of shape ``(C, N)`` holds the
+correlations between channels summed over all ``N`` positions. It is the "style"
+representation of Gatys, Ecker & Bethge (2015, texture synthesis; 2016, style transfer)
+and of Ulyanov & Lebedev (2016, audio texture synthesis and style transfer).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import torch
+from torch import Tensor
+
+GramNormalize = Literal["positions", "channels_positions", "none"]
+_NORMALIZE = ("positions", "channels_positions", "none")
+
+
+def gram_matrix(features: Tensor, normalize: GramNormalize = "positions") -> Tensor:
+    """Channel-by-channel Gram matrix of a batch of feature maps.
+
+    Args:
+        features: Tensor of dimension ``(B, C, *spatial)`` with at least one spatial
+            dimension: ``(B, C, T)`` for audio frames, ``(B, C, H, W)`` for images.
+        normalize: What ``F F^T`` is divided by, with ``N`` the number of positions
+            (``prod(spatial)``) and ``C`` the number of channels:
+
+            * ``"positions"`` (default): ``N``. Ulyanov & Lebedev's audio code and pystiche do
+              this; it makes the Gram a mean over positions, so clips and images of any length
+              or size give comparable statistics (a 3-minute style clip can be matched by a
+              10-second result without cropping).
+            * ``"channels_positions"``: ``C * N``, as jcjohnson/neural-style does.
+            * ``"none"``: the raw sum of Gatys et al. (2015).
+
+    Returns:
+        Tensor of dimension ``(B, C, C)``, symmetric and positive semi-definite.
+    """
+    if not isinstance(features, Tensor):
+        raise TypeError(f"gram_matrix expects a torch.Tensor, got {type(features).__name__}")
+    if features.dim() < 3:
+        raise ValueError(
+            "gram_matrix expects features of shape (B, C, *spatial) with at least one spatial "
+            f"dimension, but got a tensor with {features.dim()} dimensions"
+        )
+    if normalize not in _NORMALIZE:
+        raise ValueError(f"normalize must be one of {_NORMALIZE}, got {normalize!r}")
+    b, c = features.shape[:2]
+    f = torch.flatten(features, 2)  # (B, C, N)
+    n = f.shape[-1]
+    gram = torch.bmm(f, f.transpose(1, 2))  # (B, C, C)
+    if normalize == "positions":
+        gram = gram / n
+    elif normalize == "channels_positions":
+        gram = gram / (c * n)
+    return gram
+
+
+def blend_grams(grams: Sequence[Tensor], weights: Sequence[float] | None = None) -> Tensor:
+    """Weighted average of several target Gram matrices (several style sources).
+
+    jcjohnson/neural-style blends several style images this way: the weights are
+    normalised to sum to 1 and the blended Gram is the single target.
+
+    Args:
+        grams: Sequence of tensors, each ``(C, C)`` or ``(1, C, C)``, all of one shape.
+        weights: One non-negative weight per Gram (default: equal weights).
+
+    Returns:
+        Tensor of the shape of one input Gram.
+    """
+    if len(grams) == 0:
+        raise ValueError("blend_grams needs at least one Gram matrix")
+    weights = normalize_blend_weights(len(grams), weights)
+    shapes = {tuple(g.shape) for g in grams}
+    if len(shapes) != 1:
+        raise ValueError(f"all Gram matrices to blend must have one shape, got {sorted(shapes)}")
+    out = grams[0] * weights[0]
+    for g, w in zip(grams[1:], weights[1:]):
+        out = out + g * w
+    return out
+
+
+def normalize_blend_weights(count: int, weights: Sequence[float] | None) -> list[float]:
+    """Check ``count`` blend weights and scale them to sum to 1 (equal when ``None``)."""
+    if weights is None:
+        return [1.0 / count] * count
+    weights = [float(w) for w in weights]
+    if len(weights) != count:
+        raise ValueError(f"got {len(weights)} blend weights for {count} styles; give one per style")
+    if any(not (w >= 0.0) or w == float("inf") for w in weights):
+        raise ValueError(f"blend weights must be finite and non-negative, got {weights}")
+    total = sum(weights)
+    if total <= 0:
+        raise ValueError(f"blend weights must not all be zero, got {weights}")
+    return [w / total for w in weights]

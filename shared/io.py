@@ -1,0 +1,84 @@
+"""Atomic output files and output-path checks.
+
+Every file the tools write goes through :func:`atomic_path` or :func:`atomic_write`: the data
+go to a temporary file in the destination's folder, which is renamed over the destination only
+once it is complete, so a crash or Ctrl-C never leaves a half-written or clobbered file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+from .errors import UserError
+
+PathLike = str | os.PathLike
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (same suffix); rename it over ``path`` on success.
+
+    For libraries that write by file name (soundfile, Pillow, matplotlib, ``torch.save``). If the
+    body raises (or is interrupted), the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=folder)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_write(path: PathLike, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
+    """Open a temporary file beside ``path`` for writing; rename it over ``path`` on success.
+
+    ``mode`` is ``"wb"`` or ``"w"`` (text, with ``encoding``, default UTF-8).
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write mode must be 'w' or 'wb', got {mode!r}")
+    with atomic_path(path) as tmp:
+        kwargs = {} if "b" in mode else {"encoding": encoding or "utf-8"}
+        with open(tmp, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+
+
+def check_output_path(
+    output: PathLike, inputs: Iterable[PathLike] = (), *, what: str = "output"
+) -> Path:
+    """Check that ``output`` can be written without harming any input.
+
+    Raises :class:`UserError` if its folder does not exist, if it is a folder, or if it names
+    one of ``inputs`` (same file by path or by inode).
+    """
+    out = Path(output)
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.exists():
+        raise UserError(f"{what} folder does not exist: {folder}")
+    if not folder.is_dir():
+        raise UserError(f"{what} folder is not a folder: {folder}")
+    if out.is_dir():
+        raise UserError(f"{what} path is a folder, not a file: {out}")
+    resolved = out.resolve()
+    for inp in inputs:
+        p = Path(inp)
+        same = p.resolve() == resolved
+        if not same and p.exists() and out.exists():
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(p, out)
+        if same:
+            raise UserError(f"{what} path {out} is one of the inputs; choose another name")
+    return out
