@@ -1,0 +1,81 @@
+"""One entry point for every image feature network: :func:`build_extractor`.
+
+An extractor is an ``nn.Module`` whose ``forward(image)`` takes RGB images ``(B, 3, H, W)`` in
+[0, 1] and returns ``{layer_name: (B, C, H_l, W_l)}`` for the layers it was built for, with
+attributes ``layers`` (those names) and ``available_layers`` (every valid name). Its parameters
+are frozen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from shared import UserError
+
+from .vgg import VGGFeatures, load_weights
+
+MODELS = ("vgg19", "vgg16", "random-multiscale")
+
+
+@dataclass(frozen=True)
+class LayerDefaults:
+    """Default layers of a feature network for the optimisation and feed-forward methods."""
+
+    content: tuple[str, ...]  # content layers
+    style: tuple[str, ...]  # style layers
+
+
+DEFAULT_LAYERS: dict[str, LayerDefaults] = {
+    # jcjohnson/neural-style (Gatys et al. 2016).
+    "vgg19": LayerDefaults(("relu4_2",), ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")),
+    # Johnson et al. (2016) perceptual losses; content relu3_3 as in their released models.
+    "vgg16": LayerDefaults(("relu3_3",), ("relu1_2", "relu2_2", "relu3_3", "relu4_3")),
+}
+
+
+def build_extractor(
+    model: str = "vgg19",
+    layers: Sequence[str] = (),
+    *,
+    weights: str = "imagenet",
+    pooling: str = "max",
+    preprocess: str | None = None,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> nn.Module:
+    """Build a frozen feature extractor returning ``layers``.
+
+    Args:
+        model: ``"vgg19"``, ``"vgg16"`` or ``"random-multiscale"``.
+        layers: Layer names to return.
+        weights: VGG only: ``"imagenet"``, ``"random"`` or a ``.pth`` path
+            (see :func:`imagestyle.vgg.load_weights`).
+        pooling: VGG only: ``"max"`` or ``"avg"``.
+        preprocess: VGG only: ``"torchvision"`` or ``"caffe"``; ``None`` picks the weights' own.
+        seed: Seed of random weights (``weights="random"``, ``random-multiscale``).
+        device: Where the extractor lives.
+
+    Raises:
+        UserError: unknown model or layer, missing or mismatched weights.
+    """
+    if model not in MODELS:
+        raise UserError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    if model == "random-multiscale":
+        from .random_multiscale import RandomMultiscaleFeatures
+
+        return RandomMultiscaleFeatures(layers, seed=seed).to(device)
+    state, detected = load_weights(model, weights)  # type: ignore[arg-type]
+    if weights == "random":
+        import warnings
+
+        warnings.warn("VGG weights are random (--weights random): fine for tests and smoke runs, "
+                      "but results are not artistic", stacklevel=2)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = VGGFeatures(model, layers, state, pooling=pooling,  # type: ignore[arg-type]
+                          preprocess=preprocess or detected)  # type: ignore[arg-type]
+    return net.to(device)

@@ -1,0 +1,127 @@
+"""Reading and writing images as float tensors.
+
+Images are ``(1, 3, H, W)`` RGB tensors in [0, 1]. Any format Pillow reads is accepted; EXIF
+orientation is honoured; greyscale, palette, RGBA (composited on white), CMYK and 16-bit
+images are converted to 8-bit-equivalent RGB.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from shared import UserError, atomic_path
+
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF",
+                ".tiff": "TIFF", ".webp": "WEBP"}
+
+
+def _to_rgb(img: "PIL.Image.Image") -> "PIL.Image.Image":  # noqa: F821
+    from PIL import Image
+
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        peak = 65535.0 if arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    elif img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        img = Image.fromarray(np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA"):
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img)
+    return img.convert("RGB")
+
+
+def load_image(path: str | Path, size: int | tuple[int, int] | None = None) -> Tensor:
+    """Read an image file as a ``(1, 3, H, W)`` float32 RGB tensor in [0, 1].
+
+    Args:
+        path: Any file Pillow reads.
+        size: ``None`` keeps the size; an int scales so the longest side is ``size``; a
+            ``(W, H)`` tuple resizes exactly. Resampling is Lanczos (antialiased).
+
+    Raises:
+        UserError: missing, empty, truncated or non-image files.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder, not an image")
+    if path.stat().st_size == 0:
+        raise UserError(f"{path}: empty file")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            img = _to_rgb(img)
+    except UnidentifiedImageError:
+        raise UserError(f"{path}: not an image Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"{path}: cannot read image ({' '.join(str(exc).split())})") from None
+    if size is not None:
+        img = img.resize(target_size(img.size, size), Image.LANCZOS)
+    arr = np.asarray(img, dtype=np.float32) / 255.0  # (H, W, 3)
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0)  # (1, 3, H, W)
+
+
+def target_size(wh: tuple[int, int], size: int | tuple[int, int]) -> tuple[int, int]:
+    """``(W, H)`` after scaling ``wh`` so its longest side is ``size`` (or exactly ``size``)."""
+    if isinstance(size, tuple):
+        return (int(size[0]), int(size[1]))
+    w, h = wh
+    scale = size / max(w, h)
+    return (max(1, round(w * scale)), max(1, round(h * scale)))
+
+
+def parse_size(text: str) -> int | tuple[int, int]:
+    """Parse ``"512"`` -> 512 or ``"640x480"`` -> (640, 480) (width x height)."""
+    t = text.lower().strip()
+    try:
+        if "x" in t:
+            w, h = (int(v) for v in t.split("x"))
+            if w < 1 or h < 1:
+                raise ValueError
+            return (w, h)
+        n = int(t)
+        if n < 1:
+            raise ValueError
+        return n
+    except ValueError:
+        raise UserError(f"invalid size {text!r}; use N or WxH with positive integers") from None
+
+
+def to_pil(image: Tensor) -> "PIL.Image.Image":  # noqa: F821
+    """``(1, 3, H, W)`` or ``(3, H, W)`` tensor in [0, 1] -> 8-bit RGB PIL image (clamped)."""
+    from PIL import Image
+
+    if image.dim() == 4:
+        if image.shape[0] != 1:
+            raise ValueError(f"to_pil takes one image, got a batch of {image.shape[0]}")
+        image = image[0]
+    if image.dim() != 3 or image.shape[0] != 3:
+        raise ValueError(f"expected (3, H, W), got {tuple(image.shape)}")
+    arr = (image.detach().float().clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
+    return Image.fromarray(arr.permute(1, 2, 0).cpu().numpy(), "RGB")
+
+
+def save_image(image: Tensor, path: str | Path, quality: int = 95) -> Path:
+    """Write a ``(1, 3, H, W)`` / ``(3, H, W)`` image atomically; format from the extension."""
+    path = Path(path)
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UserError(f"{path}: unsupported output extension {path.suffix!r}; use one of "
+                        f"{', '.join(sorted(SAVE_FORMATS))}")
+    pil = to_pil(image)
+    with atomic_path(path) as tmp:
+        kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+        pil.save(tmp, format=fmt, **kwargs)
+    return path
