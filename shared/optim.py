@@ -145,6 +145,7 @@ def optimize(
             [x],
             lr=config.lr if config.lr is not None else 1.0,
             max_iter=1,  # one iteration per step(), so that steps can be counted and logged
+            max_eval=1 + 25,  # the start point plus up to 25 line-search evaluations per step
             history_size=config.history_size,
             line_search_fn=config.line_search,
             tolerance_grad=config.tolerance_grad,
@@ -153,15 +154,17 @@ def optimize(
     else:
         opt = torch.optim.Adam([x], lr=config.lr if config.lr is not None else 1e-2)
 
-    state = {"evals": 0, "version": -1, "terms": None, "best": math.inf, "best_x": None,
-             "best_terms": None}
+    state: dict = {"evals": 0, "version": -1, "terms": None, "best": math.inf, "best_x": None,
+                   "best_terms": None, "x_eval": None, "loss": None}
     step_terms: list[Optional[dict[str, float]]] = [None]
 
     def closure() -> Tensor:
-        # L-BFGS calls the closure at the start of every step(), at the point where the last
-        # line-search evaluation already left the loss and gradient; the parameter's version
-        # counter tells whether x moved since, so that evaluation is not paid twice.
-        if state["version"] == x._version and state["terms"] is not None:
+        # L-BFGS calls the closure at the start of every step(), usually at the very point
+        # its last line-search evaluation scored (the same x_init + t*d, bit for bit); the
+        # loss and the gradient left in x.grad are reused then instead of paid for twice.
+        if state["terms"] is not None and x.grad is not None and (
+            state["version"] == x._version or torch.equal(x.detach(), state["x_eval"])
+        ):
             if step_terms[0] is None:
                 step_terms[0] = state["terms"]
             return state["loss"]
@@ -171,7 +174,7 @@ def optimize(
             loss = result.total
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
-                    f"the loss became {float(loss)} after {state['evals']} evaluations; "
+                    f"the loss became {float(loss.detach())} after {state['evals']} evaluations; "
                     "lower the learning rate or the loss weights",
                     best=state["best_x"],
                 )
@@ -185,7 +188,8 @@ def optimize(
         state["evals"] += 1
         floats = result.floats()
         value = floats["total"]
-        state.update(version=x._version, terms=floats, loss=loss.detach())
+        state.update(version=x._version, terms=floats, loss=loss.detach(),
+                     x_eval=x.detach().clone())
         if step_terms[0] is None:
             step_terms[0] = floats
         if value < state["best"]:
@@ -204,7 +208,7 @@ def optimize(
     try:
         for _ in range(config.iterations):
             step_terms[0] = None
-            before = x._version
+            before = x.detach().clone() if config.optimizer == "lbfgs" else None
             if config.optimizer == "lbfgs":
                 opt.step(closure)
             else:
@@ -217,7 +221,7 @@ def optimize(
             bar.set_postfix(_postfix(terms), refresh=False)
             if callback is not None and callback_every and iterations % callback_every == 0:
                 callback(iterations, x.detach().clone(), terms["total"])
-            if config.optimizer == "lbfgs" and x._version == before:
+            if before is not None and torch.equal(x.detach(), before):
                 converged = True  # L-BFGS did not move: its tolerances were met
                 break
     except KeyboardInterrupt:

@@ -1,0 +1,122 @@
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from shared import (UserError, atomic_path, atomic_write, check_output_path, seed_everything,
+                    select_device)
+from shared.cli import sys_exit
+
+
+def test_atomic_write_replaces_only_on_success(tmp_path):
+    out = tmp_path / "result.txt"
+    out.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_write(out, "w") as fh:
+            fh.write("half")
+            raise RuntimeError("disk on fire")
+    assert out.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.txt"]
+    with atomic_write(out, "w") as fh:
+        fh.write("new")
+    assert out.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.txt"]
+
+
+def test_atomic_path_leaves_no_file_when_writing_fails(tmp_path):
+    out = tmp_path / "x.wav"
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(out) as tmp:
+            assert tmp.parent == tmp_path and tmp.suffix == ".wav"
+            tmp.write_bytes(b"partial")
+            raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(b"data")
+    assert out.read_bytes() == b"data" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_atomic_write_survives_killed_process(tmp_path):
+    out = tmp_path / "big.bin"
+    out.write_bytes(b"original")
+    code = (
+        "import os, sys\n"
+        "from shared import atomic_write\n"
+        f"with atomic_write({str(out)!r}) as fh:\n"
+        "    fh.write(b'x' * 1000)\n"
+        "    fh.flush()\n"
+        "    os._exit(9)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 9
+    assert out.read_bytes() == b"original"
+
+
+def test_check_output_path(tmp_path):
+    inp = tmp_path / "in.wav"
+    inp.write_bytes(b"x")
+    assert check_output_path(tmp_path / "out.wav", [inp]) == tmp_path / "out.wav"
+    with pytest.raises(UserError, match="one of the inputs"):
+        check_output_path(inp, [inp])
+    with pytest.raises(UserError, match="one of the inputs"):
+        check_output_path(tmp_path / "." / "in.wav", [str(inp)])
+    link = tmp_path / "link.wav"
+    os.symlink(inp, link)
+    with pytest.raises(UserError, match="one of the inputs"):
+        check_output_path(link, [inp])
+    with pytest.raises(UserError, match="folder does not exist"):
+        check_output_path(tmp_path / "nope" / "out.wav")
+    with pytest.raises(UserError, match="is a folder"):
+        check_output_path(tmp_path)
+
+
+def test_select_device():
+    assert select_device("cpu") == torch.device("cpu")
+    auto = select_device("auto")
+    assert auto.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(UserError, match="unknown device"):
+        select_device("tpu9")
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="no CUDA"):
+            select_device("cuda")
+        with pytest.raises(UserError, match="no CUDA"):
+            select_device("cuda:1")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_select_device_cuda():
+    assert select_device("cuda").type == "cuda"
+    with pytest.raises(UserError, match="does not exist"):
+        select_device(f"cuda:{torch.cuda.device_count()}")
+
+
+def test_seed_everything_reproducible():
+    g = seed_everything(7)
+    a = torch.randn(5), torch.randn(3, generator=g)
+    g = seed_everything(7)
+    b = torch.randn(5), torch.randn(3, generator=g)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_sys_exit_maps_errors(capsys):
+    @sys_exit("tool")
+    def main(argv=None):
+        kind = argv[0]
+        if kind == "user":
+            raise UserError("bad file\nsecond line")
+        if kind == "interrupt":
+            raise KeyboardInterrupt
+        if kind == "bug":
+            raise RuntimeError("boom")
+        return 0
+
+    assert main(["ok"]) == 0
+    assert main(["user"]) == 2
+    err = capsys.readouterr().err
+    assert err == "tool: error: bad file second line\n"
+    assert main(["interrupt"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert main(["bug"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "RuntimeError: boom" in err

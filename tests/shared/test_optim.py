@@ -1,0 +1,157 @@
+import math
+
+import pytest
+import torch
+
+from shared import LossTerms, NonFiniteLossError, OptimConfig, optimize
+
+
+def quadratic(target: torch.Tensor, scales: torch.Tensor):
+    def loss(x: torch.Tensor) -> LossTerms:
+        a = (scales * (x - target) ** 2).sum()
+        return LossTerms(total=a, terms={"quad": a})
+    return loss
+
+
+def rosenbrock(x: torch.Tensor) -> torch.Tensor:
+    return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+
+
+@pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
+def test_lbfgs_reaches_quadratic_optimum(line_search):
+    torch.manual_seed(0)
+    target = torch.randn(4, 5, dtype=torch.float64)
+    scales = torch.rand(4, 5, dtype=torch.float64) * 10 + 0.1
+    start = torch.zeros(4, 5, dtype=torch.float64)
+    res = optimize(start, quadratic(target, scales),
+                   OptimConfig(iterations=100, line_search=line_search), quiet=True)
+    torch.testing.assert_close(res.variable, target, atol=1e-6, rtol=0)
+    assert res.loss < 1e-10
+    assert torch.equal(start, torch.zeros(4, 5, dtype=torch.float64))  # caller's tensor untouched
+    assert not res.variable.requires_grad
+    assert res.evaluations >= res.iterations >= 1
+    assert set(res.history[0]) == {"total", "quad"}
+
+
+def test_lbfgs_strong_wolfe_solves_rosenbrock():
+    res = optimize(torch.tensor([-1.2, 1.0], dtype=torch.float64), rosenbrock,
+                   OptimConfig(iterations=200, line_search="strong_wolfe"), quiet=True)
+    torch.testing.assert_close(res.variable, torch.tensor([1.0, 1.0], dtype=torch.float64),
+                               atol=1e-4, rtol=0)
+
+
+def test_adam_reaches_optimum_and_counts():
+    target = torch.tensor([3.0, -2.0, 0.5])
+    res = optimize(torch.zeros(3), quadratic(target, torch.ones(3)),
+                   OptimConfig(optimizer="adam", iterations=800, lr=0.05), quiet=True)
+    torch.testing.assert_close(res.variable, target, atol=1e-3, rtol=0)
+    assert res.iterations == 800
+    # One per step plus the final iterate, less the steps where Adam's update rounded to zero
+    # (the loss at an unchanged point is reused, not recomputed).
+    assert 100 < res.evaluations <= 801
+    assert len(res.history) == 800
+    assert res.history[-1]["total"] < res.history[0]["total"]
+
+
+def test_lbfgs_does_not_pay_twice_for_one_point():
+    calls = []
+
+    def loss(x):
+        calls.append(1)
+        return rosenbrock(x)
+
+    res = optimize(torch.tensor([-1.2, 1.0], dtype=torch.float64), loss,
+                   OptimConfig(iterations=30, line_search="strong_wolfe"), quiet=True)
+    assert res.evaluations == len(calls)
+    # The same 30 steps of torch's L-BFGS with a plain closure: each step() re-evaluates the
+    # point the previous line search ended on.
+    x = torch.tensor([-1.2, 1.0], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([x], max_iter=1, max_eval=26, line_search_fn="strong_wolfe",
+                            tolerance_grad=0, tolerance_change=0)
+    plain = []
+
+    def closure():
+        plain.append(1)
+        opt.zero_grad()
+        value = rosenbrock(x)
+        value.backward()
+        return value
+
+    for _ in range(30):
+        opt.step(closure)
+    torch.testing.assert_close(res.variable, x.detach())
+    assert len(calls) <= len(plain) - 30 + 2
+
+
+def test_callback_every_n():
+    seen = []
+    optimize(torch.zeros(3), lambda x: ((x - 1) ** 2).sum(),
+             OptimConfig(optimizer="adam", iterations=10, lr=0.1),
+             callback=lambda it, x, loss: seen.append((it, x.shape, loss)), callback_every=3,
+             quiet=True)
+    assert [s[0] for s in seen] == [3, 6, 9]
+    assert all(s[1] == (3,) and math.isfinite(s[2]) for s in seen)
+
+
+def test_nan_loss_raises_with_best():
+    def loss(x):
+        value = ((x - 1) ** 2).sum()
+        return value if loss.calls < 5 else value * float("nan")
+
+    loss.calls = 0
+
+    def counted(x):
+        loss.calls += 1
+        return loss(x)
+
+    with pytest.raises(NonFiniteLossError, match="nan") as info:
+        optimize(torch.zeros(3), counted, OptimConfig(optimizer="adam", iterations=50), quiet=True)
+    assert info.value.best is not None and info.value.best.shape == (3,)
+
+
+def test_infinite_gradient_raises():
+    with pytest.raises(NonFiniteLossError):
+        optimize(torch.zeros(2), lambda x: x.sqrt().sum(), OptimConfig(iterations=3), quiet=True)
+
+
+def test_keyboard_interrupt_returns_best_so_far():
+    state = {"n": 0}
+
+    def loss(x):
+        state["n"] += 1
+        if state["n"] == 20:
+            raise KeyboardInterrupt
+        return ((x - 2) ** 2).sum()
+
+    res = optimize(torch.zeros(3), loss, OptimConfig(optimizer="adam", iterations=100, lr=0.1),
+                   quiet=True)
+    assert res.interrupted
+    assert res.iterations == 19
+    assert res.loss < 12.0  # better than the start (3 * 2**2)
+    assert res.loss == pytest.approx(((res.variable - 2) ** 2).sum().item(), rel=1e-6)
+
+
+def test_converged_lbfgs_stops_early():
+    res = optimize(torch.zeros(3, dtype=torch.float64), lambda x: ((x - 1) ** 2).sum(),
+                   OptimConfig(iterations=100), quiet=True)
+    assert res.converged and res.iterations < 100 and res.loss == 0.0
+
+
+def test_zero_iterations_returns_start():
+    res = optimize(torch.ones(2), lambda x: (x**2).sum(), OptimConfig(iterations=0), quiet=True)
+    assert res.iterations == 0 and res.loss == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("kwargs", [dict(optimizer="sgd"), dict(iterations=-1),
+                                    dict(lr=0.0), dict(history_size=0),
+                                    dict(line_search="armijo")])
+def test_config_validation(kwargs):
+    with pytest.raises(ValueError):
+        OptimConfig(**kwargs)
+
+
+def test_rejects_bad_variable():
+    with pytest.raises(TypeError):
+        optimize(torch.zeros(3, dtype=torch.long), lambda x: x.sum(), quiet=True)
+    with pytest.raises(TypeError):
+        optimize(torch.zeros(3), lambda x: "nope", OptimConfig(iterations=1), quiet=True)
