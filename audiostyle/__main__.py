@@ -1,0 +1,8 @@
+"""``python -m audiostyle``: the same command line as ``audiostyle``."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

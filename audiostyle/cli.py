@@ -1,0 +1,254 @@
+"""``audiostyle``: audio style transfer, audio texture synthesis and spectrogram plots.
+
+    audiostyle transfer CONTENT STYLE [STYLE ...] -o OUT [options]
+    audiostyle texture STYLE [STYLE ...] -o OUT --seconds T [options]
+    audiostyle plot IN [IN ...] -o OUT.png
+
+Every input and output is checked before the optimisation starts; a bad one is reported as one
+line naming the file and the problem, with exit status 2 and no output written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import NoReturn, Optional, Sequence
+
+from shared import UserError, atomic_write, check_output_path, select_device
+from shared.cli import sys_exit
+
+from .audio import AudioClip, check_audio_output, load_audio, save_audio
+from .config import PRESET_NAMES, AudioStyleConfig, preset_config
+
+PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one-line :class:`UserError` (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message} (see {self.prog} --help)")
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}")
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected at least one integer, got {text!r}")
+    return values
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected at least one number, got {text!r}")
+    return values
+
+
+def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
+    d = AudioStyleConfig()
+    io = p.add_argument_group("input and output")
+    io.add_argument("-o", "--output", required=True, metavar="OUT",
+                    help="result audio file (.wav, .flac or .ogg)")
+    io.add_argument("--style-weights", type=_float_list, metavar="W,W..",
+                    help="blend weight of each style, normalised to sum 1 (default: equal)")
+    io.add_argument("--stereo", action="store_true",
+                    help="process each channel and write as many (default: downmix to mono)")
+    io.add_argument("--metrics", metavar="F.json",
+                    help="write settings, losses, counts, spectral convergence and timings")
+    io.add_argument("--plot", metavar="F.png",
+                    help="write the spectrograms of the inputs and the result, and the loss curve")
+    io.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    m = p.add_argument_group("method (defaults: the reference's, or the --preset's)")
+    m.add_argument("--preset", choices=PRESET_NAMES, default="default",
+                   help="fast: 1024 filters, 80 iterations, 150 Griffin-Lim; default: the "
+                        "reference; best: widths 3,11,31, 400 iterations, 1000 Griffin-Lim "
+                        "(default: %(default)s)")
+    if transfer:
+        m.add_argument("--content-weight", type=float, metavar="A",
+                       help=f"alpha, weight of the content term (default: {d.content_weight})")
+        m.add_argument("--init", choices=("noise", "content"),
+                       help="start from randn*1e-3 or from the content (default: noise)")
+    m.add_argument("--iterations", type=int, metavar="N",
+                   help=f"optimiser iterations (default: {d.iterations})")
+    m.add_argument("--optimizer", choices=("lbfgs", "adam"),
+                   help=f"optimiser (default: {d.optimizer})")
+    m.add_argument("--filters", type=int, metavar="N",
+                   help=f"random filters per kernel width (default: {d.filters})")
+    widths = m.add_mutually_exclusive_group()
+    widths.add_argument("--kernel-width", type=int, metavar="K",
+                        help=f"one convolution of this width in frames (default: "
+                             f"{d.kernel_widths[0]})")
+    widths.add_argument("--kernel-widths", type=_int_list, metavar="K,K..",
+                        help="a bank of convolutions, one per width (e.g. 3,11,31)")
+    m.add_argument("--n-fft", type=int, metavar="N", help=f"STFT size (default: {d.n_fft})")
+    m.add_argument("--hop", type=int, metavar="N", help=f"STFT hop (default: {d.hop})")
+    m.add_argument("--sample-rate", type=int, metavar="SR",
+                   help=f"working rate in Hz; the result is resampled back (default: "
+                        f"{d.sample_rate})")
+    m.add_argument("--griffin-lim-iters", type=int, metavar="N",
+                   help=f"Griffin-Lim iterations (default: {d.griffin_lim_iters})")
+    m.add_argument("--momentum", type=float, metavar="M",
+                   help=f"Fast Griffin-Lim momentum in [0, 1), 0 = plain (default: "
+                        f"{d.momentum})")
+
+    x = p.add_argument_group("execution")
+    x.add_argument("--seed", type=int, metavar="S",
+                   help=f"seeds the filters, the start and the phase (default: {d.seed})")
+    x.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:i]",
+                   help="where to compute (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``audiostyle`` argument parser."""
+    parser = _Parser(prog="audiostyle", description="Audio style transfer and texture synthesis "
+                     "with random convolutional features (Ulyanov & Lebedev 2016).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
+    t = sub.add_parser("transfer", help="content's structure with the styles' texture",
+                       description="Style transfer: CONTENT's structure with the STYLEs' texture.")
+    t.add_argument("content", metavar="CONTENT", help="content recording")
+    t.add_argument("styles", nargs="+", metavar="STYLE", help="style recording(s), used whole")
+    _add_synthesis_options(t, transfer=True)
+
+    x = sub.add_parser("texture", help="new audio with the styles' texture",
+                       description="Texture synthesis: new audio with the STYLEs' statistics.")
+    x.add_argument("styles", nargs="+", metavar="STYLE", help="style recording(s), used whole")
+    x.add_argument("--seconds", type=float, required=True, metavar="T",
+                   help="length of the result in seconds")
+    _add_synthesis_options(x, transfer=False)
+
+    p = sub.add_parser("plot", help="spectrograms of audio files side by side",
+                       description="Draw the spectrograms (dB, log frequency) of audio files.")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="audio files")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="image file")
+    p.add_argument("--n-fft", type=int, default=2048, metavar="N",
+                   help="STFT size (default: %(default)s)")
+    p.add_argument("--hop", type=int, default=512, metavar="N",
+                   help="STFT hop (default: %(default)s)")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> AudioStyleConfig:
+    widths = args.kernel_widths or ((args.kernel_width,) if args.kernel_width else None)
+    try:
+        return preset_config(
+            args.preset, content_weight=getattr(args, "content_weight", None),
+            init=getattr(args, "init", None), iterations=args.iterations,
+            optimizer=args.optimizer, filters=args.filters, kernel_widths=widths,
+            n_fft=args.n_fft, hop=args.hop, sample_rate=args.sample_rate,
+            griffin_lim_iters=args.griffin_lim_iters, momentum=args.momentum, seed=args.seed)
+    except ValueError as exc:
+        raise UserError(f"bad option value: {exc}") from None
+
+
+def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
+    """Check every output path before any work: folder exists, not an input, right suffix."""
+    check_output_path(args.output, inputs)
+    check_audio_output(args.output)
+    taken = [args.output]
+    for option, value in (("--metrics", getattr(args, "metrics", None)),
+                          ("--plot", getattr(args, "plot", None))):
+        if value is None:
+            continue
+        check_output_path(value, list(inputs), what=f"{option} output")
+        if any(Path(value).resolve() == Path(t).resolve() for t in taken):
+            raise UserError(f"{option} output {value} is also another output; choose another name")
+        if option == "--plot" and Path(value).suffix.lower() not in PLOT_SUFFIXES:
+            raise UserError(f"{value}: --plot needs one of {', '.join(PLOT_SUFFIXES)}")
+        taken.append(value)
+
+
+def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
+    from .transfer import style_transfer, texture_synthesis
+
+    inputs = ([args.content] if transfer else []) + list(args.styles)
+    config = _config(args)
+    if args.style_weights is not None and len(args.style_weights) != len(args.styles):
+        raise UserError(f"--style-weights gives {len(args.style_weights)} weights for "
+                        f"{len(args.styles)} style files; give one per style")
+    if not transfer and not (0 < args.seconds < float("inf")):
+        raise UserError(f"--seconds must be positive, got {args.seconds}")
+    if not transfer and args.seconds * config.sample_rate < config.min_samples:
+        raise UserError(f"--seconds {args.seconds} is shorter than the network's receptive "
+                        f"field of {config.min_samples / config.sample_rate:.3f} s")
+    _check_outputs(args, inputs)
+    select_device(args.device)
+
+    t0 = time.perf_counter()
+    styles = [load_audio(p) for p in args.styles]
+    content: Optional[AudioClip] = load_audio(args.content) if transfer else None
+    load_seconds = time.perf_counter() - t0
+    try:
+        if transfer:
+            assert content is not None
+            result = style_transfer(content, styles, config, style_weights=args.style_weights,
+                                    stereo=args.stereo, device=args.device, quiet=args.quiet)
+        else:
+            result = texture_synthesis(styles, args.seconds, config,
+                                       style_weights=args.style_weights, stereo=args.stereo,
+                                       device=args.device, quiet=args.quiet)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if result.interrupted:
+        raise KeyboardInterrupt
+
+    t0 = time.perf_counter()
+    save_audio(args.output, result.waveform, result.sample_rate)
+    if args.plot:
+        from .plots import plot_spectrograms
+
+        panels = ([(f"content: {Path(content.path).name}", content.samples,
+                    content.sample_rate)] if content is not None else [])
+        panels += [(f"style: {Path(s.path).name}", s.samples, s.sample_rate) for s in styles]
+        panels.append((f"result: {Path(args.output).name}", result.waveform,
+                       result.sample_rate))
+        plot_spectrograms(panels, args.plot, loss_history=result.history,
+                          n_fft=config.n_fft, hop=config.hop)
+    seconds = {"load": load_seconds, **result.seconds, "write": time.perf_counter() - t0}
+    if args.metrics:
+        metrics = result.metrics()
+        metrics["seconds"] = seconds
+        metrics["inputs"] = {"content": args.content if transfer else None,
+                             "styles": list(args.styles)}
+        metrics["output"] = args.output
+        metrics["preset"] = args.preset
+        with atomic_write(args.metrics, "w") as fh:
+            json.dump(metrics, fh, indent=2)
+            fh.write("\n")
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from .plots import plot_spectrograms
+
+    check_output_path(args.output, args.inputs)
+    if Path(args.output).suffix.lower() not in PLOT_SUFFIXES:
+        raise UserError(f"{args.output}: the plot needs one of {', '.join(PLOT_SUFFIXES)}")
+    if not (16 <= args.n_fft <= 65536) or not (1 <= args.hop <= args.n_fft):
+        raise UserError(f"bad option value: need 16 <= --n-fft <= 65536 and 1 <= --hop <= "
+                        f"--n-fft, got {args.n_fft} and {args.hop}")
+    clips = [load_audio(p) for p in args.inputs]
+    plot_spectrograms([(Path(c.path).name, c.samples, c.sample_rate) for c in clips],
+                      args.output, n_fft=args.n_fft, hop=args.hop)
+    return 0
+
+
+@sys_exit("audiostyle")
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the ``audiostyle`` command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    if args.command == "plot":
+        return _plot(args)
+    return _synthesis(args, transfer=args.command == "transfer")
+
+
+__all__ = ["build_parser", "main"]

@@ -1,0 +1,122 @@
+"""The spectral side: log-magnitude spectrograms, Griffin-Lim reconstruction, its quality.
+
+Ulyanov & Lebedev (2016) represent a clip by ``S = log1p(|STFT|)`` (Hann window, centred frames)
+and discard the phase; the result's phase is recovered by Griffin-Lim (Griffin & Lim 1984), here
+with the momentum of Fast Griffin-Lim (Perraudin, Balazs & Sondergaard 2013).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+import torchaudio.functional as AF
+from torch import Tensor
+
+
+def hann_window(n_fft: int, device: torch.device | str = "cpu",
+                dtype: torch.dtype = torch.float32) -> Tensor:
+    """Periodic Hann window of dimension ``(n_fft,)``."""
+    return torch.hann_window(n_fft, device=device, dtype=dtype)
+
+
+def num_frames(samples: int, hop: int) -> int:
+    """Centred STFT frames of a signal of ``samples`` samples: ``1 + samples // hop``."""
+    return 1 + samples // hop
+
+
+def magnitude(wave: Tensor, n_fft: int, hop: int) -> Tensor:
+    """``|STFT|`` of ``(..., time)`` -> ``(..., n_fft // 2 + 1, 1 + time // hop)``."""
+    window = hann_window(n_fft, wave.device, wave.dtype)
+    return AF.spectrogram(wave, pad=0, window=window, n_fft=n_fft, hop_length=hop,
+                          win_length=n_fft, power=1.0, normalized=False, center=True,
+                          pad_mode="reflect")  # (..., F, T)
+
+
+def log_spectrogram(wave: Tensor, n_fft: int, hop: int) -> Tensor:
+    """The reference's features: ``log1p(|STFT|)``, ``(..., time)`` -> ``(..., F, T)``."""
+    return torch.log1p(magnitude(wave, n_fft, hop)).contiguous()  # (..., F, T)
+
+
+def log_to_magnitude(log_spec: Tensor) -> Tensor:
+    """Invert :func:`log_spectrogram`'s compression: ``exp(S) - 1``, clamped at 0.
+
+    .. note:: The reference feeds ``exp(S) - 1`` to Griffin-Lim unclamped; the optimised ``S``
+       can dip below 0, and a negative magnitude only flips the phase, so clamping is safer.
+    """
+    return torch.expm1(log_spec).clamp_min(0.0)
+
+
+def griffin_lim(
+    mag: Tensor,
+    n_fft: int,
+    hop: int,
+    n_iter: int = 500,
+    momentum: float = 0.99,
+    length: Optional[int] = None,
+    generator: Optional[torch.Generator] = None,
+) -> Tensor:
+    """Waveform whose STFT magnitude approximates ``mag`` (Fast Griffin-Lim).
+
+    Args:
+        mag: Magnitude spectrogram ``(..., F, T)`` (``F = n_fft // 2 + 1``).
+        n_fft, hop: STFT parameters (Hann window, centred frames).
+        n_iter: Iterations; 0 gives the random-phase inversion.
+        momentum: Fast Griffin-Lim's alpha in [0, 1) (0 is plain Griffin-Lim, as the reference).
+        length: Samples of the output (default ``(T - 1) * hop``).
+        generator: Draws the initial phase, uniform in [-pi, pi) as in the reference (a CPU
+            generator; the phase is drawn on the CPU and moved to ``mag``'s device).
+
+    Returns:
+        Waveform of dimension ``(..., time)``.
+
+    .. note:: The same iteration as ``torchaudio.functional.griffinlim`` (including its
+       momentum), written out because that function cannot take a seeded initial phase.
+    """
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    window = hann_window(n_fft, mag.device, mag.dtype)
+    if length is None:
+        length = (mag.shape[-1] - 1) * hop
+    phase = (torch.rand(mag.shape, generator=generator, dtype=mag.dtype) * 2 - 1) * math.pi
+    angles = torch.polar(torch.ones_like(phase), phase).to(mag.device)  # (..., F, T) complex
+    lead = mag.shape[:-2]
+    mag = mag.reshape(-1, *mag.shape[-2:])  # (B, F, T)
+    angles = angles.reshape(mag.shape)
+    previous = torch.zeros_like(angles)
+    for _ in range(n_iter):
+        wave = torch.istft(mag * angles, n_fft=n_fft, hop_length=hop, win_length=n_fft,
+                           window=window, center=True, length=length)  # (B, time)
+        rebuilt = torch.stft(wave, n_fft=n_fft, hop_length=hop, win_length=n_fft,
+                             window=window, center=True, pad_mode="reflect",
+                             return_complex=True)  # (B, F, T)
+        angles = rebuilt - previous * (momentum / (1 + momentum)) if momentum else rebuilt
+        angles = angles / (angles.abs() + 1e-16)
+        previous = rebuilt
+    wave = torch.istft(mag * angles, n_fft=n_fft, hop_length=hop, win_length=n_fft,
+                       window=window, center=True, length=length)  # (B, time)
+    return wave.reshape(*lead, wave.shape[-1])  # (..., time)
+
+
+def spectral_convergence(mag: Tensor, wave: Tensor, n_fft: int, hop: int) -> float:
+    """``|| |S| - |STFT(wave)| ||_F / || |S| ||_F``: how consistent a reconstruction is.
+
+    Args:
+        mag: The target magnitude ``(..., F, T)``.
+        wave: The reconstruction ``(..., time)`` whose STFT has ``T`` frames.
+
+    Returns:
+        A float >= 0 (0 for a perfect match; 0 as well when ``mag`` is all zero and so is the
+        reconstruction's spectrum).
+    """
+    rebuilt = magnitude(wave, n_fft, hop)[..., : mag.shape[-1]]  # (..., F, T)
+    num = torch.linalg.vector_norm(mag - rebuilt)
+    den = torch.linalg.vector_norm(mag)
+    if float(den) == 0.0:
+        return 0.0 if float(num) == 0.0 else float("inf")
+    return float(num / den)
+
+
+__all__ = ["griffin_lim", "hann_window", "log_spectrogram", "log_to_magnitude", "magnitude",
+           "num_frames", "spectral_convergence"]

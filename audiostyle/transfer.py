@@ -1,0 +1,315 @@
+"""The Python API: audio style transfer and audio texture synthesis (Ulyanov & Lebedev 2016).
+
+:func:`style_transfer` keeps the content's structure (its features) with the styles' texture
+(their Gram matrices); :func:`texture_synthesis` matches the Gram matrices alone, for a clip of
+any length. Both optimise the log-magnitude spectrogram itself with the shared loop
+(:func:`shared.optimize`), then recover a waveform by Griffin-Lim.
+
+.. note:: Beyond the reference: the content is used at full length and each style whole (the
+   Gram is normalised by frame count, so no crop to 430 frames); several styles are blended;
+   several kernel widths may be used; stereo content may be processed channel by channel; any
+   sample rate is resampled to the working rate and the result back; the output RMS is matched
+   to the content's (the style's for textures) instead of peak-normalised, and never clipped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from shared import (OptimConfig, OptimResult, StyleContentObjective, blend_grams, gram_matrix,
+                    normalize_blend_weights, optimize, select_device)
+
+from .audio import AudioClip, check_length, downmix, match_level, resample, rms
+from .config import AudioStyleConfig
+from .network import RandomConvBank
+from .spectral import (griffin_lim, log_spectrogram, log_to_magnitude, num_frames,
+                       spectral_convergence)
+
+
+@dataclass
+class AudioResult:
+    """What :func:`style_transfer` and :func:`texture_synthesis` return.
+
+    Attributes:
+        waveform: The result, ``(channels, time)`` float32 on the CPU, at ``sample_rate``.
+        sample_rate: The content's rate (transfer) or the first style's (texture).
+        spectrogram: The optimised log spectrogram ``(channels, bins, frames)`` at the working
+            rate (``log1p`` magnitudes).
+        history: Loss terms per iteration (``{"total", "content", "style"}``), per channel.
+        loss: Final total loss, summed over channels; ``terms`` the same per term.
+        iterations, evaluations: Optimiser iterations and loss evaluations, summed over channels.
+        spectral_convergence: Of the Griffin-Lim reconstruction, mean over channels.
+        seconds: Wall time of each stage (``"features"``, ``"optimisation"``,
+            ``"reconstruction"``).
+        interrupted: Ctrl-C stopped the optimisation; the result is the best found so far.
+        config: The settings used.
+    """
+
+    waveform: Tensor
+    sample_rate: int
+    spectrogram: Tensor
+    history: list[list[dict[str, float]]]
+    loss: float
+    terms: dict[str, float]
+    iterations: int
+    evaluations: int
+    spectral_convergence: float
+    seconds: dict[str, float]
+    config: AudioStyleConfig
+    interrupted: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def metrics(self) -> dict[str, object]:
+        """A JSON-ready summary: settings, losses, counts, spectral convergence, timings."""
+        return {
+            "settings": {**asdict(self.config), **self.extra},
+            "loss": self.loss,
+            "terms": self.terms,
+            "iterations": self.iterations,
+            "evaluations": self.evaluations,
+            "spectral_convergence": self.spectral_convergence,
+            "seconds": self.seconds,
+            "interrupted": self.interrupted,
+            "sample_rate": self.sample_rate,
+            "channels": int(self.waveform.shape[0]),
+            "samples": int(self.waveform.shape[-1]),
+            "loss_history": [[h["total"] for h in ch] for ch in self.history],
+        }
+
+
+def working_signal(clip: AudioClip, config: AudioStyleConfig, stereo: bool, what: str) -> Tensor:
+    """``clip`` at the working rate, downmixed unless ``stereo``: ``(C, N)``.
+
+    Raises :class:`shared.UserError` (naming the file) if it is shorter than the network's
+    receptive field.
+    """
+    check_length(clip, config.min_samples, config.sample_rate, what)
+    samples = clip.samples if stereo else downmix(clip.samples)  # (C, N)
+    return resample(samples, clip.sample_rate, config.sample_rate)  # (C, N')
+
+
+def style_grams(net: RandomConvBank, specs: Sequence[Tensor],
+                weights: Optional[Sequence[float]]) -> dict[str, Tensor]:
+    """Blended target Gram per layer of style spectrograms (each ``(1, F, T_i)``, any lengths).
+
+    Returns ``{"conv<K>": (1, C, C)}``, each style's Gram normalised by its own frame count.
+    """
+    per_style = []
+    with torch.no_grad():
+        for spec in specs:
+            feats = net(spec)
+            per_style.append({k: gram_matrix(v, "positions") for k, v in feats.items()})
+            del feats
+    return {name: blend_grams([g[name] for g in per_style], weights) for name in net.layer_names}
+
+
+def _lbfgs_history(config: AudioStyleConfig, numel: int) -> int:
+    """L-BFGS history size, capped so that its (step, gradient) pairs fit lbfgs_memory_mb."""
+    pair_bytes = 2 * 4 * numel
+    cap = max(3, (config.lbfgs_memory_mb << 20) // max(pair_bytes, 1))
+    return int(min(config.history_size, cap))
+
+
+def _synthesize(
+    content: Optional[Tensor],
+    styles: Sequence[Tensor],
+    frames: int,
+    out_samples: int,
+    config: AudioStyleConfig,
+    style_weights: Optional[Sequence[float]],
+    device: torch.device,
+    quiet: bool,
+    label: str,
+) -> AudioResult:
+    """Shared core: per output channel, build the objective, optimise, reconstruct.
+
+    Args:
+        content: Content at the working rate ``(C, N)`` or ``None`` (texture).
+        styles: Styles at the working rate, each ``(C_i, N_i)``; channel ``c`` of the result
+            uses channel ``c`` of a style that has it and the style's downmix otherwise.
+        frames: Spectrogram frames of the result; ``out_samples`` its samples.
+    """
+    seconds = {"features": 0.0, "optimisation": 0.0, "reconstruction": 0.0}
+    channels = content.shape[0] if content is not None else max(s.shape[0] for s in styles)
+    t0 = time.perf_counter()
+    net = RandomConvBank(config.bins, config.filters, config.kernel_widths, seed=config.seed,
+                         chunk_frames=config.chunk_frames).to(device)
+    generator = torch.Generator().manual_seed(config.seed)
+    seconds["features"] += time.perf_counter() - t0
+
+    specs, histories = [], []
+    loss, terms, iterations, evaluations, convergences = 0.0, {}, 0, 0, []
+    interrupted = False
+    waves = []
+    for c in range(channels):
+        t0 = time.perf_counter()
+        style_specs = [
+            log_spectrogram((s[c:c + 1] if s.shape[0] > c else downmix(s)).to(device),
+                            config.n_fft, config.hop) for s in styles]  # each (1, F, T_i)
+        targets = style_grams(net, style_specs, style_weights)
+        del style_specs
+        content_targets = {}
+        content_spec = None
+        if content is not None:
+            content_spec = log_spectrogram(content[c:c + 1].to(device), config.n_fft,
+                                           config.hop)  # (1, F, T)
+            if config.content_weight > 0:
+                with torch.no_grad():
+                    content_targets = net(content_spec)
+        objective = StyleContentObjective(
+            content_targets, targets, content_weight=config.content_weight,
+            style_weight=config.style_weight, reduction="sum", gram_normalize="positions",
+        ).to(device)
+        if config.init == "content" and content_spec is not None:
+            x0 = content_spec.clone(memory_format=torch.contiguous_format)  # (1, F, T)
+        else:
+            x0 = (torch.randn(1, config.bins, frames, generator=generator)
+                  * config.init_scale).to(device)  # (1, F, T)
+        seconds["features"] += time.perf_counter() - t0
+
+        optim = OptimConfig(
+            optimizer=config.optimizer, iterations=config.iterations, lr=config.lr,
+            history_size=_lbfgs_history(config, x0.numel()),
+            line_search=config.line_search if config.optimizer == "lbfgs" else None,
+        )
+        desc = label if channels == 1 else f"{label} ch{c + 1}/{channels}"
+        result: OptimResult = optimize(x0, lambda x: objective(net(x)), optim, quiet=quiet,
+                                       desc=desc)
+        del objective, content_targets
+        seconds["optimisation"] += result.seconds
+        loss += result.loss
+        for k, v in result.terms.items():
+            terms[k] = terms.get(k, 0.0) + v
+        iterations += result.iterations
+        evaluations += result.evaluations
+        histories.append(result.history)
+        spec = result.variable.detach()  # (1, F, T)
+        specs.append(spec[0].cpu())
+
+        t0 = time.perf_counter()
+        mag = log_to_magnitude(spec)  # (1, F, T)
+        wave = griffin_lim(mag, config.n_fft, config.hop, config.griffin_lim_iters,
+                           config.momentum, length=out_samples, generator=generator)  # (1, N)
+        convergences.append(spectral_convergence(mag, wave, config.n_fft, config.hop))
+        waves.append(wave[0].cpu())
+        seconds["reconstruction"] += time.perf_counter() - t0
+        if result.interrupted:
+            interrupted = True
+            break
+
+    return AudioResult(
+        waveform=torch.stack(waves),  # (C, N) at the working rate, level not yet matched
+        sample_rate=config.sample_rate,
+        spectrogram=torch.stack(specs),  # (C, F, T)
+        history=histories, loss=loss, terms=terms, iterations=iterations,
+        evaluations=evaluations,
+        spectral_convergence=float(sum(convergences) / max(len(convergences), 1)),
+        seconds=seconds, config=config, interrupted=interrupted,
+    )
+
+
+def _finish(result: AudioResult, rate: int, samples: int, target_rms: Tensor) -> AudioResult:
+    """Resample the result to ``rate``, fit it to ``samples`` and match its level."""
+    wave = resample(result.waveform, result.sample_rate, rate)  # (C, N)
+    if wave.shape[-1] < samples:
+        wave = torch.nn.functional.pad(wave, (0, samples - wave.shape[-1]))
+    wave = wave[:, :samples]
+    result.waveform = match_level(wave, target_rms).float()
+    result.sample_rate = rate
+    return result
+
+
+def style_transfer(
+    content: AudioClip,
+    styles: Sequence[AudioClip],
+    config: Optional[AudioStyleConfig] = None,
+    *,
+    style_weights: Optional[Sequence[float]] = None,
+    stereo: bool = False,
+    device: str | torch.device = "auto",
+    quiet: bool = True,
+) -> AudioResult:
+    """Audio with the content's structure and the styles' texture.
+
+    Args:
+        content: The content recording (any rate, any channel count).
+        styles: One or more style recordings, each used whole (any lengths).
+        config: Settings (default: :class:`AudioStyleConfig`, the reference's).
+        style_weights: One weight per style (normalised to sum 1; default equal).
+        stereo: Process each channel of the content and return as many channels; otherwise
+            the content is downmixed and the result is mono.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:i"``.
+        quiet: Hide the progress bar.
+
+    Returns:
+        :class:`AudioResult` with ``waveform`` ``(C, N)`` at the content's rate and length, its
+        RMS matched to the content's.
+    """
+    config = config or AudioStyleConfig()
+    if not styles:
+        raise ValueError("style_transfer needs at least one style clip")
+    style_weights = normalize_blend_weights(len(styles), style_weights)
+    dev = select_device(device)
+    c_wave = working_signal(content, config, stereo, "content")  # (C, N)
+    s_waves = [working_signal(s, config, stereo, "style") for s in styles]
+    frames = num_frames(c_wave.shape[-1], config.hop)
+    result = _synthesize(c_wave, s_waves, frames, c_wave.shape[-1], config, style_weights, dev,
+                         quiet, "style transfer")
+    target = rms(content.samples if stereo else downmix(content.samples))  # (C,)
+    result.extra = {"mode": "transfer", "style_weights": style_weights, "stereo": stereo,
+                    "device": str(dev)}
+    return _finish(result, content.sample_rate, content.samples.shape[-1], target)
+
+
+def texture_synthesis(
+    styles: Sequence[AudioClip],
+    seconds: float,
+    config: Optional[AudioStyleConfig] = None,
+    *,
+    style_weights: Optional[Sequence[float]] = None,
+    stereo: bool = False,
+    device: str | torch.device = "auto",
+    quiet: bool = True,
+) -> AudioResult:
+    """New audio of ``seconds`` seconds whose Gram statistics match the styles' (content
+    weight 0, from noise: Ulyanov & Lebedev's texture synthesis).
+
+    Returns:
+        :class:`AudioResult` at the first style's rate, its RMS matched to the styles' (blended
+        with ``style_weights``); with ``stereo``, as many channels as the widest style.
+    """
+    config = config or AudioStyleConfig()
+    if not styles:
+        raise ValueError("texture_synthesis needs at least one style clip")
+    if not (seconds > 0) or seconds == float("inf"):
+        raise ValueError(f"seconds must be positive and finite, got {seconds}")
+    if config.init == "content":
+        raise ValueError("texture synthesis has no content to start from; use init='noise'")
+    style_weights = normalize_blend_weights(len(styles), style_weights)
+    out_samples = int(round(seconds * config.sample_rate))
+    if out_samples < config.min_samples:
+        raise ValueError(f"a texture of {seconds} s is shorter than the network's receptive "
+                         f"field of {config.min_samples / config.sample_rate:.3f} s")
+    dev = select_device(device)
+    s_waves = [working_signal(s, config, stereo, "style") for s in styles]
+    frames = num_frames(out_samples, config.hop)
+    result = _synthesize(None, s_waves, frames, out_samples, config.replace(content_weight=0.0),
+                         style_weights, dev, quiet, "texture")
+    channels = result.waveform.shape[0]
+    levels = torch.stack([
+        rms(s.samples[:channels] if s.channels >= channels else
+            downmix(s.samples).expand(channels, -1)) for s in styles])  # (S, C)
+    target = (torch.tensor(style_weights).unsqueeze(-1) * levels).sum(0)  # (C,)
+    rate = styles[0].sample_rate
+    result.extra = {"mode": "texture", "style_weights": style_weights, "stereo": stereo,
+                    "seconds_requested": seconds, "device": str(dev)}
+    return _finish(result, rate, int(round(seconds * rate)), target)
+
+
+__all__ = ["AudioResult", "style_grams", "style_transfer", "texture_synthesis",
+           "working_signal"]

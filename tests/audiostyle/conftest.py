@@ -1,0 +1,24 @@
+"""Tiny signals and settings for the audiostyle tests (seconds, not minutes, on 2 CPU cores)."""
+
+from __future__ import annotations
+
+import pytest
+
+from audio_signals import RATE, clicks, tone
+from audiostyle import AudioClip, AudioStyleConfig
+
+
+@pytest.fixture
+def tiny_config() -> AudioStyleConfig:
+    return AudioStyleConfig(sample_rate=RATE, n_fft=256, hop=64, filters=32, kernel_widths=(5,),
+                            iterations=15, griffin_lim_iters=10, seed=0)
+
+
+@pytest.fixture
+def content_clip() -> AudioClip:
+    return AudioClip(tone(1.0), RATE, "content.wav")
+
+
+@pytest.fixture
+def style_clip() -> AudioClip:
+    return AudioClip(clicks(1.5), RATE, "style.wav")

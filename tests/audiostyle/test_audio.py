@@ -1,0 +1,109 @@
+"""Audio I/O and validation: formats, channels, rates, levels and every bad-input case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from audio_signals import RATE, tone, write_wav
+from audiostyle.audio import (PEAK_LIMIT, AudioClip, check_audio_output, check_length, downmix,
+                              load_audio, match_level, resample, rms, save_audio)
+from shared import UserError
+
+
+@pytest.mark.parametrize("suffix,subtype", [(".wav", "PCM_16"), (".wav", "PCM_24"),
+                                            (".wav", "PCM_32"), (".wav", "FLOAT"),
+                                            (".flac", "PCM_16"), (".ogg", "VORBIS")])
+def test_reads_what_libsndfile_reads(tmp_path, suffix, subtype) -> None:
+    x = tone(0.3, channels=2)
+    path = tmp_path / f"a{suffix}"
+    sf.write(str(path), x.numpy().T, RATE, subtype=subtype)
+    clip = load_audio(path)
+    assert clip.sample_rate == RATE and clip.channels == 2
+    assert clip.samples.dtype == torch.float32
+    if subtype != "VORBIS":
+        assert clip.samples.shape == x.shape
+        torch.testing.assert_close(clip.samples, x, atol=1e-3, rtol=0)
+
+
+def test_save_round_trip(tmp_path) -> None:
+    x = tone(0.2, channels=2) * 0.9
+    save_audio(tmp_path / "o.wav", x, 16000)
+    back = load_audio(tmp_path / "o.wav")
+    assert back.sample_rate == 16000 and back.samples.shape == x.shape
+    torch.testing.assert_close(back.samples, x, atol=1e-4, rtol=0)
+    assert [p.name for p in tmp_path.iterdir()] == ["o.wav"]  # no temporary left behind
+
+
+def test_missing_file(tmp_path) -> None:
+    with pytest.raises(UserError, match="nope.wav: no such file"):
+        load_audio(tmp_path / "nope.wav")
+
+
+def test_empty_file(tmp_path) -> None:
+    (tmp_path / "empty.wav").write_bytes(b"")
+    with pytest.raises(UserError, match="empty.wav: the file is empty"):
+        load_audio(tmp_path / "empty.wav")
+
+
+def test_not_audio(tmp_path) -> None:
+    (tmp_path / "notes.wav").write_text("these are not samples\n" * 20)
+    with pytest.raises(UserError, match="notes.wav: not a readable audio file"):
+        load_audio(tmp_path / "notes.wav")
+
+
+def test_zero_samples(tmp_path) -> None:
+    path = write_wav(tmp_path / "zero.wav", torch.zeros(1, 0))
+    with pytest.raises(UserError, match="zero.wav: the audio holds zero samples"):
+        load_audio(path)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_samples(tmp_path, bad) -> None:
+    x = tone(0.1)
+    x[0, 10] = bad
+    path = write_wav(tmp_path / "bad.wav", x, subtype="FLOAT")
+    with pytest.raises(UserError, match="bad.wav: the audio holds 1 NaN or infinite samples"):
+        load_audio(path)
+
+
+def test_too_short_for_the_receptive_field() -> None:
+    clip = AudioClip(torch.zeros(1, 100), RATE, "short.wav")
+    with pytest.raises(UserError, match="short.wav: .* shorter than the network's receptive"):
+        check_length(clip, min_samples=256, sample_rate=RATE, what="content")
+    check_length(AudioClip(torch.zeros(1, 256), RATE, "ok.wav"), 256, RATE, "content")
+
+
+def test_output_suffix_is_checked() -> None:
+    check_audio_output("x.wav")
+    check_audio_output("x.flac")
+    with pytest.raises(UserError, match="x.mp9"):
+        check_audio_output("x.mp9")
+
+
+def test_resample_round_trip_keeps_a_tone() -> None:
+    x = tone(0.5, rate=16000, freqs=(440.0,))
+    down = resample(x, 16000, 22050)
+    assert down.shape[-1] == 11025
+    back = resample(down, 22050, 16000)
+    assert back.shape == x.shape
+    assert torch.allclose(back[:, 200:-200], x[:, 200:-200], atol=2e-2)
+    assert resample(x, 16000, 16000) is x
+
+
+def test_match_level_matches_rms_and_never_clips() -> None:
+    x = tone(0.3, channels=2)
+    out = match_level(x, torch.tensor([0.1, 0.2]))
+    torch.testing.assert_close(rms(out), torch.tensor([0.1, 0.2]), rtol=1e-4, atol=0)
+    loud = match_level(x, torch.tensor(5.0))
+    assert float(loud.abs().max()) <= PEAK_LIMIT + 1e-6
+    silent = match_level(torch.zeros(1, 100), torch.tensor(0.3))
+    assert (silent == 0).all()
+
+
+def test_downmix_averages_channels() -> None:
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    torch.testing.assert_close(downmix(x), torch.tensor([[0.5, 0.5]]))
+    assert np.isclose(float(rms(torch.ones(1, 10))[0]), 1.0)

@@ -1,0 +1,65 @@
+"""The random convolution features: exact convolution, gradients, chunking, seeding."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from audiostyle.network import RandomConvBank, conv1d_gemm, filter_std, random_filters
+
+
+def test_conv1d_gemm_matches_conv1d_and_its_gradient() -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 6, 23, generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 6, 5, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(conv1d_gemm(x, w), torch.nn.functional.conv1d(x, w))
+    assert torch.autograd.gradcheck(lambda v: conv1d_gemm(v, w, chunk_frames=7), (x,))
+
+
+def test_chunked_equals_whole() -> None:
+    x = torch.randn(1, 9, 50, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(8, 9, 4, dtype=torch.float64)
+    y_whole = conv1d_gemm(x, w, chunk_frames=4096)
+    (g_whole,) = torch.autograd.grad(y_whole.square().sum(), x)
+    y_chunk = conv1d_gemm(x, w, chunk_frames=6)
+    (g_chunk,) = torch.autograd.grad(y_chunk.square().sum(), x)
+    torch.testing.assert_close(y_chunk, y_whole)
+    torch.testing.assert_close(g_chunk, g_whole)
+
+
+def test_reference_weight_scale() -> None:
+    assert math.isclose(filter_std(1025, 4096, 11), 0.0084, rel_tol=0.01)
+    w = random_filters(100, 200, 3, torch.Generator().manual_seed(0))
+    assert w.shape == (200, 100, 3)
+    assert math.isclose(float(w.std()), filter_std(100, 200, 3), rel_tol=0.02)
+
+
+def test_bank_names_shapes_buffers_and_seed() -> None:
+    net = RandomConvBank(bins=17, filters=8, kernel_widths=(3, 7), seed=5)
+    spec = torch.randn(2, 17, 20)
+    feats = net(spec)
+    assert list(feats) == ["conv3", "conv7"]
+    assert feats["conv3"].shape == (2, 8, 18) and feats["conv7"].shape == (2, 8, 14)
+    assert all((f >= 0).all() for f in feats.values())  # ReLU
+    assert not any(b.requires_grad for b in net.buffers()) and not list(net.parameters())
+    again = RandomConvBank(bins=17, filters=8, kernel_widths=(3, 7), seed=5)
+    other = RandomConvBank(bins=17, filters=8, kernel_widths=(3, 7), seed=6)
+    torch.testing.assert_close(again.weight(7), net.weight(7))
+    assert not torch.equal(other.weight(7), net.weight(7))
+    assert net.receptive_frames == 7
+
+
+def test_batched_equals_per_item() -> None:
+    net = RandomConvBank(bins=10, filters=6, kernel_widths=(4,), seed=0)
+    spec = torch.randn(3, 10, 12)
+    batched = net(spec)["conv4"]
+    for i in range(3):
+        torch.testing.assert_close(batched[i: i + 1], net(spec[i: i + 1])["conv4"])
+
+
+def test_flops_count_is_dominated_by_the_matmuls() -> None:
+    net = RandomConvBank(bins=1025, filters=4096, kernel_widths=(11,))
+    flops = net.flops_per_evaluation(431)
+    conv = 2 * 4096 * 1025 * 11 * 421
+    assert 2 * conv < flops < 2 * conv + 4 * 2 * 4096**2 * 421

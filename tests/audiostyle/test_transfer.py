@@ -1,0 +1,119 @@
+"""The API end to end at tiny sizes: the loss falls, textures move toward the style, rates and
+channels round-trip, a seed gives one output."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from audio_signals import RATE, clicks, tone
+from audiostyle import (AudioClip, AudioStyleConfig, RandomConvBank, preset_config,
+                        style_transfer, texture_synthesis)
+from audiostyle.audio import rms
+from audiostyle.spectral import log_spectrogram
+from audiostyle.transfer import style_grams
+from shared import UserError, gram_matrix
+
+
+def test_style_transfer_loss_falls(content_clip, style_clip, tiny_config) -> None:
+    result = style_transfer(content_clip, [style_clip], tiny_config, device="cpu")
+    totals = [h["total"] for h in result.history[0]]
+    assert result.loss < 0.5 * totals[0]
+    assert result.terms["style"] < result.history[0][0]["style"]
+    assert result.waveform.shape == content_clip.samples.shape
+    assert result.sample_rate == RATE
+    assert result.spectrogram.shape[:2] == (1, 129)
+    assert 0 < result.spectral_convergence < 1
+    assert result.evaluations >= result.iterations == tiny_config.iterations
+    torch.testing.assert_close(rms(result.waveform), rms(content_clip.samples), rtol=1e-3, atol=0)
+    m = result.metrics()
+    assert m["settings"]["filters"] == 32 and m["settings"]["mode"] == "transfer"
+    assert set(m["seconds"]) == {"features", "optimisation", "reconstruction"}
+
+
+def test_texture_moves_the_gram_toward_the_style(style_clip, tiny_config) -> None:
+    cfg = dataclasses.replace(tiny_config, iterations=25)
+    result = texture_synthesis([style_clip], 0.75, cfg, device="cpu")
+    assert result.waveform.shape == (1, 6000)
+    net = RandomConvBank(cfg.bins, cfg.filters, cfg.kernel_widths, seed=cfg.seed)
+    target = style_grams(net, [log_spectrogram(style_clip.samples, cfg.n_fft, cfg.hop)], None)
+    noise = torch.randn(1, cfg.bins, result.spectrogram.shape[-1],
+                        generator=torch.Generator().manual_seed(cfg.seed)) * cfg.init_scale
+    with torch.no_grad():
+        before = gram_matrix(net(noise)["conv5"])
+        after = gram_matrix(net(result.spectrogram)["conv5"])
+    d_before = float((before - target["conv5"]).square().sum())
+    assert float((after - target["conv5"]).square().sum()) < 0.1 * d_before
+    torch.testing.assert_close(rms(result.waveform), rms(style_clip.samples), rtol=1e-3, atol=0)
+
+
+def test_same_seed_same_output_other_seed_differs(content_clip, style_clip, tiny_config) -> None:
+    cfg = dataclasses.replace(tiny_config, iterations=5)
+    a = style_transfer(content_clip, [style_clip], cfg, device="cpu")
+    b = style_transfer(content_clip, [style_clip], cfg, device="cpu")
+    c = style_transfer(content_clip, [style_clip], dataclasses.replace(cfg, seed=1), device="cpu")
+    assert torch.equal(a.waveform, b.waveform)
+    assert not torch.equal(a.waveform, c.waveform)
+
+
+def test_rate_and_channels_round_trip(tiny_config) -> None:
+    content = AudioClip(tone(0.8, rate=11025, channels=2) * 0.3, 11025, "stereo.wav")
+    style = AudioClip(clicks(1.0, rate=16000), 16000, "style.wav")
+    cfg = dataclasses.replace(tiny_config, iterations=3)
+    mono = style_transfer(content, [style], cfg, device="cpu")
+    assert mono.sample_rate == 11025 and mono.waveform.shape == (1, content.samples.shape[-1])
+    stereo = style_transfer(content, [style], cfg, stereo=True, device="cpu")
+    assert stereo.waveform.shape == content.samples.shape
+    assert len(stereo.history) == 2
+    torch.testing.assert_close(rms(stereo.waveform), rms(content.samples), rtol=1e-3, atol=0)
+    texture = texture_synthesis([content], 0.5, cfg, stereo=True, device="cpu")
+    assert texture.sample_rate == 11025 and texture.waveform.shape == (2, 5512)
+
+
+def test_several_styles_widths_and_content_init(content_clip, style_clip, tiny_config) -> None:
+    cfg = dataclasses.replace(tiny_config, kernel_widths=(3, 7), iterations=5, init="content")
+    other = AudioClip(tone(2.0, freqs=(880.0,)), RATE, "other.wav")
+    result = style_transfer(content_clip, [style_clip, other], cfg, style_weights=[3, 1],
+                            device="cpu")
+    assert result.metrics()["settings"]["style_weights"] == [0.75, 0.25]
+    assert result.history[0][0]["content"] == 0.0  # starts at the content
+    assert torch.isfinite(result.waveform).all()
+
+
+def test_silence_is_valid(tiny_config) -> None:
+    silence = AudioClip(torch.zeros(1, RATE), RATE, "silence.wav")
+    result = style_transfer(silence, [silence], dataclasses.replace(tiny_config, iterations=2),
+                            device="cpu")
+    assert torch.isfinite(result.waveform).all() and (result.waveform == 0).all()
+
+
+def test_too_short_inputs_are_user_errors(content_clip, tiny_config) -> None:
+    short = AudioClip(torch.zeros(1, 100), RATE, "tiny.wav")
+    with pytest.raises(UserError, match="tiny.wav"):
+        style_transfer(content_clip, [short], tiny_config, device="cpu")
+    with pytest.raises(UserError, match="tiny.wav"):
+        style_transfer(short, [content_clip], tiny_config, device="cpu")
+    with pytest.raises(ValueError, match="receptive field"):
+        texture_synthesis([content_clip], 0.01, tiny_config, device="cpu")
+
+
+def test_presets() -> None:
+    assert preset_config("default") == AudioStyleConfig()
+    assert preset_config("fast").filters < AudioStyleConfig().filters
+    assert preset_config("best").kernel_widths == (3, 11, 31)
+    assert preset_config("fast", iterations=7).iterations == 7
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset_config("slow")
+    with pytest.raises(ValueError, match="momentum"):
+        AudioStyleConfig(momentum=1.0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
+def test_cuda_matches_cpu(content_clip, style_clip, tiny_config) -> None:
+    cfg = dataclasses.replace(tiny_config, iterations=3, griffin_lim_iters=0)
+    cpu = style_transfer(content_clip, [style_clip], cfg, device="cpu")
+    gpu = style_transfer(content_clip, [style_clip], cfg, device="cuda")
+    assert abs(cpu.loss - gpu.loss) <= 1e-2 * abs(cpu.loss) + 1e-4
