@@ -34,6 +34,12 @@ DEFAULT_LAYERS: dict[str, LayerDefaults] = {
     "vgg19": LayerDefaults(("relu4_2",), ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")),
     # Johnson et al. (2016) perceptual losses; content relu3_3 as in their released models.
     "vgg16": LayerDefaults(("relu3_3",), ("relu1_2", "relu2_2", "relu3_3", "relu4_3")),
+    # Ustyuzhaninov et al. (2017): every filter size of the single random layer; content from
+    # the 11 px filters (fine enough to keep the content's layout, wide enough to ignore noise).
+    "random-multiscale": LayerDefaults(
+        ("scale11",),
+        ("scale3", "scale5", "scale7", "scale11", "scale15", "scale23", "scale37", "scale55"),
+    ),
 }
 
 

@@ -1,0 +1,297 @@
+"""``imagestyle``: image style transfer and texture synthesis from the command line.
+
+::
+
+    imagestyle transfer CONTENT STYLE [STYLE ...] -o OUT [options]
+    imagestyle texture STYLE [STYLE ...] -o OUT [--size WxH | --size N] [options]
+
+Every bad input (missing or unreadable image, unknown layer, mismatched weights, blend weights
+that do not match the styles, a size too large for memory, an output that would overwrite an
+input) is reported as one line on stderr with exit status 2, before any optimisation starts and
+without writing any file. The feed-forward methods (``train``, ``stylize``, ``sample``,
+``export``) are added by :mod:`imagestyle.feedforward.cli` when that package is present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from shared import UserError, check_output_path
+from shared.cli import sys_exit
+
+from .features import DEFAULT_LAYERS, MODELS
+from .imageio import SAVE_FORMATS, load_image, parse_size, save_image
+
+PROG = "imagestyle"
+
+
+def parse_layers(text: str, option: str) -> tuple[list[str], dict[str, float] | None]:
+    """``"relu1_1:0.5,relu2_1"`` -> ``(["relu1_1", "relu2_1"], {"relu1_1": 0.5, "relu2_1": 1})``
+    (weights ``None`` when none is given)."""
+    names: list[str] = []
+    weights: dict[str, float] = {}
+    weighted = False
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, value = item.partition(":")
+        name = name.strip()
+        weight = 1.0
+        if sep:
+            weighted = True
+            try:
+                weight = float(value)
+            except ValueError:
+                raise UserError(f"{option}: bad weight {value!r} for layer {name!r}; use "
+                                f"NAME[:WEIGHT],... e.g. relu1_1:0.5,relu2_1") from None
+            if not (weight >= 0 and weight != float("inf")):
+                raise UserError(f"{option}: layer weights must be finite and >= 0, got {value}")
+        if name in names:
+            raise UserError(f"{option}: layer {name} is given twice")
+        names.append(name)
+        weights[name] = weight
+    if not names:
+        raise UserError(f"{option}: no layer names given")
+    return names, (weights if weighted else None)
+
+
+def parse_floats(text: str, option: str) -> list[float]:
+    """``"1,2.5"`` -> ``[1.0, 2.5]``."""
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UserError(f"{option}: expected comma-separated numbers, got {text!r}") from None
+
+
+def _vgg_cached(model: str) -> bool:
+    import torch
+
+    names = {"vgg19": "vgg19-dcbb9e9d.pth", "vgg16": "vgg16-397923af.pth"}
+    return (Path(torch.hub.get_dir()) / "checkpoints" / names[model]).exists()
+
+
+def _resolve_model(args: argparse.Namespace, texture: bool) -> str:
+    """The model to use: as given, else VGG-19, except for textures with no VGG weights at hand,
+    which fall back to ``random-multiscale`` (needs no weights)."""
+    if args.model is not None:
+        return args.model
+    if texture and args.weights == "imagenet" and not _vgg_cached("vgg19"):
+        if not args.quiet:
+            print(f"{PROG}: no cached VGG-19 weights; using --model random-multiscale "
+                  "(pass --model vgg19 --weights PATH to use VGG)", file=sys.stderr)
+        return "random-multiscale"
+    return "vgg19"
+
+
+def _check_output(output: str, inputs: Sequence[str]) -> Path:
+    out = check_output_path(output, inputs)
+    if out.suffix.lower() not in SAVE_FORMATS:
+        raise UserError(f"{out}: unsupported output extension {out.suffix!r}; use one of "
+                        f"{', '.join(sorted(SAVE_FORMATS))}")
+    return out
+
+
+def snapshot_path(output: Path, level: int, iteration: int, levels: int) -> Path:
+    """Where the intermediate image of ``iteration`` (at coarse-to-fine ``level``) goes:
+    ``OUT_0100.png``, or ``OUT_s2_0100.png`` with several levels."""
+    tag = f"_s{level + 1}" if levels > 1 else ""
+    return output.with_name(f"{output.stem}{tag}_{iteration:04d}{output.suffix}")
+
+
+def _config(args: argparse.Namespace, model: str, size: int | tuple[int, int], init: object,
+            texture: bool):
+    from .gatys import GatysConfig
+
+    content_layers = content_w = None
+    if not texture and args.content_layers:
+        content_layers, content_w = parse_layers(args.content_layers, "--content-layers")
+    style_layers = style_w = None
+    if args.style_layers:
+        style_layers, style_w = parse_layers(args.style_layers, "--style-layers")
+    blend = parse_floats(args.style_weights, "--style-weights") if args.style_weights else None
+    if blend is not None and len(blend) != len(args.style):
+        raise UserError(f"--style-weights has {len(blend)} weights for {len(args.style)} style "
+                        "images; give one per style")
+    return GatysConfig(
+        model=model, weights=args.weights, pooling=args.pooling, preprocess=args.preprocess,
+        content_layers=content_layers, style_layers=style_layers,
+        content_layer_weights=content_w, style_layer_weights=style_w,
+        content_weight=0.0 if texture else args.content_weight, style_weight=args.style_weight,
+        tv_weight=args.tv_weight, style_blend_weights=blend, style_scale=args.style_scale,
+        size=size, scales=args.scales, iterations=args.iterations, optimizer=args.optimizer,
+        lr=args.lr, init=init, preserve_color=args.preserve_color, seed=args.seed,
+        device=args.device, quiet=args.quiet,
+    )
+
+
+def _run(args: argparse.Namespace, texture: bool) -> int:
+    from .gatys import stylize, synthesize_texture
+
+    size = parse_size(args.size)
+    inputs = list(args.style) + ([] if texture else [args.content])
+    init_path = None if args.init in ("noise", "content") else args.init
+    output = _check_output(args.output, inputs + ([init_path] if init_path else []))
+    if args.save_every < 0:
+        raise UserError(f"--save-every must be >= 0, got {args.save_every}")
+    model = _resolve_model(args, texture)
+    # Read every input before any heavy work, so a bad file fails at once.
+    styles = [load_image(p) for p in args.style]
+    content = None if texture else load_image(args.content)
+    init: object = args.init
+    if init_path is not None:
+        init = load_image(init_path)
+    config = _config(args, model, size, init, texture)
+    levels = max(1, args.scales)
+
+    def snapshot(level: int, iteration: int, image) -> None:
+        save_image(image, snapshot_path(output, level, iteration, levels))
+
+    start = time.perf_counter()
+    kwargs: dict[str, object] = dict(snapshot=snapshot if args.save_every else None,
+                                     snapshot_every=args.save_every)
+    if texture:
+        result = synthesize_texture(styles, config, **kwargs)  # type: ignore[arg-type]
+    else:
+        assert content is not None
+        result = stylize(content, styles, config, **kwargs)  # type: ignore[arg-type]
+    save_image(result.image, output)
+    last = result.levels[-1] if result.levels else None
+    interrupted = bool(last and last.interrupted)
+    if not args.quiet or interrupted:
+        h, w = result.image.shape[-2:]
+        note = "interrupted; wrote the best result so far to" if interrupted else "wrote"
+        iters = sum(r.iterations for r in result.levels)
+        print(f"{PROG}: {note} {output} ({w}x{h}, {model}, loss {result.loss:.4g}, "
+              f"{iters} iterations, {time.perf_counter() - start:.1f} s)", file=sys.stderr)
+    return 130 if interrupted else 0
+
+
+def transfer_command(args: argparse.Namespace) -> int:
+    """Handler of ``imagestyle transfer``."""
+    return _run(args, texture=False)
+
+
+def texture_command(args: argparse.Namespace) -> int:
+    """Handler of ``imagestyle texture``."""
+    return _run(args, texture=True)
+
+
+def _layer_help(kind: str) -> str:
+    lines = [f"{m}: {','.join(getattr(d, kind))}" for m, d in DEFAULT_LAYERS.items()]
+    return "; ".join(lines)
+
+
+def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
+    net = p.add_argument_group("feature network")
+    net.add_argument("--model", choices=MODELS, default=None,
+                     help="feature network (default: vgg19" + (
+                         "; random-multiscale when no VGG-19 weights are cached and --weights "
+                         "is imagenet)" if texture else ")"))
+    net.add_argument("--weights", default="imagenet", metavar="imagenet|random|PATH",
+                     help="VGG weights: torchvision's ImageNet weights (downloaded and cached on "
+                          "first use), seeded random weights (smoke tests only), or a .pth file "
+                          "in torchvision's or the Caffe-converted layout (default: imagenet)")
+    net.add_argument("--pooling", choices=("max", "avg"), default="max",
+                     help="VGG pooling (default: max)")
+    net.add_argument("--preprocess", choices=("torchvision", "caffe"), default=None,
+                     help="input convention (default: chosen from the weights)")
+
+    loss = p.add_argument_group("loss")
+    if not texture:
+        loss.add_argument("--content-layers", default=None, metavar="L[:W],...",
+                          help="content layers with optional weights (default: "
+                               f"{_layer_help('content')})")
+        loss.add_argument("--content-weight", type=float, default=5.0,
+                          help="content weight (default: 5)")
+    loss.add_argument("--style-layers", default=None, metavar="L[:W],...",
+                      help="style layers with optional weights, e.g. relu1_1:0.5,relu2_1 "
+                           f"(default: {_layer_help('style')})")
+    loss.add_argument("--style-weight", type=float, default=100.0,
+                      help="style weight (default: 100)")
+    loss.add_argument("--tv-weight", type=float, default=1e-3,
+                      help="total-variation weight (default: 0.001)")
+    loss.add_argument("--style-weights", default=None, metavar="W1,W2,...",
+                      help="blend weights of several style images, normalised to sum to 1 "
+                           "(default: equal)")
+    loss.add_argument("--style-scale", type=float, default=1.0,
+                      help="style images' longest side relative to the output's (default: 1)")
+
+    opt = p.add_argument_group("optimisation")
+    opt.add_argument("--iterations", type=int, default=1000 if not texture else 500,
+                     help=f"iterations per scale (default: {1000 if not texture else 500})")
+    opt.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
+                     help="optimiser (default: lbfgs)")
+    opt.add_argument("--lr", type=float, default=None,
+                     help="step size (default: 1 for L-BFGS, 10/255 for Adam)")
+    opt.add_argument("--init", default="noise", metavar="noise|content|PATH" if not texture
+                     else "noise|PATH",
+                     help="starting image (default: noise)")
+    opt.add_argument("--scales", type=int, default=1,
+                     help="coarse-to-fine levels, each twice the size of the previous; the "
+                          "result of one starts the next (default: 1)")
+    opt.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    opt.add_argument("--device", default="auto",
+                     help="auto, cpu, cuda or cuda:N (default: auto = CUDA when present)")
+
+    out = p.add_argument_group("output")
+    out.add_argument("-o", "--output", required=True,
+                     help="output image; format from the extension (png, jpg, ...)")
+    if texture:
+        out.add_argument("--size", default="256", metavar="N|WxH",
+                         help="output size, N for N x N or WxH (default: 256)")
+    else:
+        out.add_argument("--size", default="512", metavar="N|WxH",
+                         help="output's longest side N, or exactly WxH (default: 512)")
+    out.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None,
+                     help="keep the content's colours: transfer on luminance only, or match the "
+                          "styles' colour histogram to the content first" + (
+                              "; for textures: luminance takes the colours of --init PATH, "
+                              "histogram gives all styles the first style's colours"
+                              if texture else "") + " (default: off)")
+    out.add_argument("--save-every", type=int, default=0, metavar="N",
+                     help="also save the image every N iterations as OUT_0100.png "
+                          "(OUT_s2_0100.png with --scales) (default: 0 = never)")
+    out.add_argument("-q", "--quiet", action="store_true",
+                     help="no progress bar or summary (default: off)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``imagestyle`` argument parser, with the feed-forward subcommands when present."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Neural style transfer and texture synthesis for images.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    t = subparsers.add_parser(
+        "transfer", help="style transfer by optimisation (Gatys et al. 2016)",
+        description="Style transfer by optimising the pixels (Gatys et al. 2016) with "
+                    "jcjohnson/neural-style's defaults.")
+    t.add_argument("content", help="content image")
+    t.add_argument("style", nargs="+", help="style image(s)")
+    _add_common(t, texture=False)
+    t.set_defaults(func=transfer_command)
+    x = subparsers.add_parser(
+        "texture", help="texture synthesis by optimisation (Gatys et al. 2015)",
+        description="Texture synthesis: match the styles' Gram matrices from noise (Gatys et al. "
+                    "2015; random-multiscale: Ustyuzhaninov et al. 2017).")
+    x.add_argument("style", nargs="+", help="source texture image(s)")
+    _add_common(x, texture=True)
+    x.set_defaults(func=texture_command)
+    try:
+        from imagestyle.feedforward.cli import add_subcommands as _add_ff
+    except ImportError:  # feed-forward package not present
+        _add_ff = None
+    if _add_ff is not None:
+        _add_ff(subparsers)
+    return parser
+
+
+@sys_exit(PROG)
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``imagestyle`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    return func(args)

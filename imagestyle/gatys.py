@@ -1,0 +1,448 @@
+"""Style transfer and texture synthesis by optimising the pixels (Gatys, Ecker & Bethge).
+
+* :func:`stylize`: Gatys et al. (2016), "Image style transfer using convolutional neural
+  networks", with the defaults of the most-used reference, jcjohnson/neural-style (VGG-19,
+  content ``relu4_2``, style ``relu1_1`` ... ``relu5_1``, content weight 5, style weight 100,
+  TV weight 1e-3, 512 px, 1000 L-BFGS iterations, Gram divided by ``C*H*W``, mean-squared
+  losses, several styles blended with weights normalised to sum to 1, ``style_scale``).
+* :func:`synthesize_texture`: Gatys et al. (2015), "Texture synthesis using convolutional
+  neural networks": the same optimisation with the style term only, from noise, at any size.
+* Colour preservation (Gatys, Bethge, Hertzmann & Shechtman 2016): ``"luminance"`` (transfer
+  on the luminance, then restore the content's chrominance) and ``"histogram"`` (give the
+  styles the content's colour mean and covariance first).
+* Coarse-to-fine (``scales``): solve at 1/2^(n-1), ..., 1/2, 1 of the size, each level starting
+  from the upsampled result of the previous one.
+
+Everything runs through :func:`shared.optimize` (the one loop) and
+:class:`shared.StyleContentObjective`; target features and Grams are computed once per level.
+
+.. note::
+   Departures from jcjohnson/neural-style, all to keep its weights meaning the same thing here:
+
+   * The image variable is RGB in [0, 1] and the network preprocesses it inside, so losses
+     would be ``feature_scale**2`` (content) and ``feature_scale**4`` (style) smaller than with
+     the Caffe inputs (0-255) the reference's weights were tuned for, which also stalls L-BFGS
+     (its curvature test ``y.s > 1e-10`` fails on tiny losses). The weights are multiplied by
+     those factors instead (``feature_scale``: 1 for Caffe preprocessing, 255 x 0.226 ~ 57.8
+     when inputs are divided by the ImageNet standard deviation, as for torchvision's weights
+     and ``random-multiscale``), so the reported losses have the reference's magnitudes.
+   * The reference's TV term is ``tv_weight / 2 * sum`` of squared neighbour differences of the
+     0-255 image; the shared :func:`shared.tv_loss` is a mean over [0, 1] pixels, so its weight
+     is scaled by ``255**2 * 3*H*W / 2`` to give the same gradient.
+   * ``init="noise"``: the reference's ``randn * 0.001`` is in 0-255 units around the ImageNet
+     mean; here it is ``noise_std`` (default 1e-3, in [0, 1] units) around the mean colour of
+     the content (transfer) or style (texture), which breaks symmetry as well.
+   * Coarse-to-fine runs ``iterations`` at every level (the reference has no such option).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Callable, Literal, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from shared import (
+    OptimConfig,
+    OptimResult,
+    StyleContentObjective,
+    UserError,
+    normalize_blend_weights,
+    optimize,
+    select_device,
+)
+
+from .color import gray_to_rgb, luminance, match_color_histogram, match_luminance_stats, restore_chrominance
+from .features import DEFAULT_LAYERS, build_extractor
+from .memory import check_memory
+
+PreserveColor = Literal["luminance", "histogram"]
+Snapshot = Callable[[int, int, Tensor], None]  # (level, iteration, RGB image (1, 3, H, W))
+
+CAFFE_FEATURE_SCALE = 1.0
+STD_FEATURE_SCALE = 255.0 * 0.226  # 255 x the mean ImageNet std: [0, 1]/std inputs -> 0-255
+
+
+@dataclass
+class GatysConfig:
+    """Settings of :func:`stylize` and :func:`synthesize_texture` (jcjohnson/neural-style's
+    defaults)."""
+
+    model: str = "vgg19"  # "vgg19", "vgg16" or "random-multiscale"
+    weights: str = "imagenet"  # VGG weights: "imagenet", "random" or a .pth path
+    pooling: str = "max"  # VGG pooling: "max" or "avg"
+    preprocess: str | None = None  # "torchvision" or "caffe"; None = the weights' own
+    content_layers: Sequence[str] | None = None  # None = DEFAULT_LAYERS[model].content
+    style_layers: Sequence[str] | None = None  # None = DEFAULT_LAYERS[model].style
+    content_layer_weights: Mapping[str, float] | None = None  # per-layer weights (default 1)
+    style_layer_weights: Mapping[str, float] | None = None  # per-layer weights (default 1)
+    content_weight: float = 5.0  # weight of the content term
+    style_weight: float = 100.0  # weight of the style term
+    tv_weight: float = 1e-3  # weight of the total-variation term
+    style_blend_weights: Sequence[float] | None = None  # one per style; normalised to sum 1
+    style_scale: float = 1.0  # style images' longest side = style_scale x output's
+    size: int | tuple[int, int] = 512  # transfer: longest side; texture: N (N x N) or (W, H)
+    scales: int = 1  # coarse-to-fine levels (each half the size of the next)
+    iterations: int = 1000  # optimiser iterations per level
+    optimizer: Literal["lbfgs", "adam"] = "lbfgs"  # the reference uses L-BFGS
+    lr: float | None = None  # None: 1 for L-BFGS, 10/255 for Adam (neural-style's 10 on 0-255)
+    history_size: int = 100  # L-BFGS history (neural-style's default)
+    init: str | Tensor = "noise"  # "noise", "content" or an RGB image tensor (1, 3, H, W)
+    noise_std: float = 1e-3  # std of the noise init, in [0, 1] pixel units
+    preserve_color: PreserveColor | None = None  # "luminance", "histogram" or None
+    feature_scale: float | None = None  # None: from the preprocessing (see the module note)
+    seed: int = 0  # seeds the noise init and random weights
+    device: str | torch.device = "auto"  # "auto", "cpu", "cuda", "cuda:N"
+    check_memory: bool = True  # refuse sizes that will not fit in memory, before starting
+    quiet: bool = False  # no progress bar
+
+    def __post_init__(self) -> None:
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise UserError(f"{name.replace('_', '-')} must be finite and >= 0, got {value}")
+        if not (self.style_scale > 0 and math.isfinite(self.style_scale)):
+            raise UserError(f"style-scale must be positive, got {self.style_scale}")
+        if int(self.scales) != self.scales or self.scales < 1:
+            raise UserError(f"scales must be a positive integer, got {self.scales}")
+        if int(self.iterations) != self.iterations or self.iterations < 0:
+            raise UserError(f"iterations must be a non-negative integer, got {self.iterations}")
+        if self.lr is not None and not (self.lr > 0 and math.isfinite(self.lr)):
+            raise UserError(f"lr must be positive, got {self.lr}")
+        if self.optimizer not in ("lbfgs", "adam"):
+            raise UserError(f"optimizer must be lbfgs or adam, got {self.optimizer!r}")
+        if self.preserve_color not in (None, "luminance", "histogram"):
+            raise UserError(f"preserve-color must be luminance or histogram, got "
+                            f"{self.preserve_color!r}")
+        if isinstance(self.init, str) and self.init not in ("noise", "content"):
+            raise UserError(f"init must be noise, content or an image, got {self.init!r}")
+        if not (self.noise_std >= 0 and math.isfinite(self.noise_std)):
+            raise UserError(f"noise_std must be finite and >= 0, got {self.noise_std}")
+
+
+@dataclass
+class GatysResult:
+    """What :func:`stylize` and :func:`synthesize_texture` return.
+
+    Attributes:
+        image: The result, RGB ``(1, 3, H, W)`` in [0, 1] on the CPU (colours restored).
+        levels: One :class:`shared.OptimResult` per coarse-to-fine level, coarsest first.
+        sizes: The ``(W, H)`` of each level.
+    """
+
+    image: Tensor
+    levels: list[OptimResult] = field(default_factory=list)
+    sizes: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def loss(self) -> float:
+        """Final loss of the finest level."""
+        return self.levels[-1].loss if self.levels else float("nan")
+
+
+def resize(image: Tensor, size: tuple[int, int]) -> Tensor:
+    """Resize ``(B, 3, H, W)`` to ``size = (W, H)`` (bicubic, antialiased when shrinking)."""
+    w, h = size
+    if tuple(image.shape[-2:]) == (h, w):
+        return image
+    shrink = h < image.shape[-2] or w < image.shape[-1]
+    return F.interpolate(image, size=(h, w), mode="bicubic", align_corners=False,
+                         antialias=shrink).clamp(0, 1)
+
+
+def fit_longest(hw: Sequence[int], longest: int) -> tuple[int, int]:
+    """``(W, H)`` of an image of shape ``(H, W)`` scaled so its longest side is ``longest``."""
+    h, w = int(hw[0]), int(hw[1])
+    s = longest / max(h, w)
+    return (max(1, round(w * s)), max(1, round(h * s)))
+
+
+def level_sizes(size: tuple[int, int], scales: int, minimum: int = 16) -> list[tuple[int, int]]:
+    """Coarse-to-fine sizes ``(W, H)``: ``size / 2^(scales-1)``, ..., ``size`` (at least
+    ``minimum`` px on the short side)."""
+    w, h = size
+    out = []
+    for i in range(scales - 1, -1, -1):
+        f = 2.0 ** -i
+        s = max(f, minimum / min(w, h)) if min(w, h) > minimum else 1.0
+        out.append((max(1, round(w * s)), max(1, round(h * s))))
+    return out
+
+
+def feature_scale_for(model: str, weights: str, preprocess: str | None) -> float:
+    """The factor that brings features to the Caffe 0-255 scale the reference weights assume."""
+    if model == "random-multiscale":
+        return STD_FEATURE_SCALE
+    if preprocess is None:
+        from .vgg import detect_preprocess
+
+        if weights not in ("imagenet", "random"):
+            from pathlib import Path
+
+            preprocess = "caffe" if any(t in Path(weights).name for t in
+                                        ("vgg19-d01eb7cb", "vgg16-00b39a1b")) else None
+        preprocess = preprocess or "torchvision"
+    return CAFFE_FEATURE_SCALE if preprocess == "caffe" else STD_FEATURE_SCALE
+
+
+def _layer_lists(cfg: GatysConfig, texture: bool) -> tuple[list[str], list[str]]:
+    defaults = DEFAULT_LAYERS.get(cfg.model)
+    if defaults is None:
+        raise UserError(f"unknown model {cfg.model!r}; choose one of {', '.join(DEFAULT_LAYERS)}")
+    content = [] if texture else list(cfg.content_layers or defaults.content)
+    style = list(cfg.style_layers or defaults.style)
+    if not style and not content:
+        raise UserError("no content or style layers were given")
+    return content, style
+
+
+def _build(cfg: GatysConfig, layers: Sequence[str], device: torch.device) -> nn.Module:
+    with warnings.catch_warnings():
+        if cfg.quiet:
+            warnings.simplefilter("ignore")
+        return build_extractor(cfg.model, layers, weights=cfg.weights, pooling=cfg.pooling,
+                               preprocess=cfg.preprocess, seed=cfg.seed, device=device)
+
+
+def _channels(extractor: nn.Module, layers: Sequence[str], device: torch.device) -> list[int]:
+    with torch.no_grad():
+        probe = extractor(torch.zeros(1, 3, 64, 64, device=device))
+    return [probe[n].shape[1] for n in layers]
+
+
+def _prepare_styles(styles: Sequence[Tensor], cfg: GatysConfig, color_ref: Tensor | None
+                    ) -> list[Tensor]:
+    out = []
+    for s in styles:
+        if cfg.preserve_color == "histogram" and color_ref is not None:
+            s = match_color_histogram(s, color_ref).clamp(0, 1)
+        elif cfg.preserve_color == "luminance":
+            y = luminance(s)
+            if color_ref is not None:
+                y = match_luminance_stats(y, luminance(color_ref))
+            s = gray_to_rgb(y.clamp(0, 1))
+        out.append(s)
+    return out
+
+
+def _check_images(images: Sequence[Tensor], what: str) -> None:
+    for img in images:
+        if not isinstance(img, Tensor) or img.dim() != 4 or img.shape[:2] != (1, 3):
+            raise ValueError(f"{what} must be RGB tensors of shape (1, 3, H, W), got "
+                             f"{getattr(img, 'shape', type(img).__name__)}")
+
+
+def _optimise_levels(
+    cfg: GatysConfig,
+    content: Tensor | None,
+    styles: Sequence[Tensor],
+    out_size: tuple[int, int],
+    start: Tensor,
+    snapshot: Snapshot | None,
+    snapshot_every: int,
+    finish: Callable[[Tensor], Tensor],
+) -> GatysResult:
+    """Shared by transfer and texture: build the network, check memory, optimise each level."""
+    texture = content is None
+    device = select_device(cfg.device)
+    content_layers, style_layers = _layer_lists(cfg, texture)
+    layers = list(dict.fromkeys(content_layers + style_layers))
+    try:
+        blend = normalize_blend_weights(len(styles), cfg.style_blend_weights)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    for what, weights, names in (("content", cfg.content_layer_weights, content_layers),
+                                 ("style", cfg.style_layer_weights, style_layers)):
+        extra = sorted(set(weights or {}) - set(names))
+        if extra:
+            raise UserError(f"{what} layer weights name layers that are not {what} layers: "
+                            f"{', '.join(extra)}")
+    extractor = _build(cfg, layers, device)
+    sizes = level_sizes(out_size, cfg.scales)
+    style_longest = max(1, round(cfg.style_scale * max(out_size)))
+    style_sizes = [fit_longest(s.shape[-2:], style_longest) for s in styles]
+    if cfg.check_memory:
+        grams = _channels(extractor, style_layers, device)
+        check_memory(cfg.model, layers, out_size, device, optimizer=cfg.optimizer,
+                     history_size=cfg.history_size, gram_channels=grams)
+    fscale = cfg.feature_scale or feature_scale_for(cfg.model, cfg.weights, cfg.preprocess)
+    optim = OptimConfig(
+        optimizer=cfg.optimizer, iterations=int(cfg.iterations), history_size=cfg.history_size,
+        lr=cfg.lr if cfg.lr is not None else (None if cfg.optimizer == "lbfgs" else 10 / 255),
+    )
+    result = GatysResult(image=start)
+    x = start.to(device)
+    for level, size in enumerate(sizes):
+        shrink = size[0] / out_size[0]
+        with torch.no_grad():
+            style_feats = []
+            for s, (sw, sh) in zip(styles, style_sizes):
+                ssize = (max(1, round(sw * shrink)), max(1, round(sh * shrink)))
+                style_feats.append(extractor(resize(s, ssize).to(device)))
+            content_feats = (extractor(resize(content, size).to(device))
+                             if content is not None else None)
+        w, h = size
+        objective = StyleContentObjective.from_features(
+            content_feats, style_feats, content_layers=content_layers, style_layers=style_layers,
+            style_blend_weights=blend, gram_normalize="channels_positions", reduction="mean",
+            content_weight=cfg.content_weight * fscale**2,
+            style_weight=cfg.style_weight * fscale**4,
+            tv_weight=cfg.tv_weight * 255.0**2 * 3 * h * w / 2,
+            content_layer_weights=cfg.content_layer_weights,
+            style_layer_weights=cfg.style_layer_weights,
+        ).to(device)
+        del style_feats, content_feats
+        if level > 0:  # the previous level's result, upsampled, starts this one
+            x = F.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
+
+        def loss_fn(v: Tensor, objective: StyleContentObjective = objective):
+            return objective(extractor(v), image=v)
+
+        callback = None
+        if snapshot is not None and snapshot_every > 0:
+            def callback(it: int, v: Tensor, _loss: float, level: int = level) -> None:
+                snapshot(level, it, finish(v.clamp(0, 1).cpu()))
+
+        desc = f"{'texture' if texture else 'transfer'} {w}x{h}"
+        if len(sizes) > 1:
+            desc += f" ({level + 1}/{len(sizes)})"
+        res = optimize(x, loss_fn, optim, callback=callback, callback_every=snapshot_every,
+                       quiet=cfg.quiet, desc=desc)
+        result.levels.append(res)
+        result.sizes.append(size)
+        x = res.variable
+        if res.interrupted:
+            break
+    result.image = finish(x.detach().clamp(0, 1).cpu())
+    return result
+
+
+def _noise_start(mean_of: Tensor, size: tuple[int, int], cfg: GatysConfig) -> Tensor:
+    w, h = size
+    gen = torch.Generator().manual_seed(int(cfg.seed))
+    mean = mean_of.mean(dim=(2, 3), keepdim=True)  # (1, 3, 1, 1)
+    return mean + cfg.noise_std * torch.randn(1, 3, h, w, generator=gen)
+
+
+def stylize(
+    content: Tensor,
+    styles: Sequence[Tensor],
+    config: GatysConfig | None = None,
+    *,
+    snapshot: Snapshot | None = None,
+    snapshot_every: int = 0,
+) -> GatysResult:
+    """Gatys et al. (2016) style transfer.
+
+    Args:
+        content: RGB ``(1, 3, H, W)`` in [0, 1] at any size; resized so its longest side is
+            ``config.size`` (or to ``config.size = (W, H)`` exactly).
+        styles: One or more RGB ``(1, 3, H_i, W_i)`` images; each is resized so its longest
+            side is ``style_scale`` x the output's.
+        config: :class:`GatysConfig` (default: jcjohnson/neural-style's settings).
+        snapshot: Called as ``snapshot(level, iteration, image)`` every ``snapshot_every``
+            iterations with the current RGB image (colours restored), e.g. to save it.
+        snapshot_every: Period of ``snapshot`` (0 = never).
+
+    Returns:
+        :class:`GatysResult`.
+
+    Raises:
+        UserError: unknown layers, mismatched weights or blend weights, not enough memory.
+    """
+    cfg = config or GatysConfig()
+    _check_images([content], "content")
+    _check_images(styles, "styles")
+    if len(styles) == 0:
+        raise UserError("at least one style image is needed")
+    out_size = (cfg.size if isinstance(cfg.size, tuple)
+                else fit_longest(content.shape[-2:], int(cfg.size)))
+    content_full = content
+    styles = _prepare_styles(styles, cfg, content_full)
+    if cfg.preserve_color == "luminance":
+        content = gray_to_rgb(luminance(content).clamp(0, 1))
+    coarsest = level_sizes(out_size, cfg.scales)[0]
+    init_image: Tensor | None = None
+    if isinstance(cfg.init, Tensor):
+        _check_images([cfg.init], "init")
+        init_image = cfg.init
+        if cfg.preserve_color == "luminance":
+            init_image = gray_to_rgb(luminance(init_image).clamp(0, 1))
+        start = resize(init_image, coarsest)
+    elif cfg.init == "content":
+        start = resize(content, coarsest)
+    else:
+        start = _noise_start(content, coarsest, cfg)
+
+    def finish(image: Tensor) -> Tensor:
+        if cfg.preserve_color == "luminance":
+            return restore_chrominance(image, resize(content_full, tuple(image.shape[-1:-3:-1])))
+        return image
+
+    return _optimise_levels(cfg, content, styles, out_size, start, snapshot,
+                            snapshot_every, finish)
+
+
+def synthesize_texture(
+    styles: Sequence[Tensor],
+    config: GatysConfig | None = None,
+    *,
+    color_reference: Tensor | None = None,
+    snapshot: Snapshot | None = None,
+    snapshot_every: int = 0,
+) -> GatysResult:
+    """Gatys et al. (2015) texture synthesis: match the styles' Grams from noise.
+
+    Args:
+        styles: One or more RGB ``(1, 3, H_i, W_i)`` source textures; each is resized so its
+            longest side is ``style_scale`` x the output's longest side.
+        config: :class:`GatysConfig`; ``size`` is ``N`` (N x N) or ``(W, H)``; content settings
+            are ignored. ``init`` may be ``"noise"`` or an image (``"content"`` has no meaning).
+        color_reference: Colour preservation for textures: with ``preserve_color="histogram"``
+            the styles take this image's colour mean and covariance (default: the first
+            style's, which unifies the palettes of blended styles); with ``"luminance"`` the
+            texture is synthesised in luminance and takes this image's chrominance (resized to
+            the output; default: the ``init`` image, which must then be given).
+        snapshot, snapshot_every: As for :func:`stylize`.
+
+    Returns:
+        :class:`GatysResult`.
+    """
+    cfg = config or GatysConfig()
+    _check_images(styles, "styles")
+    if len(styles) == 0:
+        raise UserError("at least one style image is needed")
+    if isinstance(cfg.init, str) and cfg.init == "content":
+        raise UserError("texture synthesis has no content image: use --init noise or PATH")
+    out_size = cfg.size if isinstance(cfg.size, tuple) else (int(cfg.size), int(cfg.size))
+    init_image = cfg.init if isinstance(cfg.init, Tensor) else None
+    if init_image is not None:
+        _check_images([init_image], "init")
+    if color_reference is None:
+        color_reference = init_image if cfg.preserve_color == "luminance" else styles[0]
+    if cfg.preserve_color == "luminance" and color_reference is None:
+        raise UserError("luminance-only texture synthesis keeps the colours of an image: give "
+                        "--init PATH (or a colour reference) whose chrominance to keep")
+    styles = _prepare_styles(styles, cfg, color_reference)
+    coarsest = level_sizes(out_size, cfg.scales)[0]
+    if init_image is not None:
+        start_img = (gray_to_rgb(luminance(init_image).clamp(0, 1))
+                     if cfg.preserve_color == "luminance" else init_image)
+        start = resize(start_img, coarsest)
+    else:
+        start = _noise_start(styles[0], coarsest, cfg)
+
+    def finish(image: Tensor) -> Tensor:
+        if cfg.preserve_color == "luminance":
+            assert color_reference is not None
+            return restore_chrominance(image, resize(color_reference,
+                                                     tuple(image.shape[-1:-3:-1])))
+        return image
+
+    cfg = replace(cfg, content_weight=0.0)
+    return _optimise_levels(cfg, None, styles, out_size, start, snapshot,
+                            snapshot_every, finish)
