@@ -184,8 +184,8 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     select_device(args.device)
 
     t0 = time.perf_counter()
-    styles = [load_audio(p) for p in args.styles]
     content: Optional[AudioClip] = load_audio(args.content) if transfer else None
+    styles = [load_audio(p) for p in args.styles]
     load_seconds = time.perf_counter() - t0
     try:
         if transfer:
