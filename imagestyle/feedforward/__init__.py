@@ -1,0 +1,15 @@
+"""Feed-forward style transfer: networks trained once per style, applied in one forward pass.
+
+* :mod:`.networks`: Johnson et al.'s :class:`TransformNet` and Ulyanov et al.'s :class:`TextureNet`.
+* :mod:`.data`: a recursive image-folder dataset and a resumable distributed sampler.
+* :mod:`.train`: :class:`TrainConfig` and :func:`train` (checkpoints, resume, DDP, bf16).
+* :mod:`.modelfile`: the model file and checkpoint formats, validated on load.
+* :mod:`.stylize`, :mod:`.sample`, :mod:`.export`: using trained models.
+* :mod:`.cli`: the ``train``, ``stylize``, ``sample`` and ``export`` subcommands.
+"""
+
+from .modelfile import ModelInfo, load_model
+from .networks import TextureNet, TextureNetConfig, TransformNet, TransformNetConfig
+
+__all__ = ["ModelInfo", "TextureNet", "TextureNetConfig", "TransformNet", "TransformNetConfig",
+           "load_model"]

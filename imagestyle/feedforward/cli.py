@@ -1,0 +1,225 @@
+"""The ``train``, ``stylize``, ``sample`` and ``export`` subcommands of ``imagestyle``.
+
+:func:`add_subcommands` adds them to the parser that :mod:`imagestyle.cli` builds; each handler
+takes the parsed arguments, fills the library's settings and returns an exit status. Errors are
+raised as :class:`shared.UserError`, which the CLI's ``sys_exit`` wrapper prints as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from shared import UserError, select_device
+
+from ..imageio import parse_size
+
+EXIT_INTERRUPTED = 130
+
+
+def _layers(text: str) -> list[str]:
+    return [t for t in text.replace(",", " ").split() if t]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def add_subcommands(subparsers: Any) -> None:
+    """Add ``train``, ``stylize``, ``sample`` and ``export`` to an argparse subparsers object."""
+    from .train import (DEFAULT_CONTENT_WEIGHT, DEFAULT_EPOCHS, DEFAULT_STYLE_WEIGHT,
+                        DEFAULT_TEXTURE_STEPS, DEFAULT_TV_WEIGHT)
+
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    # -- train ------------------------------------------------------------------------------------
+    p = subparsers.add_parser(
+        "train", formatter_class=fmt,
+        help="train a feed-forward stylisation or texture network (Johnson et al.; Ulyanov et al.)",
+        description="Train a generator once per style: a Johnson transform net or an Ulyanov "
+                    "texture network. Works under torchrun for multi-GPU / multi-node training.")
+    g = p.add_argument_group("what to train")
+    g.add_argument("--arch", choices=("johnson", "texture-net"), default="johnson",
+                   help="generator architecture")
+    g.add_argument("--mode", choices=("stylize", "texture"), default="stylize",
+                   help="stylize: photo -> stylised photo; texture: noise -> texture (texture-net only)")
+    g.add_argument("--style", nargs="+", required=True, metavar="STYLE",
+                   help="style image(s); several are blended with equal weights")
+    g.add_argument("--out", required=True, metavar="MODEL.pt", help="model file to write")
+    g.add_argument("--dataset", metavar="DIR",
+                   help="folder of training photos, searched recursively (stylize mode; e.g. MS-COCO)")
+    g = p.add_argument_group("training")
+    g.add_argument("--image-size", type=_positive_int, default=256, help="training crop side (px)")
+    g.add_argument("--style-size", type=_positive_int, default=None,
+                   help="longest side of the style images (default: --image-size)")
+    g.add_argument("--batch-size", type=_positive_int, default=4, help="images per step per process")
+    length = g.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=_positive_int, default=None,
+                        help=f"optimiser steps (default: {DEFAULT_EPOCHS} epochs in stylize mode, "
+                             f"{DEFAULT_TEXTURE_STEPS} steps in texture mode)")
+    length.add_argument("--epochs", type=_positive_int, default=None, help="passes over the dataset")
+    g.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    g.add_argument("--seed", type=int, default=0, help="seed of weights, data order, crops and noise")
+    g = p.add_argument_group("loss")
+    g.add_argument("--content-weight", type=float, default=DEFAULT_CONTENT_WEIGHT, help="content weight")
+    g.add_argument("--style-weight", type=float, default=DEFAULT_STYLE_WEIGHT, help="style weight")
+    g.add_argument("--tv-weight", type=float, default=DEFAULT_TV_WEIGHT, help="total-variation weight")
+    g.add_argument("--content-layers", type=_layers, default=None,
+                   help="comma-separated content layers (default: the model's, e.g. relu3_3 for vgg16)")
+    g.add_argument("--style-layers", type=_layers, default=None,
+                   help="comma-separated style layers (default: the model's)")
+    g.add_argument("--model", choices=("vgg16", "vgg19", "random-multiscale"), default=None,
+                   help="loss network (default: vgg16 for johnson, vgg19 for texture-net)")
+    g.add_argument("--weights", default="imagenet",
+                   help="VGG weights: imagenet, random (tests only) or a .pth file")
+    g = p.add_argument_group("network")
+    g.add_argument("--norm", choices=("instance", "batch"), default=None,
+                   help="normalisation (default: instance for johnson, batch for texture-net)")
+    g.add_argument("--width", type=float, default=1.0, help="johnson: channel width multiplier")
+    g.add_argument("--scales", type=_positive_int, default=6, help="texture-net: pyramid levels")
+    g.add_argument("--channels", type=_positive_int, default=8, help="texture-net: channels per scale")
+    g = p.add_argument_group("checkpoints and running")
+    g.add_argument("--checkpoint", metavar="PATH", default=None,
+                   help="checkpoint file (default: MODEL.pt.ckpt)")
+    g.add_argument("--checkpoint-every", type=_nonneg_int, default=1000,
+                   help="steps between checkpoints; 0: only at the end (and on Ctrl-C)")
+    g.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    g.add_argument("--workers", type=_nonneg_int, default=0, help="data-loader worker processes")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=train_command)
+
+    # -- stylize ----------------------------------------------------------------------------------
+    p = subparsers.add_parser(
+        "stylize", formatter_class=fmt, help="stylise images with a trained model (one forward pass)",
+        description="Stylise photos of any size with a trained stylisation model; outputs keep "
+                    "the inputs' sizes.")
+    p.add_argument("--model", required=True, metavar="MODEL.pt", help="trained stylisation model")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="input image(s)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output file for one input; output folder (made if missing) for several")
+    p.add_argument("--size", type=parse_size, default=None,
+                   help="resize inputs first: N (longest side) or WxH (default: keep the size)")
+    p.add_argument("--preserve-color", choices=("luminance",), default=None,
+                   help="keep the input's colours (luminance-only transfer)")
+    p.add_argument("--batch-size", type=_positive_int, default=4, help="images per forward pass")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (texture-net models)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.set_defaults(func=stylize_command)
+
+    # -- sample -----------------------------------------------------------------------------------
+    p = subparsers.add_parser(
+        "sample", formatter_class=fmt, help="sample textures from a trained texture model",
+        description="Draw new variations of a texture from a texture-mode texture network.")
+    p.add_argument("--model", required=True, metavar="TEXTURE_MODEL.pt", help="trained texture model")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.png",
+                   help="output image; with --count N > 1, OUT_001.png ... OUT_N.png")
+    p.add_argument("--size", type=parse_size, default=None,
+                   help="WxH or N (square) (default: the training size)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise")
+    p.add_argument("--count", type=_positive_int, default=1, help="number of samples")
+    p.add_argument("--batch-size", type=_positive_int, default=4, help="samples per forward pass")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.set_defaults(func=sample_command)
+
+    # -- export -----------------------------------------------------------------------------------
+    p = subparsers.add_parser(
+        "export", formatter_class=fmt, help="export a trained model to TorchScript or ONNX",
+        description="Export a model; the exported file is checked against PyTorch on a test input.")
+    p.add_argument("--model", required=True, metavar="MODEL.pt", help="trained model")
+    p.add_argument("--format", choices=("torchscript", "onnx"), required=True,
+                   help="torchscript, or onnx (needs onnx, onnxruntime, onnxscript)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
+    p.set_defaults(func=export_command)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """``imagestyle train``."""
+    from .train import TrainConfig, train
+
+    config = TrainConfig(
+        styles=list(args.style), out=args.out, arch=args.arch, mode=args.mode, dataset=args.dataset,
+        image_size=args.image_size, style_size=args.style_size, batch_size=args.batch_size,
+        steps=args.steps, epochs=args.epochs, lr=args.lr, content_weight=args.content_weight,
+        style_weight=args.style_weight, tv_weight=args.tv_weight,
+        content_layers=args.content_layers, style_layers=args.style_layers, model=args.model,
+        weights=args.weights, norm=args.norm, width=args.width, scales=args.scales,
+        channels=args.channels, checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+        seed=args.seed, device=args.device, workers=args.workers, quiet=args.quiet,
+        resume=args.resume,
+    )
+    result = train(config)
+    return EXIT_INTERRUPTED if result.interrupted else 0
+
+
+def stylize_command(args: argparse.Namespace) -> int:
+    """``imagestyle stylize``."""
+    from .stylize import stylize_files
+
+    paths = stylize_files(args.model, args.inputs, args.output, size=args.size,
+                          preserve_color=args.preserve_color, batch_size=args.batch_size,
+                          device=select_device(args.device), seed=args.seed)
+    where = paths[0] if len(paths) == 1 else paths[0].parent
+    print(f"wrote {len(paths)} image(s) to {where}", file=sys.stderr)
+    return 0
+
+
+def sample_command(args: argparse.Namespace) -> int:
+    """``imagestyle sample``."""
+    from .sample import sample_files
+
+    size = args.size
+    if isinstance(size, int):
+        size = (size, size)
+    paths = sample_files(args.model, args.output, size=size, seed=args.seed, count=args.count,
+                         batch_size=args.batch_size, device=select_device(args.device))
+    print(f"wrote {len(paths)} sample(s): {paths[0]}{' ...' if len(paths) > 1 else ''}",
+          file=sys.stderr)
+    return 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    """``imagestyle export``."""
+    from .export import export_model
+
+    report = export_model(args.model, args.format, args.output)
+    print(f"exported {args.model} to {report.path} ({report.format}, inputs: "
+          f"{', '.join(report.inputs)}); verified: output matches PyTorch on test inputs "
+          f"{' and '.join('x'.join(map(str, s)) for s in report.test_shapes)} (max abs diff "
+          f"{report.max_abs_diff:.2g})", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point with only these subcommands (``python -m
+    imagestyle.feedforward.cli``), for use before :mod:`imagestyle.cli` exists."""
+    from shared.cli import sys_exit
+
+    @sys_exit("imagestyle")
+    def run(argv: list[str] | None) -> int:
+        parser = argparse.ArgumentParser(prog="imagestyle")
+        add_subcommands(parser.add_subparsers(dest="command", required=True))
+        args = parser.parse_args(argv)
+        return args.func(args)
+
+    return run(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""Sampling textures from a texture-mode :class:`TextureNet` (Ulyanov et al. 2016): new noise,
+new variation of the texture, no optimisation at run time. Samples are seeded and reproducible.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from shared import UserError
+
+from ..imageio import SAVE_FORMATS, save_image
+from .networks import TextureNet
+from .stylize import inference_context, load_generator
+
+
+def sample_textures(net: TextureNet, count: int, size: tuple[int, int], *, seed: int = 0,
+                    batch_size: int = 4) -> list[Tensor]:
+    """Draw ``count`` textures of ``size = (W, H)`` from a texture-mode :class:`TextureNet`.
+
+    Sample ``i`` depends only on ``seed`` and ``i`` (not on ``count`` or ``batch_size``): its noise
+    is drawn from a generator seeded with ``(seed, i)``.
+
+    Returns:
+        ``count`` CPU tensors ``(1, 3, H, W)`` float32 in [0, 1].
+    """
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    w, h = size
+    device = next(net.parameters()).device
+    out: list[Tensor] = []
+    for start in range(0, count, batch_size):
+        noises = []
+        for i in range(start, min(count, start + batch_size)):
+            g = torch.Generator().manual_seed(_sample_seed(seed, i))
+            noises.append(torch.randn(net.noise_shape(1, h, w), generator=g))
+        noise = torch.cat(noises).to(device)  # (b, K * n, H, W)
+        with inference_context(device):
+            y = net(noise).float().clamp(0, 1).cpu()
+        out.extend(y[j:j + 1].contiguous() for j in range(y.shape[0]))
+    return out
+
+
+def _sample_seed(seed: int, index: int) -> int:
+    state = np.random.SeedSequence([seed, index]).generate_state(2, dtype=np.uint32)
+    return int(state[0]) << 32 | int(state[1])
+
+
+def sample_paths(output: Path, count: int) -> list[Path]:
+    """``OUT.png`` for one sample, ``OUT_001.png ... OUT_N.png`` for several."""
+    if count == 1:
+        return [output]
+    digits = max(3, len(str(count)))
+    return [output.with_name(f"{output.stem}_{i:0{digits}d}{output.suffix}") for i in range(1, count + 1)]
+
+
+def sample_files(model: str | Path, output: str | Path, *, size: Optional[tuple[int, int]] = None,
+                 seed: int = 0, count: int = 1, batch_size: int = 4,
+                 device: torch.device | str = "cpu") -> list[Path]:
+    """Sample textures with a texture model file and write them atomically.
+
+    ``size`` defaults to the model's training crop size. Returns the paths written.
+    """
+    device = torch.device(device)
+    out = Path(output)
+    if count < 1:
+        raise UserError(f"--count must be >= 1, got {count}")
+    if out.suffix.lower() not in SAVE_FORMATS:
+        raise UserError(f"-o {out}: unsupported image extension {out.suffix!r}; use one of "
+                        f"{', '.join(sorted(SAVE_FORMATS))}")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"-o {out}: folder {folder} does not exist")
+    if out.is_dir():
+        raise UserError(f"-o {out}: is a folder; give an image file name")
+    net, info = load_generator(model, device, "texture")
+    if size is None:
+        s = int(info.training.get("image_size") or 256)
+        size = (s, s)
+    paths = sample_paths(out, count)
+    if Path(model).resolve() in {p.resolve() for p in paths}:
+        raise UserError("the output would overwrite the model file; choose another name")
+    images = sample_textures(net, count, size, seed=seed, batch_size=batch_size)  # type: ignore[arg-type]
+    for image, path in zip(images, paths):
+        save_image(image, path)
+    return paths

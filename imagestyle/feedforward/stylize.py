@@ -1,0 +1,172 @@
+"""Stylising images with trained generators: one forward pass per batch.
+
+Stylisation works at any input size and keeps it; on CUDA it runs in bf16 with channels-last
+memory (the output is returned as float32 in [0, 1]).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Optional, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from shared import UserError
+
+from ..color import restore_chrominance
+from ..imageio import SAVE_FORMATS, load_image, save_image
+from .modelfile import ModelInfo, load_model
+from .networks import run_generator
+
+
+def inference_context(device: torch.device) -> contextlib.ExitStack:
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.inference_mode())
+    if device.type == "cuda":
+        stack.enter_context(torch.autocast("cuda", dtype=torch.bfloat16))
+    return stack
+
+
+def prepare_for_device(net: nn.Module, device: torch.device) -> nn.Module:
+    """Move a generator to ``device`` in eval mode (channels-last on CUDA)."""
+    net = net.to(device).eval()
+    if device.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)
+    return net
+
+
+def stylize_batch(net: nn.Module, images: Tensor, *, preserve_color: Optional[str] = None,
+                  generator: Optional[torch.Generator] = None) -> Tensor:
+    """Stylise a batch of same-size images.
+
+    Args:
+        net: A stylisation generator (:class:`TransformNet` or a stylise-mode :class:`TextureNet`)
+            on the images' device.
+        images: ``(B, 3, H, W)`` RGB in [0, 1].
+        preserve_color: ``None`` or ``"luminance"`` (keep the content's chrominance; Gatys et al.
+            2016, "Preserving colour in neural artistic style transfer").
+        generator: Noise source for texture-net stylisation (CPU generator).
+
+    Returns:
+        ``(B, 3, H, W)`` float32 in [0, 1], on the images' device.
+    """
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must be (B, 3, H, W), got {tuple(images.shape)}")
+    if preserve_color not in (None, "luminance"):
+        raise ValueError(f"preserve_color must be None or 'luminance', got {preserve_color!r}")
+    device = images.device
+    with inference_context(device):
+        x = images.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else images
+        out = run_generator(net, x, generator=generator).float().clamp(0, 1)
+    out = out.contiguous()
+    if preserve_color == "luminance":
+        out = restore_chrominance(out, images.float())
+    return out
+
+
+def stylize_images(net: nn.Module, images: Sequence[Tensor], *, batch_size: int = 4,
+                   preserve_color: Optional[str] = None, seed: int = 0) -> list[Tensor]:
+    """Stylise images of any sizes, batching those of equal size.
+
+    Args:
+        net: A stylisation generator on the device the images should be processed on.
+        images: ``(1, 3, H_i, W_i)`` tensors in [0, 1] (any device).
+        batch_size: Images per forward pass.
+        preserve_color: ``None`` or ``"luminance"``.
+        seed: Seed of the noise of texture-net stylisation.
+
+    Returns:
+        One ``(1, 3, H_i, W_i)`` CPU float tensor per input, in input order.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = next(net.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    results: list[Optional[Tensor]] = [None] * len(images)
+    by_size: dict[tuple[int, int], list[int]] = {}
+    for i, img in enumerate(images):
+        by_size.setdefault(tuple(img.shape[-2:]), []).append(i)  # type: ignore[arg-type]
+    for indices in by_size.values():
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start:start + batch_size]
+            batch = torch.cat([images[i] for i in chunk]).to(device)  # (b, 3, H, W)
+            out = stylize_batch(net, batch, preserve_color=preserve_color, generator=generator).cpu()
+            for j, i in enumerate(chunk):
+                results[i] = out[j:j + 1]
+    return results  # type: ignore[return-value]
+
+
+def load_generator(path: str | Path, device: torch.device, want: str) -> tuple[nn.Module, ModelInfo]:
+    """Load a model file and check it is a ``want`` (``"stylize"`` or ``"texture"``) model."""
+    net, info = load_model(path, device)
+    if info.mode != want:
+        if want == "stylize":
+            raise UserError(f"{path} is a texture model (it samples textures from noise, no "
+                            "content); use `imagestyle sample` with it")
+        raise UserError(f"{path} is a stylisation model (it needs a content image); use "
+                        "`imagestyle stylize` with it")
+    return prepare_for_device(net, device), info
+
+
+def output_paths(inputs: Sequence[Path], output: Path) -> list[Path]:
+    """Where each stylised input goes: ``output`` itself for one input, else files in the
+    folder ``output`` named after the inputs (made unique when stems collide)."""
+    if len(inputs) == 1 and not output.is_dir():
+        return [output]
+    paths: list[Path] = []
+    used: set[str] = set()
+    for p in inputs:
+        suffix = p.suffix.lower() if p.suffix.lower() in SAVE_FORMATS else ".png"
+        name, n = f"{p.stem}{suffix}", 1
+        while name.lower() in used:
+            n += 1
+            name = f"{p.stem}_{n}{suffix}"
+        used.add(name.lower())
+        paths.append(output / name)
+    return paths
+
+
+def stylize_files(model: str | Path, inputs: Sequence[str | Path], output: str | Path, *,
+                  size: Optional[int | tuple[int, int]] = None, preserve_color: Optional[str] = None,
+                  batch_size: int = 4, device: torch.device | str = "cpu", seed: int = 0) -> list[Path]:
+    """Stylise image files with a model file; write the results atomically.
+
+    ``output`` is a file for one input and a folder (made if missing) for several. Every input is
+    read and every output path checked before anything is written.
+
+    Returns:
+        The paths written.
+    """
+    device = torch.device(device)
+    in_paths = [Path(p) for p in inputs]
+    if not in_paths:
+        raise UserError("give at least one input image")
+    out = Path(output)
+    if len(in_paths) > 1:
+        if out.exists() and not out.is_dir():
+            raise UserError(f"-o {out}: several inputs need an output folder, and {out} is a file")
+        if out.suffix.lower() in SAVE_FORMATS and not out.exists():
+            raise UserError(f"-o {out}: several inputs need an output folder, not an image file name")
+    elif out.suffix.lower() not in SAVE_FORMATS and not out.is_dir():
+        raise UserError(f"-o {out}: unsupported image extension {out.suffix!r}; use one of "
+                        f"{', '.join(sorted(SAVE_FORMATS))}")
+    net, _ = load_generator(model, device, "stylize")
+    images = [load_image(p, size=size) for p in in_paths]
+    if len(in_paths) > 1:
+        if not out.parent.is_dir() and str(out.parent):
+            raise UserError(f"-o {out}: its parent folder does not exist")
+    elif not out.is_dir() and not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise UserError(f"-o {out}: folder {out.parent} does not exist")
+    targets = output_paths(in_paths, out)
+    resolved_inputs = {p.resolve() for p in in_paths} | {Path(model).resolve()}
+    for t in targets:
+        if t.resolve() in resolved_inputs:
+            raise UserError(f"output {t} is one of the inputs; choose another output")
+    results = stylize_images(net, images, batch_size=batch_size, preserve_color=preserve_color, seed=seed)
+    if len(in_paths) > 1:
+        out.mkdir(exist_ok=True)
+    for image, target in zip(results, targets):
+        save_image(image, target)
+    return targets
