@@ -259,29 +259,7 @@ class _Trainer:
         self.device = device
         self.log = log
         c = config
-        seed_everything(c.seed)
-        self.net = c.network().to(device)
-        if device.type == "cuda":
-            self.net = self.net.to(memory_format=torch.channels_last)
-        self.layers = list(dict.fromkeys(list(c.content_layers or []) + list(c.style_layers or [])))
-        self.extractor = build_extractor(c.model, self.layers, weights=c.weights, seed=c.seed,
-                                         device=device)
-        if device.type == "cuda":
-            self.extractor = self.extractor.to(memory_format=torch.channels_last)
-        styles = [load_image(p, size=c.style_size).to(device) for p in c.styles]
-        with torch.no_grad():
-            style_feats = [{k: v.float() for k, v in self.extractor(s).items()} for s in styles]
-        self.objective = StyleContentObjective.from_features(
-            None, style_feats, style_layers=c.style_layers, gram_normalize="channels_positions",
-            reduction="mean", style_weight=c.style_weight, tv_weight=c.tv_weight,
-        ).to(device)
-        self.train_net: nn.Module = self.net
-        if dist_info.world_size > 1:
-            if device.type == "cuda":
-                self.net = nn.SyncBatchNorm.convert_sync_batchnorm(self.net)
-            self.train_net = nn.parallel.DistributedDataParallel(
-                self.net, device_ids=[device.index] if device.type == "cuda" else None)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=c.lr)
+        # Cheap checks of the user's files first: the dataset, then the style images.
         self.dataset: Optional[ImageFolderDataset] = None
         self.sampler: Optional[ResumableSampler] = None
         self.per_epoch = 0
@@ -293,6 +271,30 @@ class _Trainer:
                 raise UserError(f"dataset {c.dataset} has {len(self.dataset)} readable images, fewer "
                                 f"than one batch of {c.batch_size} per process; lower --batch-size")
             self.sampler = ResumableSampler(self.dataset, dist_info.world_size, dist_info.rank, c.seed)
+        styles = [load_image(p, size=c.style_size) for p in c.styles]
+        seed_everything(c.seed)
+        self.net = c.network().to(device)
+        if device.type == "cuda":
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.layers = list(dict.fromkeys(list(c.content_layers or []) + list(c.style_layers or [])))
+        self.extractor = build_extractor(c.model, self.layers, weights=c.weights, seed=c.seed,
+                                         device=device)
+        if device.type == "cuda":
+            self.extractor = self.extractor.to(memory_format=torch.channels_last)
+        with torch.no_grad():
+            style_feats = [{k: v.float() for k, v in self.extractor(s.to(device)).items()}
+                           for s in styles]
+        self.objective = StyleContentObjective.from_features(
+            None, style_feats, style_layers=c.style_layers, gram_normalize="channels_positions",
+            reduction="mean", style_weight=c.style_weight, tv_weight=c.tv_weight,
+        ).to(device)
+        self.train_net: nn.Module = self.net
+        if dist_info.world_size > 1:
+            if device.type == "cuda":
+                self.net = nn.SyncBatchNorm.convert_sync_batchnorm(self.net)
+            self.train_net = nn.parallel.DistributedDataParallel(
+                self.net, device_ids=[device.index] if device.type == "cuda" else None)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=c.lr)
         if c.steps is not None:
             self.total_steps = c.steps
         elif c.mode == "texture":

@@ -1,0 +1,110 @@
+"""Training: the loss goes down, checkpoints round-trip, resume is exact, Ctrl-C checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from imagestyle.feedforward.modelfile import load_checkpoint, load_model
+from imagestyle.feedforward.train import train
+from shared import UserError
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return load_model(path)[0].state_dict()
+
+
+def test_a_few_steps_lower_the_loss(tmp_path: Path, make_config):
+    # Two square 32 px photos and batch 2: every step sees the same batch, so losses compare.
+    folder = tmp_path / "two"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    result = train(make_config(dataset=str(folder), steps=8))
+    totals = [v["total"] for v in result.losses]
+    assert len(totals) == 8 and set(result.losses[0]) >= {"total", "content", "style"}
+    assert min(totals[-3:]) < 0.5 * totals[0]
+
+
+def test_texture_mode_trains_without_a_dataset(make_config):
+    result = train(make_config(arch="texture-net", mode="texture", dataset=None, steps=3))
+    assert result.step == 3 and "content" not in result.losses[0]
+    net, info = load_model(result.model_path)
+    assert info.mode == "texture" and info.training["image_size"] == 32
+
+
+def test_checkpoint_holds_everything_needed_to_resume(make_config):
+    config = make_config(steps=3, checkpoint_every=2)
+    result = train(config)
+    ckpt = load_checkpoint(result.checkpoint_path)
+    assert ckpt["step"] == 3 and ckpt["config"]["image_size"] == 32
+    assert {"torch", "numpy", "python"} <= set(ckpt["rng"])
+    assert ckpt["optimizer"]["state"]  # Adam moments
+    (ckpt_epoch, ckpt_batch) = ckpt["epoch"], ckpt["batch_in_epoch"]
+    assert (ckpt_epoch, ckpt_batch) == (0, 3)  # 6 photos, batch 2: the 3 batches of epoch 0
+    for k, v in _weights(result.model_path).items():
+        assert torch.equal(v, ckpt["model"]["state_dict"][k])
+
+
+@pytest.mark.parametrize("arch", ["johnson", "texture-net"])
+def test_resume_matches_an_uninterrupted_run(tmp_path: Path, make_config, arch):
+    straight = train(make_config(arch=arch, steps=5, out=str(tmp_path / "straight.pt")))
+    first = make_config(arch=arch, steps=2, out=str(tmp_path / "split.pt"))
+    assert train(first).step == 2
+    resumed = train(dataclasses.replace(first, steps=5, resume=True))
+    assert resumed.step == 5 and len(resumed.losses) == 3
+    for mine, theirs in zip(resumed.losses, straight.losses[2:]):
+        assert mine == theirs
+    a, b = _weights(straight.model_path), _weights(resumed.model_path)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_ctrl_c_writes_a_checkpoint_and_resume_continues(tmp_path: Path, make_config):
+    def interrupt(step, values):
+        if step == 2:
+            signal.raise_signal(signal.SIGINT)
+
+    config = make_config(steps=6)
+    result = train(config, on_step=interrupt)
+    assert result.interrupted and result.step == 2
+    assert load_checkpoint(result.checkpoint_path)["step"] == 2
+    assert train(dataclasses.replace(config, resume=True)).step == 6
+
+
+def test_resume_errors(tmp_path: Path, make_config):
+    config = make_config(steps=2)
+    with pytest.raises(UserError, match="no checkpoint"):
+        train(dataclasses.replace(config, resume=True))
+    train(config)
+    before = Path(config.out).read_bytes()
+    with pytest.raises(UserError, match="already exists"):
+        train(config)
+    with pytest.raises(UserError, match="settings differ.*image_size"):
+        train(dataclasses.replace(config, image_size=24, steps=4, resume=True))
+    assert Path(config.out).read_bytes() == before  # nothing clobbered
+
+
+def test_bad_settings_are_user_errors(tmp_path: Path, make_config):
+    (tmp_path / "empty").mkdir()
+    cases = [
+        (dict(dataset=str(tmp_path / "empty")), "holds no images"),
+        (dict(dataset=None), "give --dataset"),
+        (dict(mode="texture"), "needs --arch texture-net"),
+        (dict(arch="texture-net", mode="texture", dataset=None, epochs=1, steps=None), "no epochs"),
+        (dict(styles=[str(tmp_path / "nope.png")]), "no such file"),
+        (dict(batch_size=7), "fewer than one batch"),
+        (dict(out=str(tmp_path / "missing" / "m.pt")), "does not exist"),
+        (dict(lr=-1.0), "--lr"),
+    ]
+    for overrides, message in cases:
+        with pytest.raises(UserError, match=message):
+            train(make_config(**overrides))
+    assert not list(tmp_path.glob("*.pt*"))
