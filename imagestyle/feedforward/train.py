@@ -328,9 +328,8 @@ class _Trainer:
         }, self.c.checkpoint)  # type: ignore[arg-type]
         save_payload(model, self.c.out)
 
-    def restore(self, path: Path) -> None:
-        data = load_checkpoint(path)
-        check_resumable(data["config"], self.c, path)
+    def restore(self, data: dict[str, Any], path: Path) -> None:
+        """Continue from a checkpoint read (and checked) by :func:`load_checkpoint`."""
         if int(data.get("world_size", 1)) != self.dist.world_size:
             raise UserError(f"--resume: checkpoint {path} was written by {data.get('world_size')} "
                             f"process(es), this run has {self.dist.world_size}; use the same number")
@@ -482,12 +481,17 @@ def train(config: TrainConfig, log: Optional[Callable[[str], None]] = None,
         raise UserError(f"a checkpoint already exists at {ckpt}: pass --resume to continue that "
                         "run, or delete it to start afresh")
 
+    saved = None
+    if c.resume:  # check the checkpoint before the slower dataset scan and model building
+        saved = load_checkpoint(ckpt)
+        check_resumable(saved["config"], c, ckpt)
+
     dist_info, device = init_distributed(c.device)
     say = log or _default_log
     log_main = (lambda m: say(m)) if dist_info.is_main else (lambda m: None)
     trainer = _Trainer(c, dist_info, device, log_main)
-    if c.resume:
-        trainer.restore(ckpt)
+    if saved is not None:
+        trainer.restore(saved, ckpt)
         log_main(f"resumed from {ckpt} at step {trainer.step}")
     if trainer.step >= trainer.total_steps:
         log_main(f"already trained for {trainer.step} steps (target {trainer.total_steps})")

@@ -1,0 +1,128 @@
+"""``imagestyle train | stylize | sample | export`` end to end through ``imagestyle.cli.main``,
+every bad input of the feed-forward issue (one line on stderr, exit status 2, nothing clobbered),
+and ``torchrun`` with two CPU processes (gloo)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imagestyle.cli import main
+
+TINY = ["--image-size", "32", "--batch-size", "2", "--width", "0.125", "--scales", "3",
+        "--channels", "4", "--model", "random-multiscale", "--content-layers", "scale5",
+        "--style-layers", "scale3,scale5", "--device", "cpu", "--quiet"]
+
+
+def _png(path: Path, h: int, w: int, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    """A photo folder, a style image, and a trained tiny stylisation and texture model."""
+    root = tmp_path_factory.mktemp("ffcli")
+    (root / "photos" / "sub").mkdir(parents=True)
+    for i in range(4):
+        _png(root / "photos" / ("sub" if i % 2 else "") / f"p{i}.png", 36 + i, 40, i)
+    (root / "photos" / "bad.jpg").write_bytes(b"not a jpeg")
+    _png(root / "style.png", 32, 32, 9)
+    assert main(["train", "--style", str(root / "style.png"), "--dataset", str(root / "photos"),
+                 "--out", str(root / "sty.pt"), "--steps", "2", *TINY]) == 0
+    assert main(["train", "--arch", "texture-net", "--mode", "texture", "--style",
+                 str(root / "style.png"), "--out", str(root / "tex.pt"), "--steps", "2", *TINY]) == 0
+    return root
+
+
+def _fail(argv: list[str], capsys, match: str) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith("imagestyle: error:") and match in err, err
+    return err
+
+
+def test_train_writes_model_and_checkpoint_and_resumes(work: Path, capsys):
+    assert (work / "sty.pt").exists() and (work / "sty.pt.ckpt").exists()
+    argv = ["train", "--style", str(work / "style.png"), "--dataset", str(work / "photos"),
+            "--out", str(work / "sty.pt"), "--steps", "3", *TINY]
+    assert main([*argv, "--resume"]) == 0
+    assert "resumed from" in capsys.readouterr().err
+
+
+def test_stylize_sample_export(work: Path, capsys):
+    photos = sorted((work / "photos").rglob("p*.png"))
+    assert main(["stylize", "--model", str(work / "sty.pt"), str(photos[0]), "-o",
+                 str(work / "one.jpg"), "--device", "cpu"]) == 0
+    assert Image.open(work / "one.jpg").size == Image.open(photos[0]).size
+    assert main(["stylize", "--model", str(work / "sty.pt"), *map(str, photos), "-o",
+                 str(work / "many"), "--preserve-color", "luminance", "--batch-size", "3"]) == 0
+    assert sorted(p.name for p in (work / "many").iterdir()) == sorted(p.name for p in photos)
+    assert main(["sample", "--model", str(work / "tex.pt"), "-o", str(work / "s.png"),
+                 "--size", "40x24", "--seed", "3", "--count", "2"]) == 0
+    assert [Image.open(work / f"s_00{i}.png").size for i in (1, 2)] == [(40, 24)] * 2
+    assert main(["export", "--model", str(work / "sty.pt"), "--format", "torchscript", "-o",
+                 str(work / "sty.ts")]) == 0
+    assert "verified" in capsys.readouterr().err
+
+
+def test_bad_inputs_are_one_line_errors_and_clobber_nothing(work: Path, tmp_path: Path, capsys):
+    style, photos = str(work / "style.png"), str(work / "photos")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "nothing").mkdir()
+    (tmp_path / "nothing" / "a.txt").write_text("x")
+    keep = _png(tmp_path / "keep.png", 8, 8, 0)
+    before = keep.read_bytes()
+    train = ["train", "--style", style, "--out", str(tmp_path / "m.pt"), "--steps", "1", *TINY]
+    _fail([*train, "--dataset", str(tmp_path / "empty")], capsys, "holds no images")
+    _fail([*train, "--dataset", str(tmp_path / "nothing")], capsys, "holds no images")
+    _fail([*train, "--dataset", photos, "--resume"], capsys, "no checkpoint")
+    shutil.copy(work / "sty.pt.ckpt", tmp_path / "m.pt.ckpt")
+    _fail([*train, "--dataset", photos, "--resume", "--lr", "0.5"], capsys, "settings differ")
+    foreign = tmp_path / "foreign.pt"
+    foreign.write_bytes(b"PK\x03\x04 definitely not ours")
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes((work / "sty.pt").read_bytes()[:2000])
+    for bad in (foreign, truncated, keep):
+        _fail(["stylize", "--model", str(bad), str(keep), "-o", str(tmp_path / "o.png")], capsys,
+              "not")
+    _fail(["stylize", "--model", str(work / "tex.pt"), str(keep), "-o", str(tmp_path / "o.png")],
+          capsys, "texture model")
+    _fail(["sample", "--model", str(work / "sty.pt"), "-o", str(tmp_path / "o.png")], capsys,
+          "stylisation model")
+    _fail(["stylize", "--model", str(work / "sty.pt"), str(keep), "-o", str(keep)], capsys,
+          "one of the inputs")
+    _fail(["export", "--model", str(truncated), "--format", "torchscript", "-o",
+           str(tmp_path / "o.ts")], capsys, "truncated")
+    assert keep.read_bytes() == before
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "o.ts").exists()
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.slow
+def test_torchrun_two_gloo_processes_train_and_write_one_checkpoint(work: Path, tmp_path: Path):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        pytest.skip("torchrun is not installed beside the interpreter")
+    out = tmp_path / "ddp.pt"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    cmd = [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "imagestyle", "train",
+           "--style", str(work / "style.png"), "--dataset", str(work / "photos"), "--out", str(out),
+           "--steps", "3", "--checkpoint-every", "2", *TINY]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.count("trained 3 steps") == 1  # only rank 0 logs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp.pt", "ddp.pt.ckpt"]
+    from imagestyle.feedforward.modelfile import load_checkpoint
+
+    ckpt = load_checkpoint(tmp_path / "ddp.pt.ckpt")
+    assert ckpt["step"] == 3 and ckpt["world_size"] == 2

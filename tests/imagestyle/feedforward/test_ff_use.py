@@ -1,0 +1,153 @@
+"""Using trained models: stylise keeps sizes and batches, sample is seeded, export round-trips."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from imagestyle.color import rgb_to_yuv
+from imagestyle.feedforward.export import export_model
+from imagestyle.feedforward.modelfile import model_payload, save_payload
+from imagestyle.feedforward.networks import TextureNet, TextureNetConfig, TransformNet, TransformNetConfig
+from imagestyle.feedforward.sample import sample_files, sample_paths, sample_textures
+from imagestyle.feedforward.stylize import stylize_batch, stylize_files, stylize_images
+from imagestyle.imageio import load_image
+from shared import UserError
+
+HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime", "onnxscript"))
+
+
+def _save(net, arch: str, path: Path) -> Path:
+    return save_payload(model_payload(net, arch, {"image_size": 24}, 1), path)
+
+
+@pytest.fixture
+def johnson_file(tmp_path: Path) -> Path:
+    torch.manual_seed(0)
+    return _save(TransformNet(TransformNetConfig(width=0.125)), "johnson", tmp_path / "johnson.pt")
+
+
+@pytest.fixture
+def stylize_texnet_file(tmp_path: Path) -> Path:
+    torch.manual_seed(0)
+    return _save(TextureNet(TextureNetConfig(scales=3, channels=4)), "texture-net", tmp_path / "tn.pt")
+
+
+@pytest.fixture
+def texture_file(tmp_path: Path) -> Path:
+    torch.manual_seed(0)
+    net = TextureNet(TextureNetConfig(mode="texture", scales=3, channels=4))
+    with torch.no_grad():
+        net.to_rgb.bias.fill_(0.5)  # untrained outputs centred in [0, 1], not clamped to black
+    return _save(net, "texture-net", tmp_path / "texture.pt")
+
+
+def _png(path: Path, h: int, w: int, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_stylize_keeps_each_input_size(tmp_path: Path, johnson_file: Path, stylize_texnet_file: Path):
+    inputs = [_png(tmp_path / "a.png", 23, 37), _png(tmp_path / "b.jpg", 40, 18, 1),
+              _png(tmp_path / "c.png", 23, 37, 2)]
+    for model in (johnson_file, stylize_texnet_file):
+        out_dir = tmp_path / f"out_{model.stem}"
+        paths = stylize_files(model, inputs, out_dir, batch_size=2)
+        assert [p.name for p in paths] == ["a.png", "b.jpg", "c.png"]
+        for src, dst in zip(inputs, paths):
+            assert Image.open(dst).size == Image.open(src).size
+    single = stylize_files(johnson_file, [inputs[0]], tmp_path / "one.png", size=16)
+    assert Image.open(single[0]).size == (16, 10)
+
+
+def test_batched_stylisation_equals_one_at_a_time(johnson_file: Path):
+    from imagestyle.feedforward.modelfile import load_model
+
+    net, _ = load_model(johnson_file)
+    images = [torch.rand(1, 3, 20, 30), torch.rand(1, 3, 20, 30), torch.rand(1, 3, 11, 9)]
+    batched = stylize_images(net, images, batch_size=3)
+    alone = stylize_images(net, images, batch_size=1)
+    for a, b, x in zip(batched, alone, images):
+        assert a.shape == x.shape and 0 <= float(a.min()) and float(a.max()) <= 1
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_preserve_color_keeps_the_content_chrominance(johnson_file: Path):
+    from imagestyle.feedforward.modelfile import load_model
+
+    net, _ = load_model(johnson_file)
+    x = torch.rand(1, 3, 16, 16) * 0.5 + 0.25
+    out = stylize_batch(net, x, preserve_color="luminance")
+    uv_out, uv_in = rgb_to_yuv(out)[:, 1:], rgb_to_yuv(x)[:, 1:]
+    assert (uv_out - uv_in).abs().mean() < (rgb_to_yuv(stylize_batch(net, x))[:, 1:] - uv_in).abs().mean()
+
+
+def test_sample_is_seeded_and_count_independent(tmp_path: Path, texture_file: Path):
+    from imagestyle.feedforward.modelfile import load_model
+
+    net, _ = load_model(texture_file)
+    a = sample_textures(net, 3, (20, 12), seed=4, batch_size=2)
+    b = sample_textures(net, 1, (20, 12), seed=4)
+    c = sample_textures(net, 1, (20, 12), seed=5)
+    assert a[0].shape == (1, 3, 12, 20)
+    torch.testing.assert_close(a[0], b[0], atol=1e-5, rtol=0)  # batching only changes rounding
+    assert not torch.allclose(a[0], c[0], atol=1e-4) and not torch.allclose(a[0], a[1], atol=1e-4)
+    paths = sample_files(texture_file, tmp_path / "tex.png", size=(21, 13), seed=1, count=3)
+    assert [p.name for p in paths] == ["tex_001.png", "tex_002.png", "tex_003.png"]
+    assert all(Image.open(p).size == (21, 13) for p in paths)
+    again = sample_files(texture_file, tmp_path / "again.png", size=(21, 13), seed=1, count=1)
+    assert np.array_equal(np.asarray(Image.open(again[0])), np.asarray(Image.open(paths[0])))
+    default = sample_files(texture_file, tmp_path / "default.png")
+    assert Image.open(default[0]).size == (24, 24)  # the training size
+    assert sample_paths(tmp_path / "x.png", 1) == [tmp_path / "x.png"]
+
+
+def test_wrong_kind_of_model_is_a_user_error(tmp_path: Path, johnson_file: Path, texture_file: Path):
+    img = _png(tmp_path / "in.png", 10, 10)
+    with pytest.raises(UserError, match="texture model"):
+        stylize_files(texture_file, [img], tmp_path / "o.png")
+    with pytest.raises(UserError, match="stylisation model"):
+        sample_files(johnson_file, tmp_path / "s.png")
+    with pytest.raises(UserError, match="one of the inputs"):
+        stylize_files(johnson_file, [img], img)
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "s.png").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.parametrize("fmt", ["torchscript", pytest.param("onnx", marks=pytest.mark.skipif(
+    not HAS_ONNX, reason="onnx, onnxruntime and onnxscript are not installed"))])
+def test_export_round_trips(tmp_path: Path, fmt: str, johnson_file: Path, texture_file: Path):
+    for model in (johnson_file, texture_file):
+        out = tmp_path / f"{model.stem}.{fmt}"
+        report = export_model(model, fmt, out)
+        assert out.exists() and report.max_abs_diff <= 1e-4
+    if fmt == "torchscript":
+        loaded = torch.jit.load(str(tmp_path / "johnson.torchscript"))
+        x = torch.rand(2, 3, 31, 17)
+        from imagestyle.feedforward.modelfile import load_model
+
+        torch.testing.assert_close(loaded(x), load_model(johnson_file)[0](x))
+
+
+def test_export_errors_leave_no_file(tmp_path: Path, johnson_file: Path, monkeypatch):
+    with pytest.raises(UserError, match="unknown export format"):
+        export_model(johnson_file, "tflite", tmp_path / "x")
+    import imagestyle.feedforward.export as ex
+
+    monkeypatch.setattr(ex.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(UserError, match="pip install"):
+        export_model(johnson_file, "onnx", tmp_path / "x.onnx")
+    assert not list(tmp_path.glob("x*")) and not list(tmp_path.glob(".x*"))
+
+
+def test_loaded_image_round_trip_keeps_size(tmp_path: Path, johnson_file: Path):
+    src = _png(tmp_path / "odd.png", 33, 51)
+    (dst,) = stylize_files(johnson_file, [src], tmp_path / "odd_out.png")
+    assert load_image(dst).shape == load_image(src).shape
