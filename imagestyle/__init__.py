@@ -11,7 +11,7 @@
 
 from .color import match_color_histogram, restore_chrominance
 from .features import DEFAULT_LAYERS, MODELS, build_extractor
-from .gatys import GatysConfig, GatysResult, stylize, synthesize_texture
+from .gatys import GatysConfig, GatysResult, stylize, synthesize_texture, texture_config
 from .imageio import load_image, save_image
 
 __all__ = [
@@ -26,4 +26,5 @@ __all__ = [
     "save_image",
     "stylize",
     "synthesize_texture",
+    "texture_config",
 ]

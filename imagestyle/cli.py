@@ -124,7 +124,8 @@ def _config(args: argparse.Namespace, model: str, size: int | tuple[int, int], i
         content_weight=0.0 if texture else args.content_weight, style_weight=args.style_weight,
         tv_weight=args.tv_weight, style_blend_weights=blend, style_scale=args.style_scale,
         size=size, scales=args.scales, iterations=args.iterations, optimizer=args.optimizer,
-        lr=args.lr, init=init, preserve_color=args.preserve_color, seed=args.seed,
+        lr=args.lr, line_search=None if args.line_search == "none" else args.line_search,
+        init=init, preserve_color=args.preserve_color, seed=args.seed,
         device=args.device, quiet=args.quiet,
     )
 
@@ -213,8 +214,9 @@ def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
                            f"(default: {_layer_help('style')})")
     loss.add_argument("--style-weight", type=float, default=100.0,
                       help="style weight (default: 100)")
-    loss.add_argument("--tv-weight", type=float, default=1e-3,
-                      help="total-variation weight (default: 0.001)")
+    tv = 0.0 if texture else 1e-3
+    loss.add_argument("--tv-weight", type=float, default=tv,
+                      help=f"total-variation weight (default: {tv:g})")
     loss.add_argument("--style-weights", default=None, metavar="W1,W2,...",
                       help="blend weights of several style images, normalised to sum to 1 "
                            "(default: equal)")
@@ -226,6 +228,9 @@ def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
                      help=f"iterations per scale (default: {1000 if not texture else 500})")
     opt.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
                      help="optimiser (default: lbfgs)")
+    opt.add_argument("--line-search", choices=("strong_wolfe", "none"), default="strong_wolfe",
+                     help="L-BFGS line search; none is neural-style's fixed step, which "
+                          "converges far slower here (default: strong_wolfe)")
     opt.add_argument("--lr", type=float, default=None,
                      help="step size (default: 1 for L-BFGS, 10/255 for Adam)")
     opt.add_argument("--init", default="noise", metavar="noise|content|PATH" if not texture

@@ -85,7 +85,8 @@ def match_color_histogram(style: Tensor, content: Tensor, eps: float = 1e-5) -> 
     """Linearly map ``style``'s colours to have ``content``'s colour mean and covariance.
 
     ``x' = A (x - mu_s) + mu_c`` with ``A = L_c L_s^-1`` (Cholesky factors of the colour
-    covariances), Gatys et al. (2016) section 2.
+    covariances), Gatys et al. (2016) section 2. ``eps`` is a jitter relative to the mean
+    colour variance, keeping flat or greyscale images invertible.
 
     Args:
         style: ``(1, 3, Hs, Ws)`` RGB image whose colours are changed.
@@ -97,8 +98,14 @@ def match_color_histogram(style: Tensor, content: Tensor, eps: float = 1e-5) -> 
     mu_s, cov_s = _mean_cov(style)
     mu_c, cov_c = _mean_cov(content)
     eye = torch.eye(3, dtype=cov_s.dtype, device=cov_s.device)
-    l_s = torch.linalg.cholesky(cov_s + eps * eye)
-    l_c = torch.linalg.cholesky(cov_c + eps * eye)
+
+    def jitter(cov: Tensor) -> Tensor:  # relative to the covariance's scale, so that colourful
+        # images match almost exactly and flat (e.g. greyscale) ones stay invertible
+        scale = cov.diagonal(dim1=-2, dim2=-1).mean(-1).view(-1, 1, 1)  # (B, 1, 1)
+        return cov + (eps * scale + 1e-12) * eye
+
+    l_s = torch.linalg.cholesky(jitter(cov_s))
+    l_c = torch.linalg.cholesky(jitter(cov_c))
     a = l_c @ torch.linalg.inv(l_s)  # (B, 3, 3)
     flat = style.flatten(2).double()  # (B, 3, N)
     out = a @ (flat - mu_s) + mu_c

@@ -33,6 +33,10 @@ Everything runs through :func:`shared.optimize` (the one loop) and
      mean; here it is ``noise_std`` (default 1e-3, in [0, 1] units) around the mean colour of
      the content (transfer) or style (texture), which breaks symmetry as well.
    * Coarse-to-fine runs ``iterations`` at every level (the reference has no such option).
+   * L-BFGS uses a strong-Wolfe line search by default (``line_search=None`` gives the
+     reference's fixed unit step). PyTorch's fixed-step L-BFGS crawls on these objectives: on
+     a 32 px texture it kept 28 % of the initial loss after 20 iterations where the line search
+     kept 0.6 %, at about 1.25 loss evaluations per iteration.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ class GatysConfig:
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"  # the reference uses L-BFGS
     lr: float | None = None  # None: 1 for L-BFGS, 10/255 for Adam (neural-style's 10 on 0-255)
     history_size: int = 100  # L-BFGS history (neural-style's default)
+    line_search: Literal["strong_wolfe"] | None = "strong_wolfe"  # L-BFGS line search
     init: str | Tensor = "noise"  # "noise", "content" or an RGB image tensor (1, 3, H, W)
     noise_std: float = 1e-3  # std of the noise init, in [0, 1] pixel units
     preserve_color: PreserveColor | None = None  # "luminance", "histogram" or None
@@ -113,6 +118,8 @@ class GatysConfig:
             raise UserError(f"iterations must be a non-negative integer, got {self.iterations}")
         if self.lr is not None and not (self.lr > 0 and math.isfinite(self.lr)):
             raise UserError(f"lr must be positive, got {self.lr}")
+        if self.line_search not in (None, "strong_wolfe"):
+            raise UserError(f"line search must be strong_wolfe or None, got {self.line_search!r}")
         if self.optimizer not in ("lbfgs", "adam"):
             raise UserError(f"optimizer must be lbfgs or adam, got {self.optimizer!r}")
         if self.preserve_color not in (None, "luminance", "histogram"):
@@ -272,6 +279,7 @@ def _optimise_levels(
     fscale = cfg.feature_scale or feature_scale_for(cfg.model, cfg.weights, cfg.preprocess)
     optim = OptimConfig(
         optimizer=cfg.optimizer, iterations=int(cfg.iterations), history_size=cfg.history_size,
+        line_search=cfg.line_search if cfg.optimizer == "lbfgs" else None,
         lr=cfg.lr if cfg.lr is not None else (None if cfg.optimizer == "lbfgs" else 10 / 255),
     )
     result = GatysResult(image=start)
@@ -319,6 +327,15 @@ def _optimise_levels(
             break
     result.image = finish(x.detach().clamp(0, 1).cpu())
     return result
+
+
+def texture_config(**overrides: object) -> GatysConfig:
+    """The defaults of :func:`synthesize_texture`: Gatys et al. (2015) match the style's Grams
+    only (no TV term), from noise; 256 x 256 and 500 iterations (textures converge sooner than
+    transfer), otherwise :class:`GatysConfig`'s. ``overrides`` replace any field."""
+    base = dict(tv_weight=0.0, content_weight=0.0, size=256, iterations=500)
+    base.update(overrides)
+    return GatysConfig(**base)  # type: ignore[arg-type]
 
 
 def _noise_start(mean_of: Tensor, size: tuple[int, int], cfg: GatysConfig) -> Tensor:
@@ -400,8 +417,9 @@ def synthesize_texture(
     Args:
         styles: One or more RGB ``(1, 3, H_i, W_i)`` source textures; each is resized so its
             longest side is ``style_scale`` x the output's longest side.
-        config: :class:`GatysConfig`; ``size`` is ``N`` (N x N) or ``(W, H)``; content settings
-            are ignored. ``init`` may be ``"noise"`` or an image (``"content"`` has no meaning).
+        config: :class:`GatysConfig` (default :func:`texture_config`: no TV term, 256 x 256,
+            500 iterations); ``size`` is ``N`` (N x N) or ``(W, H)``; content settings are
+            ignored. ``init`` may be ``"noise"`` or an image (``"content"`` has no meaning).
         color_reference: Colour preservation for textures: with ``preserve_color="histogram"``
             the styles take this image's colour mean and covariance (default: the first
             style's, which unifies the palettes of blended styles); with ``"luminance"`` the
@@ -412,7 +430,7 @@ def synthesize_texture(
     Returns:
         :class:`GatysResult`.
     """
-    cfg = config or GatysConfig()
+    cfg = config or texture_config()
     _check_images(styles, "styles")
     if len(styles) == 0:
         raise UserError("at least one style image is needed")

@@ -14,7 +14,7 @@ scale.
    Departures from the paper, for speed on ordinary CPUs and for images of any size:
 
    * Filters wider than ``max_kernel`` (13 px) run on the image average-pooled by a power of
-     two ``d`` (2 for 15 and 23 px, 4 for 37 and 55 px) with a kernel of about ``k / d`` taps,
+     two ``d`` (2 for 15 and 23 px, 4 for 37 px, 8 for 55 px) with a kernel of about ``k / d`` taps,
      so they cover the same field of view. A 55 x 55 x 3 x 128 convolution at full resolution
      costs about 2.3 MFLOP per pixel (150 GFLOP for one 256 px forward pass); pooled, the whole
      eight-scale layer costs about 1/25 of that, and its Gram matrices are cheaper too. The

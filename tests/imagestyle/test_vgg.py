@@ -1,0 +1,124 @@
+"""VGG extractor: named layers, early stop, both weight layouts and their preprocessing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+
+from imagestyle.features import build_extractor
+from imagestyle.vgg import (
+    CAFFE_MEAN_BGR,
+    VGGFeatures,
+    convert_state_dict,
+    layer_names,
+    load_weights,
+    torchvision_index,
+)
+from shared import UserError
+
+from imagestyle_helpers import vgg_state
+
+
+def test_named_layers_and_early_stop() -> None:
+    net = VGGFeatures("vgg19", ["relu1_1", "relu2_1"])
+    out = net(torch.rand(2, 3, 32, 32))
+    assert list(out) == ["relu1_1", "relu2_1"]
+    assert out["relu1_1"].shape == (2, 64, 32, 32)
+    assert out["relu2_1"].shape == (2, 128, 16, 16)
+    assert len(net.features) == layer_names("vgg19").index("relu2_1") + 1  # nothing deeper
+    assert (out["relu2_1"] >= 0).all()
+
+
+def test_layer_names_match_torchvision_indices() -> None:
+    idx = torchvision_index("vgg16")
+    assert idx["conv1_1"] == 0 and idx["relu5_3"] == 29 and idx["pool5"] == 30
+    assert len(layer_names("vgg19")) == 37
+
+
+def test_torchvision_layout_matches_torchvision_vgg(tmp_path: Path) -> None:
+    state = vgg_state("vgg16", seed=3)
+    path = tmp_path / "tv.pth"
+    torch.save(state, path)
+    loaded, pre = load_weights("vgg16", str(path))
+    assert pre == "torchvision"
+    net = VGGFeatures("vgg16", ["relu3_3"], loaded, preprocess=pre)
+    from torchvision.models.vgg import cfgs, make_layers
+
+    ref = make_layers(cfgs["D"])
+    ref.load_state_dict({k.removeprefix("features."): v for k, v in state.items()})
+    x = torch.rand(1, 3, 32, 32)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        expected = ref[:16]((x - mean) / std)
+        torch.testing.assert_close(net(x)["relu3_3"], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_caffe_named_layout_loads_with_bgr_preprocessing(tmp_path: Path) -> None:
+    state = vgg_state("vgg16", seed=4)
+    idx = torchvision_index("vgg16")
+    named = {}
+    for name, i in idx.items():
+        if name.startswith("conv"):
+            named[f"{name}.weight"] = state[f"features.{i}.weight"]
+            named[f"{name}.bias"] = state[f"features.{i}.bias"]
+    path = tmp_path / "vgg_conv.pth"
+    torch.save(named, path)
+    loaded, pre = load_weights("vgg16", str(path))
+    assert pre == "caffe"
+    torch.testing.assert_close(loaded, convert_state_dict(state, "vgg16"))
+    net = VGGFeatures("vgg16", ["conv1_1"], loaded, preprocess=pre)
+    # The Caffe mean colour maps to zero; pure red lands in the last (BGR) channel in 0-255.
+    mean_rgb = torch.tensor(CAFFE_MEAN_BGR[::-1]).view(1, 3, 1, 1) / 255.0
+    torch.testing.assert_close(net.normalize(mean_rgb.expand(1, 3, 4, 4)),
+                               torch.zeros(1, 3, 4, 4), atol=1e-4, rtol=0)
+    red = torch.zeros(1, 3, 1, 1)
+    red[:, 0] = 1.0
+    bgr = net.normalize(red).flatten()
+    torch.testing.assert_close(bgr, torch.tensor([-103.939, -116.779, 255 - 123.68]),
+                               atol=1e-3, rtol=0)
+
+
+def test_known_caffe_file_name_selects_caffe(tmp_path: Path) -> None:
+    path = tmp_path / "vgg16-00b39a1b.pth"
+    torch.save(vgg_state("vgg16"), path)
+    _, pre = load_weights("vgg16", str(path))
+    assert pre == "caffe"
+
+
+def test_wrong_arch_weights_fail_in_one_line(vgg16_file: Path) -> None:
+    with pytest.raises(UserError, match="do not match vgg19"):
+        build_extractor("vgg19", ["relu1_1"], weights=str(vgg16_file))
+
+
+def test_unknown_layer_lists_valid_ones() -> None:
+    with pytest.raises(UserError, match=r"unknown vgg16 layer\(s\) relu9_9; valid layers: conv1_1"):
+        VGGFeatures("vgg16", ["relu9_9"])
+
+
+def test_imagenet_offline_says_where_weights_come_from(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    def offline(*args: object, **kwargs: object) -> None:
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(torchvision.models.VGG19_Weights.IMAGENET1K_V1.__class__,
+                        "get_state_dict", offline)
+    with pytest.raises(UserError) as info:
+        load_weights("vgg19", "imagenet")
+    message = str(info.value)
+    assert "download.pytorch.org" in message and "--weights PATH.pth" in message
+    assert "\n" not in message and re.search(r"vgg19-\w+\.pth", message)
+
+
+def test_random_weights_warn_and_are_seeded() -> None:
+    with pytest.warns(UserWarning, match="not artistic"):
+        a = build_extractor("vgg16", ["relu1_2"], weights="random", seed=1)
+    with pytest.warns(UserWarning):
+        b = build_extractor("vgg16", ["relu1_2"], weights="random", seed=1)
+    x = torch.rand(1, 3, 16, 16)
+    torch.testing.assert_close(a(x)["relu1_2"], b(x)["relu1_2"])
