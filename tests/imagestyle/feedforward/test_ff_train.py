@@ -108,3 +108,21 @@ def test_bad_settings_are_user_errors(tmp_path: Path, make_config):
         with pytest.raises(UserError, match=message):
             train(make_config(**overrides))
     assert not list(tmp_path.glob("*.pt*"))
+
+
+def test_a_crash_while_writing_never_corrupts_the_last_checkpoint(make_config, monkeypatch):
+    config = make_config(steps=2)
+    result = train(config)
+    good = result.checkpoint_path.read_bytes()
+    import imagestyle.feedforward.modelfile as modelfile
+
+    def dying_save(obj, path):
+        Path(path).write_bytes(b"half a file")
+        raise KeyboardInterrupt  # killed mid-write
+
+    monkeypatch.setattr(modelfile.torch, "save", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        train(dataclasses.replace(config, steps=3, resume=True))
+    assert result.checkpoint_path.read_bytes() == good
+    assert load_checkpoint(result.checkpoint_path)["step"] == 2
+    assert not [p for p in result.checkpoint_path.parent.iterdir() if ".tmp" in p.name]
