@@ -139,13 +139,13 @@ def _run(args: argparse.Namespace, texture: bool) -> int:
     output = _check_output(args.output, inputs + ([init_path] if init_path else []))
     if args.save_every < 0:
         raise UserError(f"--save-every must be >= 0, got {args.save_every}")
-    model = _resolve_model(args, texture)
     # Read every input before any heavy work, so a bad file fails at once.
     styles = [load_image(p) for p in args.style]
     content = None if texture else load_image(args.content)
     init: object = args.init
     if init_path is not None:
         init = load_image(init_path)
+    model = _resolve_model(args, texture)
     config = _config(args, model, size, init, texture)
     levels = max(1, args.scales)
 
