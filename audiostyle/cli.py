@@ -76,7 +76,11 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
         m.add_argument("--content-weight", type=float, metavar="A",
                        help=f"alpha, weight of the content term (default: {d.content_weight})")
         m.add_argument("--init", choices=("noise", "content"),
-                       help="start from randn*1e-3 or from the content (default: noise)")
+                       help="start from randn*1e-3 or from the content (default: noise; "
+                            "fast and best: content)")
+        m.add_argument("--phase-init", choices=("random", "content"),
+                       help="Griffin-Lim starts from a random phase or the content's "
+                            "(default: random; fast and best: content)")
     m.add_argument("--iterations", type=int, metavar="N",
                    help=f"optimiser iterations (default: {d.iterations})")
     m.add_argument("--optimizer", choices=("lbfgs", "adam"),
@@ -142,7 +146,8 @@ def _config(args: argparse.Namespace) -> AudioStyleConfig:
     try:
         return preset_config(
             args.preset, content_weight=getattr(args, "content_weight", None),
-            init=getattr(args, "init", None), iterations=args.iterations,
+            init=getattr(args, "init", None), phase_init=getattr(args, "phase_init", None),
+            iterations=args.iterations,
             optimizer=args.optimizer, filters=args.filters, kernel_widths=widths,
             n_fft=args.n_fft, hop=args.hop, sample_rate=args.sample_rate,
             griffin_lim_iters=args.griffin_lim_iters, momentum=args.momentum, seed=args.seed)

@@ -53,6 +53,7 @@ class AudioStyleConfig:
     # --- reconstruction
     griffin_lim_iters: int = 500  # Griffin-Lim iterations
     momentum: float = 0.99  # Fast Griffin-Lim momentum in [0, 1); 0 is the reference's plain GL
+    phase_init: Literal["random", "content"] = "random"  # Griffin-Lim's start (transfer only)
     # --- reproducibility and execution
     seed: int = 0  # seeds the random filters, the noise start and the initial phase
     chunk_frames: int = 4096  # frames per im2col chunk of the convolution (bounds memory)
@@ -86,6 +87,8 @@ class AudioStyleConfig:
         need(isinstance(self.griffin_lim_iters, int) and self.griffin_lim_iters >= 0,
              "griffin_lim_iters must be a non-negative integer", self.griffin_lim_iters)
         need(0.0 <= self.momentum < 1.0, "momentum must be in [0, 1)", self.momentum)
+        need(self.phase_init in ("random", "content"), "phase_init must be 'random' or 'content'",
+             self.phase_init)
         need(self.history_size >= 1, "history_size must be at least 1", self.history_size)
         need(self.chunk_frames >= 1, "chunk_frames must be positive", self.chunk_frames)
 

@@ -34,6 +34,14 @@ def magnitude(wave: Tensor, n_fft: int, hop: int) -> Tensor:
                           pad_mode="reflect")  # (..., F, T)
 
 
+def phase(wave: Tensor, n_fft: int, hop: int) -> Tensor:
+    """STFT phase in radians: ``(..., time)`` -> ``(..., n_fft // 2 + 1, 1 + time // hop)``."""
+    window = hann_window(n_fft, wave.device, wave.dtype)
+    return AF.spectrogram(wave, pad=0, window=window, n_fft=n_fft, hop_length=hop,
+                          win_length=n_fft, power=None, normalized=False, center=True,
+                          pad_mode="reflect").angle()  # (..., F, T)
+
+
 def log_spectrogram(wave: Tensor, n_fft: int, hop: int) -> Tensor:
     """The reference's features: ``log1p(|STFT|)``, ``(..., time)`` -> ``(..., F, T)``."""
     return torch.log1p(magnitude(wave, n_fft, hop)).contiguous()  # (..., F, T)
@@ -56,6 +64,7 @@ def griffin_lim(
     momentum: float = 0.99,
     length: Optional[int] = None,
     generator: Optional[torch.Generator] = None,
+    init_phase: Optional[Tensor] = None,
 ) -> Tensor:
     """Waveform whose STFT magnitude approximates ``mag`` (Fast Griffin-Lim).
 
@@ -67,6 +76,8 @@ def griffin_lim(
         length: Samples of the output (default ``(T - 1) * hop``).
         generator: Draws the initial phase, uniform in [-pi, pi) as in the reference (a CPU
             generator; the phase is drawn on the CPU and moved to ``mag``'s device).
+        init_phase: Start from this phase instead, in radians, ``(..., F, T)`` (e.g. the
+            content's, see :func:`phase`).
 
     Returns:
         Waveform of dimension ``(..., time)``.
@@ -79,8 +90,12 @@ def griffin_lim(
     window = hann_window(n_fft, mag.device, mag.dtype)
     if length is None:
         length = (mag.shape[-1] - 1) * hop
-    phase = (torch.rand(mag.shape, generator=generator, dtype=mag.dtype) * 2 - 1) * math.pi
-    angles = torch.polar(torch.ones_like(phase), phase).to(mag.device)  # (..., F, T) complex
+    if init_phase is None:
+        init_phase = (torch.rand(mag.shape, generator=generator, dtype=mag.dtype) * 2 - 1) * math.pi
+    elif init_phase.shape != mag.shape:
+        raise ValueError(f"init_phase has shape {tuple(init_phase.shape)}, mag {tuple(mag.shape)}")
+    init_phase = init_phase.to(mag.device, mag.dtype)
+    angles = torch.polar(torch.ones_like(init_phase), init_phase)  # (..., F, T) complex
     lead = mag.shape[:-2]
     mag = mag.reshape(-1, *mag.shape[-2:])  # (B, F, T)
     angles = angles.reshape(mag.shape)
@@ -119,4 +134,4 @@ def spectral_convergence(mag: Tensor, wave: Tensor, n_fft: int, hop: int) -> flo
 
 
 __all__ = ["griffin_lim", "hann_window", "log_spectrogram", "log_to_magnitude", "magnitude",
-           "num_frames", "spectral_convergence"]
+           "num_frames", "phase", "spectral_convergence"]

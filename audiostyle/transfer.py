@@ -14,6 +14,7 @@ any length. Both optimise the log-magnitude spectrogram itself with the shared l
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence
@@ -27,7 +28,7 @@ from shared import (OptimConfig, OptimResult, StyleContentObjective, blend_grams
 from .audio import AudioClip, check_length, downmix, match_level, resample, rms
 from .config import AudioStyleConfig
 from .network import RandomConvBank
-from .spectral import (griffin_lim, log_spectrogram, log_to_magnitude, num_frames,
+from .spectral import (griffin_lim, log_spectrogram, log_to_magnitude, num_frames, phase,
                        spectral_convergence)
 
 
@@ -193,8 +194,12 @@ def _synthesize(
 
         t0 = time.perf_counter()
         mag = log_to_magnitude(spec)  # (1, F, T)
+        start = None
+        if config.phase_init == "content" and content is not None:
+            start = phase(content[c:c + 1].to(device), config.n_fft, config.hop)  # (1, F, T)
         wave = griffin_lim(mag, config.n_fft, config.hop, config.griffin_lim_iters,
-                           config.momentum, length=out_samples, generator=generator)  # (1, N)
+                           config.momentum, length=out_samples, generator=generator,
+                           init_phase=start)  # (1, N)
         convergences.append(spectral_convergence(mag, wave, config.n_fft, config.hop))
         waves.append(wave[0].cpu())
         seconds["reconstruction"] += time.perf_counter() - t0
@@ -277,7 +282,8 @@ def texture_synthesis(
     quiet: bool = True,
 ) -> AudioResult:
     """New audio of ``seconds`` seconds whose Gram statistics match the styles' (content
-    weight 0, from noise: Ulyanov & Lebedev's texture synthesis).
+    weight 0, from noise: Ulyanov & Lebedev's texture synthesis). ``config``'s content weight,
+    ``init`` and ``phase_init`` do not apply: there is no content.
 
     Returns:
         :class:`AudioResult` at the first style's rate, its RMS matched to the styles' (blended
@@ -288,8 +294,6 @@ def texture_synthesis(
         raise ValueError("texture_synthesis needs at least one style clip")
     if not (seconds > 0) or seconds == float("inf"):
         raise ValueError(f"seconds must be positive and finite, got {seconds}")
-    if config.init == "content":
-        raise ValueError("texture synthesis has no content to start from; use init='noise'")
     style_weights = normalize_blend_weights(len(styles), style_weights)
     out_samples = int(round(seconds * config.sample_rate))
     if out_samples < config.min_samples:
@@ -298,7 +302,8 @@ def texture_synthesis(
     dev = select_device(device)
     s_waves = [working_signal(s, config, stereo, "style") for s in styles]
     frames = num_frames(out_samples, config.hop)
-    result = _synthesize(None, s_waves, frames, out_samples, config.replace(content_weight=0.0),
+    config = dataclasses.replace(config, content_weight=0.0, init="noise", phase_init="random")
+    result = _synthesize(None, s_waves, frames, out_samples, config,
                          style_weights, dev, quiet, "texture")
     channels = result.waveform.shape[0]
     levels = torch.stack([

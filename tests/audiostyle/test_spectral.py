@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from audiostyle.spectral import (griffin_lim, log_spectrogram, log_to_magnitude, magnitude,
-                                 num_frames, spectral_convergence)
+                                 num_frames, phase, spectral_convergence)
 
 from audio_signals import tone
 
@@ -47,3 +47,11 @@ def test_spectral_convergence_of_the_signal_itself_is_zero() -> None:
     assert spectral_convergence(magnitude(wave, 256, 64), wave, 256, 64) < 1e-5
     silence = torch.zeros(2000)
     assert spectral_convergence(magnitude(silence, 256, 64), silence, 256, 64) == 0.0
+
+
+def test_griffin_lim_from_the_true_phase_is_exact() -> None:
+    wave = tone(0.5, freqs=(220.0, 440.0, 1250.0))[0]
+    mag = magnitude(wave, 256, 64)
+    out = griffin_lim(mag, 256, 64, 0, init_phase=phase(wave, 256, 64), length=wave.shape[-1])
+    torch.testing.assert_close(out, wave, atol=1e-4, rtol=0)
+    assert spectral_convergence(mag, out, 256, 64) < 1e-4
