@@ -33,13 +33,14 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from shared import StyleContentObjective, UserError, content_loss, select_device, seed_everything
+from shared import (NonFiniteLossError, StyleContentObjective, UserError, content_loss, select_device,
+                    seed_everything)
 
 from ..features import DEFAULT_LAYERS, build_extractor
 from ..imageio import load_image
 from .data import ImageFolderDataset, ResumableSampler, batches_per_epoch
 from .modelfile import (CHECKPOINT_FORMAT, VERSION, load_checkpoint, model_payload, save_payload)
-from .networks import TextureNet, TextureNetConfig, TransformNet, TransformNetConfig, run_generator
+from .networks import TextureNet, TextureNetConfig, TransformNet, TransformNetConfig
 
 # Default loss weights of pytorch/examples' fast_neural_style (Gram / (C*H*W), mean squared
 # errors, VGG on ImageNet-normalised [0, 1] input), which reproduce Johnson et al.'s results.
@@ -502,6 +503,7 @@ def train(config: TrainConfig, log: Optional[Callable[[str], None]] = None,
     images = 0
     start = time.perf_counter()
     batches = trainer.batches()
+    saved_step = -1
     with StopOnSignal(log_main) as stop:
         try:
             while trainer.step < trainer.total_steps:
@@ -510,8 +512,9 @@ def train(config: TrainConfig, log: Optional[Callable[[str], None]] = None,
                 content = next(batches)
                 total, values = trainer.loss(content)
                 if not torch.isfinite(total):
-                    raise UserError(f"the loss became {float(total)} at step {trainer.step}; "
-                                    "lower --lr or the loss weights")
+                    raise NonFiniteLossError(
+                        f"the loss became {float(total)} at step {trainer.step}; lower --lr or the "
+                        "loss weights, then --resume from the last checkpoint", iteration=trainer.step)
                 trainer.optimizer.zero_grad(set_to_none=True)
                 total.backward()
                 trainer.optimizer.step()
@@ -528,10 +531,12 @@ def train(config: TrainConfig, log: Optional[Callable[[str], None]] = None,
                 bar.update(1)
                 if c.checkpoint_every and trainer.step % c.checkpoint_every == 0:
                     trainer.save()
+                    saved_step = trainer.step
         finally:
             bar.close()
         interrupted = stop.requested
-    trainer.save()
+    if saved_step != trainer.step:
+        trainer.save()
     elapsed = time.perf_counter() - start
     if interrupted:
         log_main(f"interrupted at step {trainer.step}; checkpoint written to {ckpt} "

@@ -51,6 +51,7 @@ def _fail(argv: list[str], capsys, match: str) -> str:
     return err
 
 
+@pytest.mark.slow  # the module fixture trains two models
 def test_train_writes_model_and_checkpoint_and_resumes(work: Path, capsys):
     assert (work / "sty.pt").exists() and (work / "sty.pt.ckpt").exists()
     argv = ["train", "--style", str(work / "style.png"), "--dataset", str(work / "photos"),

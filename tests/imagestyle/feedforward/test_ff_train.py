@@ -20,6 +20,7 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
     return load_model(path)[0].state_dict()
 
 
+@pytest.mark.slow
 def test_a_few_steps_lower_the_loss(tmp_path: Path, make_config):
     # Two square 32 px photos and batch 2: every step sees the same batch, so losses compare.
     folder = tmp_path / "two"
