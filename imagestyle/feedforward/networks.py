@@ -2,7 +2,9 @@
 
 Both map images in [0, 1] (or noise) to RGB images ``(B, 3, H, W)`` whose values are meant to
 lie in [0, 1]; they are not clamped inside the network (the loss network sees the raw output,
-as in pytorch/examples' ``fast_neural_style``), so clamp before saving.
+as in pytorch/examples' ``fast_neural_style``), so clamp before saving. The last convolution's
+bias starts at 0.5, so an untrained network outputs mid-grey rather than black, which shortens
+the first phase of training.
 
 Any input size works: inputs are padded internally (reflection, or replication where the input
 is too small to reflect) to a size the down/upsampling path accepts, and the output is cropped
@@ -151,6 +153,7 @@ class TransformNet(nn.Module):
             UpsampleConv(c2, c1), make_norm(norm, c1), nn.ReLU(),
             ConvLayer(c1, 3, 9),
         )
+        nn.init.constant_(self.up[-1][1].bias, 0.5)  # start from mid-grey, not black
 
     def forward(self, x: Tensor) -> Tensor:
         """``(B, 3, H, W) -> (B, 3, H, W)``."""
@@ -245,6 +248,7 @@ class TextureNet(nn.Module):
             self.join_norm_fine.append(make_norm(norm, ch))
             self.join_blocks.append(ConvBlock(coarse + ch, coarse + ch, norm))
         self.to_rgb = nn.Conv2d(ch * config.scales, 3, 1)
+        nn.init.constant_(self.to_rgb.bias, 0.5)  # start from mid-grey, not black
 
     def noise_shape(self, batch: int, height: int, width: int) -> Tuple[int, int, int, int]:
         """Shape of the noise tensor for an output of ``height x width``."""
