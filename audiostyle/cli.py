@@ -69,9 +69,10 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
 
     m = p.add_argument_group("method (defaults: the reference's, or the --preset's)")
     m.add_argument("--preset", choices=PRESET_NAMES, default="default",
-                   help="fast: 1024 filters, 80 iterations, 150 Griffin-Lim; default: the "
-                        "reference; best: widths 3,11,31, 400 iterations, 1000 Griffin-Lim "
-                        "(default: %(default)s)")
+                   help="fast: 2048 filters, 40 iterations, 150 Griffin-Lim, start from the "
+                        "content and its phase; default: the reference's settings; best: "
+                        "widths 3,11,31, 1000 Griffin-Lim, start from the content and its "
+                        "phase (default: %(default)s)")
     if transfer:
         m.add_argument("--content-weight", type=float, metavar="A",
                        help=f"alpha, weight of the content term (default: {d.content_weight})")

@@ -12,12 +12,12 @@ trap 'rm -rf "$tmp"' EXIT
 
 espeak-ng -v en-us -s 150 -w "$tmp/speech_raw.wav" \
   "The quick brown fox jumps over the lazy dog, and then it sings a little song about the river."
-sox "$tmp/speech_raw.wav" -r 22050 -c 1 -b 16 "$tmp/speech.wav" norm -3
+sox "$tmp/speech_raw.wav" -r 22050 -c 1 -b 16 "$tmp/speech.wav" highpass 30 norm -3
 mv "$tmp/speech.wav" "$here/speech.wav"
 
 "$python" "$here/make_midi.py" "$tmp/music.mid"
 fluidsynth -ni -g 0.8 -r 44100 -F "$tmp/music_raw.wav" "$soundfont" "$tmp/music.mid" >/dev/null
-sox "$tmp/music_raw.wav" -r 22050 -c 1 -b 16 "$tmp/music.wav" trim 0 7.5 norm -3 fade 0 7.5 0.3
+sox "$tmp/music_raw.wav" -r 22050 -c 1 -b 16 "$tmp/music.wav" trim 0 7.5 highpass 30 norm -3 fade 0 7.5 0.3
 mv "$tmp/music.wav" "$here/music.wav"
 
 ls -l "$here/speech.wav" "$here/music.wav"

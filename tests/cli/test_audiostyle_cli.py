@@ -90,7 +90,7 @@ def test_presets_and_options_reach_the_config(clips, monkeypatch) -> None:
                      "--kernel-widths", "3,7", "--momentum", "0.5", "--init", "content"])
     assert code == 130 and not (folder / "o.wav").exists()
     cfg = seen["config"]
-    assert cfg.filters == 1024 and cfg.kernel_widths == (3, 7) and cfg.momentum == 0.5
+    assert cfg.filters == 2048 and cfg.kernel_widths == (3, 7) and cfg.momentum == 0.5
     assert cfg.init == "content"
 
 
