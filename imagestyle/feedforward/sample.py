@@ -19,11 +19,11 @@ from .stylize import inference_context, load_generator
 
 
 def sample_textures(net: TextureNet, count: int, size: tuple[int, int], *, seed: int = 0,
-                    batch_size: int = 4) -> list[Tensor]:
+                    batch_size: int = 4, first: int = 0) -> list[Tensor]:
     """Draw ``count`` textures of ``size = (W, H)`` from a texture-mode :class:`TextureNet`.
 
-    Sample ``i`` depends only on ``seed`` and ``i`` (not on ``count`` or ``batch_size``): its noise
-    is drawn from a generator seeded with ``(seed, i)``.
+    Sample ``i`` (numbered from ``first``) depends only on ``seed`` and ``i``, not on ``count`` or
+    ``batch_size``: its noise is drawn from a generator seeded with ``(seed, i)``.
 
     Returns:
         ``count`` CPU tensors ``(1, 3, H, W)`` float32 in [0, 1].
@@ -35,9 +35,9 @@ def sample_textures(net: TextureNet, count: int, size: tuple[int, int], *, seed:
     w, h = size
     device = next(net.parameters()).device
     out: list[Tensor] = []
-    for start in range(0, count, batch_size):
+    for start in range(first, first + count, batch_size):
         noises = []
-        for i in range(start, min(count, start + batch_size)):
+        for i in range(start, min(first + count, start + batch_size)):
             g = torch.Generator().manual_seed(_sample_seed(seed, i))
             noises.append(torch.randn(net.noise_shape(1, h, w), generator=g))
         noise = torch.cat(noises).to(device)  # (b, K * n, H, W)
@@ -86,7 +86,9 @@ def sample_files(model: str | Path, output: str | Path, *, size: Optional[tuple[
     paths = sample_paths(out, count)
     if Path(model).resolve() in {p.resolve() for p in paths}:
         raise UserError("the output would overwrite the model file; choose another name")
-    images = sample_textures(net, count, size, seed=seed, batch_size=batch_size)  # type: ignore[arg-type]
-    for image, path in zip(images, paths):
-        save_image(image, path)
+    for start in range(0, count, batch_size):  # a batch at a time: any count fits in memory
+        n = min(batch_size, count - start)
+        images = sample_textures(net, n, size, seed=seed, batch_size=batch_size, first=start)  # type: ignore[arg-type]
+        for image, path in zip(images, paths[start:start + n]):
+            save_image(image, path)
     return paths

@@ -128,13 +128,29 @@ def output_paths(inputs: Sequence[Path], output: Path) -> list[Path]:
     return paths
 
 
+def check_readable(path: Path) -> None:
+    """Raise UserError unless ``path`` is a file whose image header Pillow recognises (cheap: the
+    pixels are not decoded), so that bad inputs are reported before any output is written."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise UserError(f"{path}: no such file" if not path.exists() else f"{path}: is not a file")
+    try:
+        with Image.open(path):
+            pass
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise UserError(f"{path}: not an image Pillow can read") from None
+
+
 def stylize_files(model: str | Path, inputs: Sequence[str | Path], output: str | Path, *,
                   size: Optional[int | tuple[int, int]] = None, preserve_color: Optional[str] = None,
                   batch_size: int = 4, device: torch.device | str = "cpu", seed: int = 0) -> list[Path]:
     """Stylise image files with a model file; write the results atomically.
 
-    ``output`` is a file for one input and a folder (made if missing) for several. Every input is
-    read and every output path checked before anything is written.
+    ``output`` is a file for one input and a folder (made if missing) for several. The model,
+    every input's header and every output path are checked before anything is written; images
+    are then read, stylised and written ``batch_size`` at a time, so any number of inputs fits in
+    memory.
 
     Returns:
         The paths written.
@@ -144,6 +160,7 @@ def stylize_files(model: str | Path, inputs: Sequence[str | Path], output: str |
     if not in_paths:
         raise UserError("give at least one input image")
     out = Path(output)
+    parent = out.parent if str(out.parent) else Path(".")
     if len(in_paths) > 1:
         if out.exists() and not out.is_dir():
             raise UserError(f"-o {out}: several inputs need an output folder, and {out} is a file")
@@ -152,21 +169,25 @@ def stylize_files(model: str | Path, inputs: Sequence[str | Path], output: str |
     elif out.suffix.lower() not in SAVE_FORMATS and not out.is_dir():
         raise UserError(f"-o {out}: unsupported image extension {out.suffix!r}; use one of "
                         f"{', '.join(sorted(SAVE_FORMATS))}")
+    if not out.is_dir() and not parent.is_dir():
+        raise UserError(f"-o {out}: folder {parent} does not exist")
     net, _ = load_generator(model, device, "stylize")
-    images = [load_image(p, size=size) for p in in_paths]
-    if len(in_paths) > 1:
-        if not out.parent.is_dir() and str(out.parent):
-            raise UserError(f"-o {out}: its parent folder does not exist")
-    elif not out.is_dir() and not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise UserError(f"-o {out}: folder {out.parent} does not exist")
+    for p in in_paths:
+        check_readable(p)
     targets = output_paths(in_paths, out)
-    resolved_inputs = {p.resolve() for p in in_paths} | {Path(model).resolve()}
+    protected = {p.resolve() for p in in_paths} | {Path(model).resolve()}
     for t in targets:
-        if t.resolve() in resolved_inputs:
+        if t.resolve() in protected:
             raise UserError(f"output {t} is one of the inputs; choose another output")
-    results = stylize_images(net, images, batch_size=batch_size, preserve_color=preserve_color, seed=seed)
     if len(in_paths) > 1:
         out.mkdir(exist_ok=True)
-    for image, target in zip(results, targets):
-        save_image(image, target)
+    generator_seed = seed
+    for start in range(0, len(in_paths), batch_size):
+        chunk = range(start, min(len(in_paths), start + batch_size))
+        images = [load_image(in_paths[i], size=size) for i in chunk]
+        results = stylize_images(net, images, batch_size=batch_size, preserve_color=preserve_color,
+                                 seed=generator_seed)
+        generator_seed += 1
+        for image, i in zip(results, chunk):
+            save_image(image, targets[i])
     return targets

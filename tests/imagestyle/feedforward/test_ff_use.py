@@ -151,3 +151,13 @@ def test_loaded_image_round_trip_keeps_size(tmp_path: Path, johnson_file: Path):
     src = _png(tmp_path / "odd.png", 33, 51)
     (dst,) = stylize_files(johnson_file, [src], tmp_path / "odd_out.png")
     assert load_image(dst).shape == load_image(src).shape
+
+
+def test_samples_written_in_batches_match_one_call(tmp_path: Path, texture_file: Path):
+    from imagestyle.feedforward.modelfile import load_model
+
+    net, _ = load_model(texture_file)
+    paths = sample_files(texture_file, tmp_path / "b.png", size=(16, 16), seed=2, count=3, batch_size=2)
+    direct = sample_textures(net, 3, (16, 16), seed=2, batch_size=3)
+    for path, image in zip(paths, direct):
+        assert torch.allclose(load_image(path), image, atol=1 / 255 + 1e-6)
