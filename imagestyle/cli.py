@@ -184,7 +184,10 @@ def texture_command(args: argparse.Namespace) -> int:
 
 def _layer_help(kind: str) -> str:
     lines = [f"{m}: {','.join(getattr(d, kind))}" for m, d in DEFAULT_LAYERS.items()]
-    return "; ".join(lines)
+    text = "; ".join(lines)
+    if kind == "style":
+        text += " (random-multiscale: only scales up to 1/4 of the style image's short side)"
+    return text
 
 
 def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:

@@ -36,6 +36,8 @@ DEFAULT_LAYERS: dict[str, LayerDefaults] = {
     "vgg16": LayerDefaults(("relu3_3",), ("relu1_2", "relu2_2", "relu3_3", "relu4_3")),
     # Ustyuzhaninov et al. (2017): every filter size of the single random layer; content from
     # the 11 px filters (fine enough to keep the content's layout, wide enough to ignore noise).
+    # The Gatys methods keep only the scales up to 1/4 of the style image's short side
+    # (imagestyle.gatys.multiscale_style_layers), so small sources are not copied.
     "random-multiscale": LayerDefaults(
         ("scale11",),
         ("scale3", "scale5", "scale7", "scale11", "scale15", "scale23", "scale37", "scale55"),

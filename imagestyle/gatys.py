@@ -196,12 +196,40 @@ def feature_scale_for(model: str, weights: str, preprocess: str | None) -> float
     return CAFFE_FEATURE_SCALE if preprocess == "caffe" else STD_FEATURE_SCALE
 
 
-def _layer_lists(cfg: GatysConfig, texture: bool) -> tuple[list[str], list[str]]:
+MULTISCALE_MAX_FRACTION = 0.25  # default random-multiscale filters: <= 1/4 of the style's side
+
+
+def multiscale_style_layers(style_short_side: int) -> list[str]:
+    """Default style layers of ``random-multiscale`` for a style image whose short side is
+    ``style_short_side`` px (at the resolution it is matched at): the scales no wider than a
+    quarter of it, and at least ``scale3``, ``scale5``, ``scale7``.
+
+    Filters comparable with the image leave so few independent positions that matching their
+    Grams pins the source's layout down, and the "texture" becomes a shifted copy of the source
+    (the quality/variability trade-off of Ustyuzhaninov et al. 2017). Measured on 128 px crops
+    (:func:`imagestyle.metrics.copy_score`, 1 = copy): all eight scales gave 0.84 on cat fur,
+    scales up to 23 px gave 0.30 at similar held-out quality; other crops of the same photo
+    score 0.15-0.23.
+    """
+    from .random_multiscale import KERNEL_SIZES, layer_name
+
+    keep = [k for k in KERNEL_SIZES if k <= MULTISCALE_MAX_FRACTION * style_short_side]
+    keep = keep if len(keep) >= 3 else list(KERNEL_SIZES[:3])
+    return [layer_name(k) for k in keep]
+
+
+def _layer_lists(cfg: GatysConfig, texture: bool, style_short_side: int
+                 ) -> tuple[list[str], list[str]]:
     defaults = DEFAULT_LAYERS.get(cfg.model)
     if defaults is None:
         raise UserError(f"unknown model {cfg.model!r}; choose one of {', '.join(DEFAULT_LAYERS)}")
     content = [] if texture else list(cfg.content_layers or defaults.content)
-    style = list(cfg.style_layers or defaults.style)
+    if cfg.style_layers:
+        style = list(cfg.style_layers)
+    elif cfg.model == "random-multiscale":
+        style = multiscale_style_layers(style_short_side)
+    else:
+        style = list(defaults.style)
     if not style and not content:
         raise UserError("no content or style layers were given")
     return content, style
@@ -256,7 +284,10 @@ def _optimise_levels(
     """Shared by transfer and texture: build the network, check memory, optimise each level."""
     texture = content is None
     device = select_device(cfg.device)
-    content_layers, style_layers = _layer_lists(cfg, texture)
+    style_longest = max(1, round(cfg.style_scale * max(out_size)))
+    style_sizes = [fit_longest(s.shape[-2:], style_longest) for s in styles]
+    content_layers, style_layers = _layer_lists(cfg, texture,
+                                                min(min(wh) for wh in style_sizes))
     layers = list(dict.fromkeys(content_layers + style_layers))
     try:
         blend = normalize_blend_weights(len(styles), cfg.style_blend_weights)
@@ -270,8 +301,6 @@ def _optimise_levels(
                             f"{', '.join(extra)}")
     extractor = _build(cfg, layers, device)
     sizes = level_sizes(out_size, cfg.scales)
-    style_longest = max(1, round(cfg.style_scale * max(out_size)))
-    style_sizes = [fit_longest(s.shape[-2:], style_longest) for s in styles]
     if cfg.check_memory:
         grams = _channels(extractor, style_layers, device)
         check_memory(cfg.model, layers, out_size, device, optimizer=cfg.optimizer,

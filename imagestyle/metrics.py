@@ -9,6 +9,11 @@ Grams; to judge it, compare it with its source through measures the optimisation
   luminance (second-order spatial structure at every scale).
 * :func:`color_distance`: mean over RGB channels of the 1-D Wasserstein-1 distance between
   pixel-value distributions (palette and contrast).
+* :func:`copy_score`: the peak normalised cross-correlation of the luminances over all shifts:
+  near 1 when the "texture" is a shifted copy of its source, which Gram matching of a network
+  with many large filters on a small source can produce (Ustyuzhaninov et al. 2017 discuss
+  this trade-off between quality and variability). The other measures reward copies, so a
+  texture must score well on them *and* low here.
 
 All take RGB images ``(1, 3, H, W)`` in [0, 1]; sizes may differ. Lower is more similar.
 """
@@ -80,10 +85,32 @@ def color_distance(a: Tensor, b: Tensor, quantiles: int = 256) -> float:
     return total / 3
 
 
+def copy_score(a: Tensor, b: Tensor) -> float:
+    """Peak over all 2-D shifts of the normalised cross-correlation of the centred luminances
+    (zero-padded, so only real overlaps count); both images are brought to ``b``'s size.
+
+    1.0 for an exact copy, about ``(1 - s/N)^2`` for a copy shifted by ``s`` of ``N`` px, and
+    low (typically < 0.3) for a new sample of a texture."""
+    ya = luminance(a)
+    yb = luminance(b)
+    if ya.shape[-2:] != yb.shape[-2:]:
+        ya = F.interpolate(ya, size=yb.shape[-2:], mode="bilinear", align_corners=False,
+                           antialias=True)
+    ya = (ya - ya.mean())[0, 0].double()  # (H, W)
+    yb = (yb - yb.mean())[0, 0].double()
+    h, w = ya.shape
+    shape = (2 * h, 2 * w)
+    corr = torch.fft.irfft2(torch.fft.rfft2(ya, s=shape) * torch.fft.rfft2(yb, s=shape).conj(),
+                            s=shape)  # (2H, 2W): every relative shift
+    denom = (ya.norm() * yb.norm()).clamp_min(1e-12)
+    return float(corr.max() / denom)
+
+
 def texture_report(result: Tensor, source: Tensor) -> dict[str, float]:
-    """All three held-out measures of ``result`` against ``source``."""
+    """All held-out measures of ``result`` against ``source`` (lower is better for each)."""
     return {
         "heldout_gram": heldout_gram_distance(result, source),
         "spectrum": spectrum_distance(result, source),
         "color": color_distance(result, source),
+        "copy": copy_score(result, source),
     }

@@ -13,8 +13,8 @@ scale.
 .. note::
    Departures from the paper, for speed on ordinary CPUs and for images of any size:
 
-   * Filters wider than ``max_kernel`` (13 px) run on the image average-pooled by a power of
-     two ``d`` (2 for 15 and 23 px, 4 for 37 px, 8 for 55 px) with a kernel of about ``k / d`` taps,
+   * Filters wider than ``max_kernel`` (13 px) run on the image downsampled (tent filter,
+     stride ``d``) by a power of two ``d`` (2 for 15 and 23 px, 4 for 37 px, 8 for 55 px) with a kernel of about ``k / d`` taps,
      so they cover the same field of view. A 55 x 55 x 3 x 128 convolution at full resolution
      costs about 2.3 MFLOP per pixel (150 GFLOP for one 256 px forward pass); pooled, the whole
      eight-scale layer costs about 1/25 of that, and its Gram matrices are cheaper too. The
@@ -116,6 +116,8 @@ class RandomMultiscaleFeatures(nn.Module):
             if name in layers:
                 self.plan[name] = (d, taps)
                 self.register_buffer(f"weight_{name}", w)
+        for d in sorted({d for d, _ in self.plan.values()} - {1}):
+            self.register_buffer(f"tent_{d}", tent_kernel(d))
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self.requires_grad_(False)
@@ -134,10 +136,26 @@ class RandomMultiscaleFeatures(nn.Module):
         for name in self.layers:
             d, taps = self.plan[name]
             if d not in pooled:
-                pooled[d] = F.avg_pool2d(x, d, ceil_mode=True)  # (B, 3, H/d, W/d)
+                pooled[d] = _downsample(x, getattr(self, f"tent_{d}"), d)  # (B, 3, H/d, W/d)
             xd = _pad_to(pooled[d], taps)
             out[name] = F.relu(F.conv2d(xd, getattr(self, f"weight_{name}")))  # (B, C, H', W')
         return out
+
+
+def tent_kernel(factor: int) -> Tensor:
+    """Separable tent (triangle) filter of ``2 * factor - 1`` taps, ``(3, 1, K, K)``, summing to
+    1: antialiasing for a stride-``factor`` downsampling whose footprints overlap, so the
+    gradient reaching the image has no ``factor``-pixel block edges (a box filter leaves a grid
+    of seams in synthesised textures)."""
+    ramp = torch.cat([torch.arange(1, factor + 1), torch.arange(factor - 1, 0, -1)]).float()
+    ramp = ramp / ramp.sum()  # (K,)
+    return (ramp[:, None] * ramp[None, :]).expand(3, 1, -1, -1).contiguous()  # (3, 1, K, K)
+
+
+def _downsample(x: Tensor, kernel: Tensor, factor: int) -> Tensor:
+    """``(B, 3, H, W)`` -> ``(B, 3, ~H/factor, ~W/factor)``: tent filter, stride ``factor``."""
+    x = _pad_to(x, kernel.shape[-1])
+    return F.conv2d(x, kernel, stride=factor, groups=3)
 
 
 def _pad_to(x: Tensor, size: int) -> Tensor:

@@ -116,6 +116,13 @@ def test_memory_check_refuses_and_suggests_a_size_that_fits() -> None:
     assert check_memory("vgg19", layers, (64, 48), torch.device("cpu")) > 0
 
 
+def test_multiscale_default_layers_follow_the_style_size() -> None:
+    assert gatys.multiscale_style_layers(128) == ["scale3", "scale5", "scale7", "scale11",
+                                                  "scale15", "scale23"]
+    assert gatys.multiscale_style_layers(512)[-1] == "scale55"
+    assert gatys.multiscale_style_layers(8) == ["scale3", "scale5", "scale7"]
+
+
 def test_feature_scale_follows_preprocessing() -> None:
     assert gatys.feature_scale_for("vgg19", "imagenet", None) == pytest.approx(57.63)
     assert gatys.feature_scale_for("vgg19", "imagenet", "caffe") == 1.0

@@ -22,7 +22,7 @@ def test_layer_names_and_shapes() -> None:
     assert list(DEFAULT_LAYERS["random-multiscale"].style) == net.available_layers
     out = net(torch.rand(1, 3, 64, 72))
     assert out["scale3"].shape == (1, 128, 62, 70)  # valid convolution at full resolution
-    assert out["scale55"].shape[-2:] == (2, 3)  # pooled by 8, 7 taps
+    assert out["scale55"].shape[-2:] == (1, 2)  # tent-filtered with stride 8, 7 taps
     assert all((v >= 0).all() for v in out.values())  # ReLU
 
 
@@ -30,7 +30,7 @@ def test_only_requested_scales_computed_with_the_same_filters() -> None:
     full = RandomMultiscaleFeatures(seed=5)
     part = RandomMultiscaleFeatures(["scale23", "scale5"], seed=5)
     assert part.layers == ["scale23", "scale5"]
-    assert len(list(part.buffers())) == 2 + 2  # two filter banks, mean and std
+    assert len(list(part.buffers())) == 2 + 1 + 2  # two filter banks, a tent, mean and std
     x = torch.rand(1, 3, 48, 48)
     out = part(x)
     assert set(out) == {"scale23", "scale5"}

@@ -1,0 +1,122 @@
+"""Time one Gatys iteration (forward + backward) for VGG-19 and compare with the matmul rate.
+
+One iteration is what L-BFGS pays per loss evaluation: the VGG-19 forward pass up to relu5_1,
+the content and style losses (Gram matrices) and the backward pass to the pixels. The FLOP
+count is analytic: each 3x3 convolution costs ``2 * C_in * C_out * 9 * H * W`` forward and as
+much again backward (only the input gradient: the weights are frozen); each Gram matrix
+``2 * C^2 * N`` forward and twice that backward. The achieved rate is compared with the
+machine's float32 matmul rate measured on the same device.
+
+    python benchmarks/bench_image.py                 # 256 and 512 px on the default device
+    python benchmarks/bench_image.py --device cuda --sizes 256 512 1024
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import torch
+
+from imagestyle.features import DEFAULT_LAYERS, build_extractor
+from imagestyle.vgg import _BLOCKS, _CHANNELS, layer_names
+from shared import StyleContentObjective, select_device
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """Measured float32 ``n x n`` matmul rate in GFLOP/s (best of ``repeats``)."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    a @ b
+    _sync(device)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def gatys_flops(size: int, content: list[str], style: list[str], arch: str = "vgg19") -> float:
+    """Analytic FLOPs of one forward + backward Gatys evaluation on a square ``size`` image."""
+    names = layer_names(arch)  # type: ignore[arg-type]
+    deepest = max(names.index(n) for n in content + style)
+    h = w = size
+    in_ch, conv = 3, 0.0
+    channels: dict[str, tuple[int, int]] = {}
+    block = 0
+    counts = iter([b for b, n in enumerate(_BLOCKS[arch]) for _ in range(n)])
+    for name in names[: deepest + 1]:
+        if name.startswith("conv"):
+            block = next(counts)
+            out_ch = _CHANNELS[block]
+            conv += 2 * in_ch * out_ch * 9 * h * w
+            in_ch = out_ch
+        channels[name] = (in_ch, h * w)
+        if name.startswith("pool"):
+            h, w = h // 2, w // 2
+    gram = sum(2 * channels[n][0] ** 2 * channels[n][1] for n in style)
+    return 2 * conv + 3 * gram  # backward: input gradient of each conv; Gram backward ~2x
+
+
+def time_iteration(size: int, device: torch.device, repeats: int) -> float:
+    """Median seconds of one forward + backward evaluation at ``size`` px."""
+    layers = DEFAULT_LAYERS["vgg19"]
+    names = list(dict.fromkeys(layers.content + layers.style))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = build_extractor("vgg19", names, weights="random", device=device)
+    gen = torch.Generator().manual_seed(0)
+    content = torch.rand(1, 3, size, size, generator=gen).to(device)
+    style = torch.rand(1, 3, size, size, generator=gen).to(device)
+    with torch.no_grad():
+        objective = StyleContentObjective.from_features(
+            net(content), [net(style)], content_layers=layers.content, style_layers=layers.style,
+            gram_normalize="channels_positions", reduction="mean", content_weight=5,
+            style_weight=100, tv_weight=1e-3,
+        ).to(device)
+    x = torch.rand(1, 3, size, size, generator=gen).to(device).requires_grad_(True)
+    times = []
+    for i in range(repeats + 1):  # the first run warms up (allocator, cuDNN autotune)
+        _sync(device)
+        start = time.perf_counter()
+        x.grad = None
+        objective(net(x), image=x).total.backward()
+        _sync(device)
+        if i:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512],
+                        help="square image sizes in px (default: 256 512)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs (default: 3)")
+    args = parser.parse_args()
+    device = select_device(args.device)
+    name = (torch.cuda.get_device_name(device) if device.type == "cuda"
+            else f"CPU, {torch.get_num_threads()} threads")
+    peak = matmul_gflops(device, n=8192 if device.type == "cuda" else 2048)
+    layers = DEFAULT_LAYERS["vgg19"]
+    print(f"device: {name}; float32 matmul: {peak:.0f} GFLOP/s")
+    print(f"{'size':>6} {'ms/iter':>9} {'GFLOP/iter':>11} {'GFLOP/s':>9} {'% matmul':>9}")
+    for size in args.sizes:
+        seconds = time_iteration(size, device, args.repeats)
+        flops = gatys_flops(size, list(layers.content), list(layers.style))
+        rate = flops / seconds / 1e9
+        print(f"{size:>6} {seconds * 1e3:>9.1f} {flops / 1e9:>11.1f} {rate:>9.1f} "
+              f"{100 * rate / peak:>8.1f}%")
+
+
+if __name__ == "__main__":
+    main()
