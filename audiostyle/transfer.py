@@ -147,13 +147,17 @@ def _synthesize(
     loss, terms, iterations, evaluations, convergences = 0.0, {}, 0, 0, []
     interrupted = False
     waves = []
+    target_cache: dict[tuple[int, ...], dict[str, Tensor]] = {}
     for c in range(channels):
         t0 = time.perf_counter()
-        style_specs = [
-            log_spectrogram((s[c:c + 1] if s.shape[0] > c else downmix(s)).to(device),
-                            config.n_fft, config.hop) for s in styles]  # each (1, F, T_i)
-        targets = style_grams(net, style_specs, style_weights)
-        del style_specs
+        key = tuple(c if 1 < s.shape[0] and c < s.shape[0] else -1 for s in styles)  # -1: downmix
+        if key not in target_cache:  # mono styles serve every channel: their Grams once
+            style_specs = [
+                log_spectrogram((s[k:k + 1] if k >= 0 else downmix(s)).to(device),
+                                config.n_fft, config.hop) for s, k in zip(styles, key)]
+            target_cache = {key: style_grams(net, style_specs, style_weights)}
+            del style_specs
+        targets = target_cache[key]
         content_targets = {}
         content_spec = None
         if content is not None:
