@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from imagestyle import GatysConfig, save_image, stylize, synthesize_texture, texture_config
+from imagestyle.gatys import GatysConfig, stylize, synthesize_texture, texture_config
+from imagestyle.imageio import save_image
 from imagestyle.metrics import texture_report
 
 

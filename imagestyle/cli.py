@@ -18,13 +18,18 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from shared import UserError, check_output_path
 from shared.cli import sys_exit
 
 from .features import DEFAULT_LAYERS, MODELS
 from .imageio import SAVE_FORMATS, load_image, parse_size, save_image
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from .gatys import GatysConfig
 
 PROG = "imagestyle"
 
@@ -104,7 +109,8 @@ def snapshot_path(output: Path, level: int, iteration: int, levels: int) -> Path
 
 
 def _config(args: argparse.Namespace, model: str, size: int | tuple[int, int], init: object,
-            texture: bool):
+            texture: bool) -> "GatysConfig":
+    """The library's :class:`~imagestyle.gatys.GatysConfig` from the parsed options."""
     from .gatys import GatysConfig
 
     content_layers = content_w = None
@@ -149,7 +155,7 @@ def _run(args: argparse.Namespace, texture: bool) -> int:
     config = _config(args, model, size, init, texture)
     levels = max(1, args.scales)
 
-    def snapshot(level: int, iteration: int, image) -> None:
+    def snapshot(level: int, iteration: int, image: "Tensor") -> None:
         save_image(image, snapshot_path(output, level, iteration, levels))
 
     start = time.perf_counter()

@@ -180,20 +180,13 @@ def level_sizes(size: tuple[int, int], scales: int, minimum: int = 16) -> list[t
     return out
 
 
-def feature_scale_for(model: str, weights: str, preprocess: str | None) -> float:
-    """The factor that brings features to the Caffe 0-255 scale the reference weights assume."""
-    if model == "random-multiscale":
-        return STD_FEATURE_SCALE
-    if preprocess is None:
-        from .vgg import detect_preprocess
-
-        if weights not in ("imagenet", "random"):
-            from pathlib import Path
-
-            preprocess = "caffe" if any(t in Path(weights).name for t in
-                                        ("vgg19-d01eb7cb", "vgg16-00b39a1b")) else None
-        preprocess = preprocess or "torchvision"
-    return CAFFE_FEATURE_SCALE if preprocess == "caffe" else STD_FEATURE_SCALE
+def feature_scale_for(model: str, preprocess: str | None) -> float:
+    """The factor that brings features to the Caffe 0-255 input scale the reference weights
+    assume: 1 for Caffe preprocessing, 255 x 0.226 for inputs divided by the ImageNet std
+    (torchvision's weights, ``random-multiscale``)."""
+    if model != "random-multiscale" and preprocess == "caffe":
+        return CAFFE_FEATURE_SCALE
+    return STD_FEATURE_SCALE
 
 
 MULTISCALE_MAX_FRACTION = 0.25  # default random-multiscale filters: <= 1/4 of the style's side
@@ -305,7 +298,8 @@ def _optimise_levels(
         grams = _channels(extractor, style_layers, device)
         check_memory(cfg.model, layers, out_size, device, optimizer=cfg.optimizer,
                      history_size=cfg.history_size, gram_channels=grams)
-    fscale = cfg.feature_scale or feature_scale_for(cfg.model, cfg.weights, cfg.preprocess)
+    fscale = cfg.feature_scale or feature_scale_for(cfg.model,
+                                                    getattr(extractor, "preprocess", None))
     optim = OptimConfig(
         optimizer=cfg.optimizer, iterations=int(cfg.iterations), history_size=cfg.history_size,
         line_search=cfg.line_search if cfg.optimizer == "lbfgs" else None,

@@ -36,10 +36,9 @@ def _vgg_activation_floats(arch: str, layers: Sequence[str], h: int, w: int) -> 
             c = _CHANNELS[block_of[name]]
             params += in_ch * c * 9 + c
             in_ch = c
-        total += in_ch * h * w
         if name.startswith("pool"):
             h, w = h // 2, w // 2
-            total += 0  # the pooled map is counted with the next layer
+        total += in_ch * h * w  # this layer's output
     return total, params
 
 

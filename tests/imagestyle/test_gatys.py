@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
-from imagestyle_helpers import smooth_image, texture_image
+from imagestyle_helpers import smooth_image, texture_image, vgg_state
 
 import imagestyle.gatys as gatys
 from imagestyle.gatys import GatysConfig, level_sizes, stylize, synthesize_texture, texture_config
@@ -123,11 +125,16 @@ def test_multiscale_default_layers_follow_the_style_size() -> None:
     assert gatys.multiscale_style_layers(8) == ["scale3", "scale5", "scale7"]
 
 
-def test_feature_scale_follows_preprocessing() -> None:
-    assert gatys.feature_scale_for("vgg19", "imagenet", None) == pytest.approx(57.63)
-    assert gatys.feature_scale_for("vgg19", "imagenet", "caffe") == 1.0
-    assert gatys.feature_scale_for("vgg19", "/x/vgg19-d01eb7cb.pth", None) == 1.0
-    assert gatys.feature_scale_for("random-multiscale", "imagenet", None) > 1
+def test_feature_scale_follows_preprocessing(tmp_path: Path) -> None:
+    assert gatys.feature_scale_for("vgg19", "torchvision") == pytest.approx(57.63)
+    assert gatys.feature_scale_for("vgg19", "caffe") == 1.0
+    assert gatys.feature_scale_for("random-multiscale", None) == pytest.approx(57.63)
+    # The extractor's detected convention decides: a Caffe-named file gets Caffe's scale.
+    path = tmp_path / "vgg16-00b39a1b.pth"
+    torch.save(vgg_state("vgg16"), path)
+    net = gatys._build(GatysConfig(model="vgg16", weights=str(path)), ["relu1_2"],
+                       torch.device("cpu"))
+    assert net.preprocess == "caffe"
 
 
 def test_vgg_transfer_runs_with_random_weights() -> None:
