@@ -24,8 +24,9 @@ Everything runs through :func:`shared.optimize` (the one loop) and
      the Caffe inputs (0-255) the reference's weights were tuned for, which also stalls L-BFGS
      (its curvature test ``y.s > 1e-10`` fails on tiny losses). The weights are multiplied by
      those factors instead (``feature_scale``: 1 for Caffe preprocessing, 255 x 0.226 ~ 57.8
-     when inputs are divided by the ImageNet standard deviation, as for torchvision's weights
-     and ``random-multiscale``), so the reported losses have the reference's magnitudes.
+     when inputs are divided by the ImageNet standard deviation, as for torchvision's weights,
+     and 578 for ``random-multiscale``, calibrated by eye), so the reported losses have the
+     reference's magnitudes.
    * The reference's TV term is ``tv_weight / 2 * sum`` of squared neighbour differences of the
      0-255 image; the shared :func:`shared.tv_loss` is a mean over [0, 1] pixels, so its weight
      is scaled by ``255**2 * 3*H*W / 2`` to give the same gradient.
@@ -69,6 +70,11 @@ Snapshot = Callable[[int, int, Tensor], None]  # (level, iteration, RGB image (1
 
 CAFFE_FEATURE_SCALE = 1.0
 STD_FEATURE_SCALE = 255.0 * 0.226  # 255 x the mean ImageNet std: [0, 1]/std inputs -> 0-255
+# Unit-norm random filters respond about 10x more weakly than VGG's Caffe-scale features: with
+# 10 x STD_FEATURE_SCALE, neural-style's weights (5, 100, 1e-3) give random-multiscale transfer
+# a balance like VGG's (measured: chelsea x immunohistochemistry at 128 px; with the plain
+# factor the content and TV terms swamp the style and the result is a blurred photo).
+MULTISCALE_FEATURE_SCALE = 10 * STD_FEATURE_SCALE
 
 
 @dataclass
@@ -183,10 +189,11 @@ def level_sizes(size: tuple[int, int], scales: int, minimum: int = 16) -> list[t
 def feature_scale_for(model: str, preprocess: str | None) -> float:
     """The factor that brings features to the Caffe 0-255 input scale the reference weights
     assume: 1 for Caffe preprocessing, 255 x 0.226 for inputs divided by the ImageNet std
-    (torchvision's weights, ``random-multiscale``)."""
-    if model != "random-multiscale" and preprocess == "caffe":
-        return CAFFE_FEATURE_SCALE
-    return STD_FEATURE_SCALE
+    (torchvision's weights), 10 times that for ``random-multiscale`` (see
+    :data:`MULTISCALE_FEATURE_SCALE`)."""
+    if model == "random-multiscale":
+        return MULTISCALE_FEATURE_SCALE
+    return CAFFE_FEATURE_SCALE if preprocess == "caffe" else STD_FEATURE_SCALE
 
 
 MULTISCALE_MAX_FRACTION = 0.25  # default random-multiscale filters: <= 1/4 of the style's side

@@ -128,7 +128,7 @@ def test_multiscale_default_layers_follow_the_style_size() -> None:
 def test_feature_scale_follows_preprocessing(tmp_path: Path) -> None:
     assert gatys.feature_scale_for("vgg19", "torchvision") == pytest.approx(57.63)
     assert gatys.feature_scale_for("vgg19", "caffe") == 1.0
-    assert gatys.feature_scale_for("random-multiscale", None) == pytest.approx(57.63)
+    assert gatys.feature_scale_for("random-multiscale", None) == pytest.approx(576.3)
     # The extractor's detected convention decides: a Caffe-named file gets Caffe's scale.
     path = tmp_path / "vgg16-00b39a1b.pth"
     torch.save(vgg_state("vgg16"), path)
