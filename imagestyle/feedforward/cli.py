@@ -74,7 +74,8 @@ def add_subcommands(subparsers: Any) -> None:
                         help=f"optimiser steps (default: {DEFAULT_EPOCHS} epochs in stylize mode, "
                              f"{DEFAULT_TEXTURE_STEPS} steps in texture mode)")
     length.add_argument("--epochs", type=_positive_int, default=None, help="passes over the dataset")
-    g.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    g.add_argument("--lr", type=float, default=1e-3,
+                   help="Adam learning rate (Ulyanov et al. used 1e-1 with batch 16 in texture mode)")
     g.add_argument("--seed", type=int, default=0, help="seed of weights, data order, crops and noise")
     g = p.add_argument_group("loss")
     g.add_argument("--content-weight", type=float, default=DEFAULT_CONTENT_WEIGHT, help="content weight")

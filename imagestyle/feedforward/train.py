@@ -24,7 +24,7 @@ import random
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
@@ -90,7 +90,6 @@ class TrainConfig:
     quiet: bool = False  # no progress bar
     log_every: int = 10  # steps between progress-bar refreshes of the loss terms
     resume: bool = False  # continue from the checkpoint
-    extra: dict[str, Any] = field(default_factory=dict)  # room for future settings
 
     def resolved(self) -> "TrainConfig":
         """A copy with every default filled in and every value checked (raises UserError)."""
