@@ -355,6 +355,9 @@ def _optimise_levels(
         x = res.variable
         if res.interrupted:
             break
+    w, h = sizes[-1]
+    if tuple(x.shape[-2:]) != (h, w):  # interrupted at a coarse level: still give the full size
+        x = F.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
     result.image = finish(x.detach().clamp(0, 1).cpu())
     return result
 

@@ -208,3 +208,26 @@ def test_python_dash_m(files: dict[str, Path], tmp_path: Path) -> None:
                           str(tmp_path / "n.png")], capture_output=True, text=True, timeout=120,
                          env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_ctrl_c_writes_best_so_far_and_exits_130(files: dict[str, Path], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import imagestyle.gatys as gatys
+    from shared import optimize
+
+    def interrupted(x0: torch.Tensor, loss_fn, config, **kwargs):  # type: ignore[no-untyped-def]
+        def stop(it: int, x: torch.Tensor, loss: float) -> None:
+            raise KeyboardInterrupt  # as if Ctrl-C arrived after the first iteration
+
+        kwargs.update(callback=stop, callback_every=1)
+        return optimize(x0, loss_fn, config, **kwargs)
+
+    monkeypatch.setattr(gatys, "optimize", interrupted)
+    out = tmp_path / "partial.png"
+    code, err = run_cli(["texture", files["style"], "-o", out, "--size", "40", "--scales", "2",
+                         "--model", "random-multiscale", "--iterations", "5", "--quiet"], capsys)
+    assert code == 130
+    assert "interrupted; wrote the best result so far" in err and "1 iterations" in err
+    with Image.open(out) as img:
+        assert img.size == (40, 40)  # stopped at the 20 px level, written at the full size

@@ -1,0 +1,71 @@
+"""Image files: every mode Pillow reads becomes RGB in [0, 1]; EXIF orientation; saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from imagestyle.imageio import load_image, parse_size, save_image, target_size
+from shared import UserError
+
+
+def test_exif_orientation_is_honoured(tmp_path: Path) -> None:
+    arr = np.zeros((10, 20, 3), np.uint8)
+    arr[:, :10] = 255  # left half white
+    img = Image.fromarray(arr)
+    exif = img.getexif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    path = tmp_path / "rot.jpg"
+    img.save(path, exif=exif, quality=100)
+    x = load_image(path)
+    assert x.shape == (1, 3, 20, 10)  # displayed upright: portrait
+    assert x[0, :, :5].mean() > 0.9 and x[0, :, -5:].mean() < 0.1  # white ends up on top
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "RGBA", "LA", "CMYK", "I;16"])
+def test_modes_become_rgb(tmp_path: Path, mode: str) -> None:
+    rgb = Image.fromarray((np.random.default_rng(0).random((8, 9, 3)) * 255).astype(np.uint8))
+    if mode == "I;16":
+        img = Image.fromarray((np.linspace(0, 65535, 72).reshape(8, 9)).astype(np.uint16))
+    else:
+        img = rgb.convert(mode)
+    path = tmp_path / f"img.{'tif' if mode == 'CMYK' else 'png'}"
+    img.save(path)
+    x = load_image(path)
+    assert x.shape == (1, 3, 8, 9) and x.dtype == torch.float32
+    assert 0 <= x.min() and x.max() <= 1
+    if mode == "I;16":
+        assert x.max() > 0.99 and x.min() < 0.01  # full 16-bit range kept, not clipped
+
+
+def test_transparent_pixels_become_white(tmp_path: Path) -> None:
+    img = Image.new("RGBA", (4, 4), (0, 0, 0, 0))
+    img.save(tmp_path / "clear.png")
+    torch.testing.assert_close(load_image(tmp_path / "clear.png"), torch.ones(1, 3, 4, 4))
+
+
+def test_resize_and_sizes(tmp_path: Path) -> None:
+    Image.new("RGB", (40, 20)).save(tmp_path / "a.png")
+    assert load_image(tmp_path / "a.png", 10).shape == (1, 3, 5, 10)
+    assert load_image(tmp_path / "a.png", (7, 3)).shape == (1, 3, 3, 7)
+    assert target_size((40, 20), 100) == (100, 50)
+    assert parse_size("64") == 64 and parse_size("640x480") == (640, 480)
+    for bad in ("0", "x", "10x-1", "big"):
+        with pytest.raises(UserError):
+            parse_size(bad)
+
+
+def test_save_round_trip_and_formats(tmp_path: Path) -> None:
+    x = torch.rand(1, 3, 6, 7)
+    save_image(x, tmp_path / "o.png")
+    torch.testing.assert_close(load_image(tmp_path / "o.png"), x, atol=1 / 255, rtol=0)
+    save_image(x, tmp_path / "o.jpg")
+    with Image.open(tmp_path / "o.jpg") as img:
+        assert img.format == "JPEG"
+    with pytest.raises(UserError, match="unsupported output extension"):
+        save_image(x, tmp_path / "o.xyz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.jpg", "o.png"]  # no temp files
