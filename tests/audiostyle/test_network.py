@@ -63,3 +63,14 @@ def test_flops_count_is_dominated_by_the_matmuls() -> None:
     flops = net.flops_per_evaluation(431)
     conv = 2 * 4096 * 1025 * 11 * 421
     assert 2 * conv < flops < 2 * conv + 4 * 2 * 4096**2 * 421
+
+
+def test_bank_gradient_matches_autograd_through_conv1d() -> None:
+    net = RandomConvBank(bins=6, filters=5, kernel_widths=(2, 4), seed=1).double()
+    spec = torch.randn(1, 6, 15, dtype=torch.float64, requires_grad=True)
+    ours = sum(f.square().sum() for f in net(spec).values())
+    (g_ours,) = torch.autograd.grad(ours, spec)
+    ref = sum(torch.relu(torch.nn.functional.conv1d(spec, net.weight(k))).square().sum()
+              for k in (2, 4))
+    (g_ref,) = torch.autograd.grad(ref, spec)
+    torch.testing.assert_close(g_ours, g_ref)
