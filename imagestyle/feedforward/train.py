@@ -134,6 +134,8 @@ class TrainConfig:
             if c.content_layers is None:
                 # Ulyanov et al. use relu4_2 with VGG-19 and Johnson et al. relu3_3 with VGG-16.
                 c.content_layers = list(defaults.content)
+            if c.style_layers is None and c.model == "random-multiscale":
+                c.style_layers = _multiscale_layers(c.styles, c.style_size, c.image_size)
             if c.style_layers is None:
                 c.style_layers = list(defaults.style)
         if not c.style_layers:
@@ -151,6 +153,26 @@ class TrainConfig:
                                                channels=self.channels, norm=self.norm or "batch"))
         except ValueError as exc:
             raise UserError(str(exc)) from None
+
+
+def _multiscale_layers(styles: list[str], style_size: int, image_size: int) -> Optional[list[str]]:
+    """Default random-multiscale style layers: the scales no wider than a quarter of the smallest
+    image they are matched on (:func:`imagestyle.gatys.multiscale_style_layers`), so that the
+    generator learns the texture rather than a copy of the style image. ``None`` if a style
+    image's header cannot be read (loading it reports the error)."""
+    from PIL import Image
+
+    from ..gatys import multiscale_style_layers
+
+    short = image_size
+    for path in styles:
+        try:
+            with Image.open(path) as img:
+                w, h = img.size
+        except (OSError, ValueError, SyntaxError):
+            return None
+        short = min(short, round(min(w, h) * style_size / max(w, h)))
+    return multiscale_style_layers(short)
 
 
 @dataclass
