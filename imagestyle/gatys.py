@@ -28,8 +28,8 @@ Everything runs through :func:`shared.optimize` (the one loop) and
      and 578 for ``random-multiscale``, calibrated by eye), so the reported losses have the
      reference's magnitudes.
    * The reference's TV term is ``tv_weight / 2 * sum`` of squared neighbour differences of the
-     0-255 image; the shared :func:`shared.tv_loss` is a mean over [0, 1] pixels, so its weight
-     is scaled by ``255**2 * 3*H*W / 2`` to give the same gradient.
+     0-255 image (what its ``TVLoss`` gradient integrates to); it is computed exactly so, with
+     :func:`shared.tv_loss` (``"sum"``) on the [0, 1] image times ``255**2``.
    * ``init="noise"``: the reference's ``randn * 0.001`` is in 0-255 units around the ImageNet
      mean; here it is ``noise_std`` (default 1e-3, in [0, 1] units) around the mean colour of
      the content (transfer) or style (texture), which breaks symmetry as well.
@@ -52,6 +52,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from shared import (
+    LossTerms,
     OptimConfig,
     OptimResult,
     StyleContentObjective,
@@ -59,6 +60,7 @@ from shared import (
     normalize_blend_weights,
     optimize,
     select_device,
+    tv_loss,
 )
 
 from .color import gray_to_rgb, luminance, match_color_histogram, match_luminance_stats, restore_chrominance
@@ -283,6 +285,9 @@ def _optimise_levels(
 ) -> GatysResult:
     """Shared by transfer and texture: build the network, check memory, optimise each level."""
     texture = content is None
+    if cfg.style_weight == 0 and (texture or cfg.content_weight == 0):
+        raise UserError("the style weight is 0" + ("" if texture else " and so is the content "
+                        "weight") + ": there is nothing to optimise")
     device = select_device(cfg.device)
     style_longest = max(1, round(cfg.style_scale * max(out_size)))
     style_sizes = [fit_longest(s.shape[-2:], style_longest) for s in styles]
@@ -329,7 +334,7 @@ def _optimise_levels(
             style_blend_weights=blend, gram_normalize="channels_positions", reduction="mean",
             content_weight=cfg.content_weight * fscale**2,
             style_weight=cfg.style_weight * fscale**4,
-            tv_weight=cfg.tv_weight * 255.0**2 * 3 * h * w / 2,
+            tv_weight=0.0,  # added below as neural-style's sum, which the shared mean is not
             content_layer_weights=cfg.content_layer_weights,
             style_layer_weights=cfg.style_layer_weights,
         ).to(device)
@@ -337,8 +342,15 @@ def _optimise_levels(
         if level > 0:  # the previous level's result, upsampled, starts this one
             x = F.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
 
-        def loss_fn(v: Tensor, objective: StyleContentObjective = objective):
-            return objective(extractor(v), image=v)
+        tv_scale = cfg.tv_weight * 255.0**2 / 2  # neural-style's TV on the 0-255 image
+
+        def loss_fn(v: Tensor, objective: StyleContentObjective = objective) -> LossTerms:
+            terms = objective(extractor(v))
+            if tv_scale == 0:
+                return terms
+            tv = tv_scale * tv_loss(v, "sum")
+            return LossTerms(total=terms.total + tv, terms={**terms.terms, "tv": tv},
+                             layers=terms.layers)
 
         callback = None
         if snapshot is not None and snapshot_every > 0:

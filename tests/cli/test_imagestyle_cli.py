@@ -164,6 +164,7 @@ def test_bad_inputs(files: dict[str, Path], tmp_path: Path,
         (["transfer", c, s, "-o", out, "--style-layers", "relu1_1:x"], "bad weight"),
         (["transfer", c, s, "-o", out, "--scales", "0"], "scales must be"),
         (["transfer", c, s, "-o", out, "--device", "tpu"], "device"),
+        (["texture", s, "-o", out, "--style-weight", "0"], "nothing to optimise"),
     ]
     for args, match in cases:
         _bad([*args, "--iterations", "3", "--quiet"], capsys, out, match)

@@ -151,3 +151,38 @@ def test_transfer_on_cuda() -> None:
     content, style = smooth_image(32, 32, seed=1), texture_image(32, 32, seed=2)
     result = stylize(content, [style], GatysConfig(size=32, iterations=5, device="cuda", **FAST))
     assert result.image.device.type == "cpu" and result.loss < result.levels[0].history[0]["total"]
+
+
+def test_objective_equals_neural_style_formulas_with_caffe_weights(tmp_path: Path) -> None:
+    """With Caffe-converted weights the losses are jcjohnson/neural-style's, term by term:
+    content 5 * MSE(relu4_2), style 100 * sum_l MSE(G_l / (C H W)), TV 1e-3/2 * sum of squared
+    neighbour differences of the 0-255 image (its TVLoss gradient)."""
+    from imagestyle.vgg import VGGFeatures, load_weights
+
+    path = tmp_path / "vgg19-d01eb7cb.pth"
+    torch.save(vgg_state("vgg19", seed=5), path)
+    content, style = smooth_image(32, 32, seed=1), texture_image(32, 32, seed=2)
+    init = smooth_image(32, 32, seed=9)
+    cfg = GatysConfig(weights=str(path), size=32, iterations=1, init=init, quiet=True)
+    got = stylize(content, [style], cfg).levels[0].history[0]
+
+    state, pre = load_weights("vgg19", str(path))
+    assert pre == "caffe"
+    layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
+    net = VGGFeatures("vgg19", layers, state, preprocess="caffe")
+    with torch.no_grad():
+        fx, fc, fs = net(init), net(content), net(style)
+
+    def gram(f: torch.Tensor) -> torch.Tensor:
+        c, n = f.shape[1], f[0, 0].numel()
+        flat = f.reshape(c, n)
+        return flat @ flat.T / (c * n)
+
+    expected_content = 5 * ((fx["relu4_2"] - fc["relu4_2"]) ** 2).mean()
+    expected_style = sum(100 * ((gram(fx[n]) - gram(fs[n])) ** 2).mean()
+                         for n in layers if n != "relu4_2")
+    x255 = init * 255
+    expected_tv = 1e-3 / 2 * ((x255.diff(dim=2) ** 2).sum() + (x255.diff(dim=3) ** 2).sum())
+    assert got["content"] == pytest.approx(float(expected_content), rel=1e-4)
+    assert got["style"] == pytest.approx(float(expected_style), rel=1e-4)
+    assert got["tv"] == pytest.approx(float(expected_tv), rel=1e-4)
