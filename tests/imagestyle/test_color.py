@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 from imagestyle_helpers import smooth_image, texture_image
-from PIL import Image
 
 from imagestyle.color import match_color_histogram
 from imagestyle.gatys import GatysConfig, stylize, synthesize_texture, texture_config
