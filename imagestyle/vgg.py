@@ -213,8 +213,15 @@ def load_weights(arch: Arch, weights: str, *, progress: bool = False) -> tuple[d
         enum = {"vgg16": torchvision.models.VGG16_Weights, "vgg19": torchvision.models.VGG19_Weights}[arch]
         entry = enum.IMAGENET1K_V1
         cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(entry.url).name
+        import contextlib
+        import io
+        import sys
+
+        said = io.StringIO()  # torch.hub's "Downloading: ..." line (stdout): shown if it worked
         try:
-            state = entry.get_state_dict(progress=progress)
+            with contextlib.redirect_stdout(said if not progress else sys.stdout):
+                state = entry.get_state_dict(progress=progress)
+            sys.stderr.write(said.getvalue())
         except Exception as exc:  # no network, proxy, corrupt cache...
             raise UserError(
                 f"could not get torchvision's ImageNet {arch} weights ({type(exc).__name__}: "

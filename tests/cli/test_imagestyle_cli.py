@@ -232,3 +232,22 @@ def test_ctrl_c_writes_best_so_far_and_exits_130(files: dict[str, Path], tmp_pat
     assert "interrupted; wrote the best result so far" in err and "1 iterations" in err
     with Image.open(out) as img:
         assert img.size == (40, 40)  # stopped at the 20 px level, written at the full size
+
+
+def test_offline_imagenet_is_one_line(files: dict[str, Path], tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import torchvision
+
+    def offline(self: object, progress: bool = False, **kwargs: object) -> None:
+        print('Downloading: "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"')
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(torchvision.models.VGG19_Weights.IMAGENET1K_V1.__class__,
+                        "get_state_dict", offline)
+    out = tmp_path / "o.png"
+    code = main(["transfer", str(files["content"]), str(files["style"]), "-o", str(out),
+                 "--size", "16", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == "" and not out.exists()
+    assert captured.err.count("\n") == 1 and "--weights PATH.pth" in captured.err
