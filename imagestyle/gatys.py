@@ -60,7 +60,6 @@ from shared import (
     normalize_blend_weights,
     optimize,
     select_device,
-    tv_loss,
 )
 
 from .color import gray_to_rgb, luminance, match_color_histogram, match_luminance_stats, restore_chrominance
@@ -334,7 +333,8 @@ def _optimise_levels(
             style_blend_weights=blend, gram_normalize="channels_positions", reduction="mean",
             content_weight=cfg.content_weight * fscale**2,
             style_weight=cfg.style_weight * fscale**4,
-            tv_weight=0.0,  # added below as neural-style's sum, which the shared mean is not
+            tv_weight=cfg.tv_weight * 255.0**2 / 2,  # neural-style's TV on the 0-255 image
+            tv_reduction="sum",
             content_layer_weights=cfg.content_layer_weights,
             style_layer_weights=cfg.style_layer_weights,
         ).to(device)
@@ -342,15 +342,8 @@ def _optimise_levels(
         if level > 0:  # the previous level's result, upsampled, starts this one
             x = F.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
 
-        tv_scale = cfg.tv_weight * 255.0**2 / 2  # neural-style's TV on the 0-255 image
-
         def loss_fn(v: Tensor, objective: StyleContentObjective = objective) -> LossTerms:
-            terms = objective(extractor(v))
-            if tv_scale == 0:
-                return terms
-            tv = tv_scale * tv_loss(v, "sum")
-            return LossTerms(total=terms.total + tv, terms={**terms.terms, "tv": tv},
-                             layers=terms.layers)
+            return objective(extractor(v), image=v)
 
         callback = None
         if snapshot is not None and snapshot_every > 0:

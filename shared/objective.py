@@ -74,6 +74,9 @@ class StyleContentObjective(nn.Module):
         content_layer_weights, style_layer_weights: Per-layer weights (default 1 each).
         reduction: Reduction of the squared differences, ``"sum"`` or ``"mean"``.
         gram_normalize: Normalisation of the Gram matrices (must match the targets').
+        tv_reduction: Reduction of the TV term when it differs from ``reduction``
+            (jcjohnson/neural-style: mean squared error for content and style, but a plain
+            sum for TV); ``None`` means ``reduction``.
     """
 
     def __init__(
@@ -88,6 +91,7 @@ class StyleContentObjective(nn.Module):
         style_layer_weights: Mapping[str, float] | None = None,
         reduction: Reduction = "sum",
         gram_normalize: GramNormalize = "positions",
+        tv_reduction: Reduction | None = None,
     ) -> None:
         super().__init__()
         content_targets = dict(content_targets or {})
@@ -107,6 +111,7 @@ class StyleContentObjective(nn.Module):
         )
         self.style_layer_weights = _layer_weights(self.style_layers, style_layer_weights, "style")
         self.reduction: Reduction = reduction
+        self.tv_reduction: Reduction = tv_reduction or reduction
         self.gram_normalize: GramNormalize = gram_normalize
         for i, name in enumerate(self.content_layers):
             self.register_buffer(f"content_target_{i}", content_targets[name].detach())
@@ -201,7 +206,7 @@ class StyleContentObjective(nn.Module):
         if self.tv_weight > 0:
             if image is None:
                 raise ValueError("tv_weight > 0 needs the image passed to the objective")
-            terms["tv"] = self.tv_weight * tv_loss(image, self.reduction)
+            terms["tv"] = self.tv_weight * tv_loss(image, self.tv_reduction)
         if not terms:
             raise ValueError("every term of the objective has zero weight")
         total = None

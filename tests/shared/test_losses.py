@@ -98,3 +98,15 @@ def test_objective_tv_needs_image_and_validates():
     with pytest.raises(ValueError, match="without targets"):
         StyleContentObjective(style_targets={"a": torch.eye(2)[None]},
                               style_layer_weights={"zz": 1.0})
+
+
+def test_objective_tv_reduction_can_differ():
+    img = torch.arange(12.0).view(1, 1, 3, 4)
+    targets = {"a": torch.zeros(1, 1, 1)}
+    obj = StyleContentObjective(style_targets=targets, tv_weight=2.0, reduction="mean",
+                                tv_reduction="sum")
+    out = obj({"a": torch.zeros(1, 1, 5)}, image=img)
+    torch.testing.assert_close(out.terms["tv"], 2.0 * tv_loss(img, "sum"))
+    same = StyleContentObjective(style_targets=targets, tv_weight=2.0, reduction="mean")
+    torch.testing.assert_close(same({"a": torch.zeros(1, 1, 5)}, image=img).terms["tv"],
+                               2.0 * tv_loss(img, "mean"))
