@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from audiostyle.network import RandomConvBank, conv1d_gemm, filter_std, random_filters
@@ -65,8 +66,9 @@ def test_flops_count_is_dominated_by_the_matmuls() -> None:
     assert 2 * conv < flops < 2 * conv + 4 * 2 * 4096**2 * 421
 
 
-def test_bank_gradient_matches_autograd_through_conv1d() -> None:
-    net = RandomConvBank(bins=6, filters=5, kernel_widths=(2, 4), seed=1).double()
+@pytest.mark.parametrize("backend", ["conv1d", "gemm"])
+def test_bank_gradient_matches_autograd_through_conv1d(backend) -> None:
+    net = RandomConvBank(bins=6, filters=5, kernel_widths=(2, 4), seed=1, backend=backend).double()
     spec = torch.randn(1, 6, 15, dtype=torch.float64, requires_grad=True)
     ours = sum(f.square().sum() for f in net(spec).values())
     (g_ours,) = torch.autograd.grad(ours, spec)
