@@ -59,7 +59,7 @@ class AudioStyleConfig:
     phase_init: Literal["random", "content"] = "random"  # Griffin-Lim's start (transfer only)
     # --- reproducibility and execution
     seed: int = 0  # seeds the random filters, the noise start and the initial phase
-    chunk_frames: int = 4096  # frames per im2col chunk of the convolution (bounds memory)
+    chunk_frames: int = 4096  # frames per im2col chunk when the "gemm" convolution is used
 
     def __post_init__(self) -> None:
         def need(cond: bool, what: str, got: object) -> None:
