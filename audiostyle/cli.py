@@ -69,7 +69,7 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
 
     m = p.add_argument_group("method (defaults: the reference's, or the --preset's)")
     m.add_argument("--preset", choices=PRESET_NAMES, default="default",
-                   help="fast: 2048 filters, 40 iterations, 150 Griffin-Lim, start from the "
+                   help="fast: 2048 filters, 30 iterations, 150 Griffin-Lim, start from the "
                         "content and its phase; default: the reference's settings; best: "
                         "widths 3,11,31, 1000 Griffin-Lim, start from the content and its "
                         "phase (default: %(default)s)")
