@@ -188,13 +188,15 @@ def optimize(
         state["evals"] += 1
         floats = result.floats()
         value = floats["total"]
-        state.update(version=x._version, terms=floats, loss=loss.detach(),
-                     x_eval=x.detach().clone())
+        # One copy of the evaluated point serves both the reuse check and, when it is the best
+        # so far, the result (no third copy: long audio makes these tensors large).
+        x_eval = x.detach().clone()
+        state.update(version=x._version, terms=floats, loss=loss.detach(), x_eval=x_eval)
         if step_terms[0] is None:
             step_terms[0] = floats
         if value < state["best"]:
             state["best"] = value
-            state["best_x"] = x.detach().clone()
+            state["best_x"] = x_eval
             state["best_terms"] = floats
         return loss.detach()
 
@@ -208,7 +210,7 @@ def optimize(
     try:
         for _ in range(config.iterations):
             step_terms[0] = None
-            before = x.detach().clone() if config.optimizer == "lbfgs" else None
+            before, evals_before = x._version, state["evals"]
             if config.optimizer == "lbfgs":
                 opt.step(closure)
             else:
@@ -221,8 +223,13 @@ def optimize(
             bar.set_postfix(_postfix(terms), refresh=False)
             if callback is not None and callback_every and iterations % callback_every == 0:
                 callback(iterations, x.detach().clone(), terms["total"])
-            if before is not None and torch.equal(x.detach(), before):
-                converged = True  # L-BFGS did not move: its tolerances were met
+            if config.optimizer == "lbfgs" and (
+                x._version == before
+                or (state["evals"] == evals_before and torch.equal(x.detach(), state["x_eval"]))
+            ):
+                # L-BFGS left x where it was without scoring any new point: its tolerances
+                # were met, and every further step would do the same.
+                converged = True
                 break
     except KeyboardInterrupt:
         interrupted = True
