@@ -167,9 +167,9 @@ class RandomConvBank(nn.Module):
         """Floating-point operations of one loss-and-gradient evaluation on ``frames`` frames.
 
         Counts the matrix multiplies as executed: the convolution forward and its input
-        gradient (``2 * C * F * K * T'`` each), the Gram forward (``2 * C^2 * T'``) and the two
-        products autograd runs for its backward (``4 * C^2 * T'``), plus the elementwise passes
-        (ReLU, content difference, Gram difference), which are small.
+        gradient (``2 * C * F * K * T'`` each), the Gram forward (``2 * C^2 * T'``) and the one
+        product of its fused backward (``2 * C^2 * T'``, :func:`shared.gram_style_loss`), plus
+        the elementwise passes (ReLU, content difference, Gram difference), which are small.
         """
         total = 0.0
         for k in self.kernel_widths:
@@ -177,8 +177,8 @@ class RandomConvBank(nn.Module):
             conv = 2.0 * self.filters * self.bins * k * t_out
             gram = 2.0 * self.filters * self.filters * t_out
             elementwise = 4.0 * self.filters * t_out * (2 if content else 1) \
-                + 4.0 * self.filters * self.filters
-            total += 2 * conv + 3 * gram + elementwise
+                + 2.0 * self.filters * self.filters
+            total += 2 * conv + 2 * gram + elementwise
         return total
 
 

@@ -1,7 +1,8 @@
 """The loss core shared by the audio and image pipelines.
 
 * :func:`gram_matrix`, :func:`blend_grams`: style statistics for features of any dimensionality.
-* :func:`content_loss`, :func:`style_loss`, :func:`tv_loss`: the loss terms, pure functions.
+* :func:`content_loss`, :func:`style_loss`, :func:`gram_style_loss`, :func:`tv_loss`: the loss
+  terms, pure functions (``gram_style_loss`` fuses the Gram and its style loss).
 * :class:`StyleContentObjective`: named layers -> weighted content, style and TV terms.
 * :func:`optimize`: the one optimisation loop (L-BFGS or Adam) every method uses.
 * :func:`select_device`, :func:`seed_everything`: device choice and reproducibility.
@@ -12,7 +13,7 @@ from .device import seed_everything, select_device
 from .errors import UserError
 from .gram import blend_grams, gram_matrix, normalize_blend_weights
 from .io import atomic_path, atomic_write, check_output_path
-from .losses import content_loss, style_loss, tv_loss
+from .losses import content_loss, gram_style_loss, style_loss, tv_loss
 from .objective import LossTerms, StyleContentObjective
 from .optim import NonFiniteLossError, OptimConfig, OptimResult, optimize
 
@@ -29,6 +30,7 @@ __all__ = [
     "check_output_path",
     "content_loss",
     "gram_matrix",
+    "gram_style_loss",
     "normalize_blend_weights",
     "optimize",
     "seed_everything",

@@ -49,8 +49,15 @@ def gram_matrix(features: Tensor, normalize: GramNormalize = "positions") -> Ten
     b, c = features.shape[:2]
     f = torch.flatten(features, 2)  # (B, C, N)
     n = f.shape[-1]
-    scale = {"positions": 1.0 / n, "channels_positions": 1.0 / (c * n), "none": 1.0}[normalize]
-    return _Gram.apply(f, scale)  # (B, C, C)
+    return _Gram.apply(f, gram_scale(normalize, c, n))  # (B, C, C)
+
+
+def gram_scale(normalize: GramNormalize, channels: int, positions: int) -> float:
+    """The factor :func:`gram_matrix` multiplies ``F F^T`` by."""
+    if normalize not in _NORMALIZE:
+        raise ValueError(f"normalize must be one of {_NORMALIZE}, got {normalize!r}")
+    return {"positions": 1.0 / positions, "channels_positions": 1.0 / (channels * positions),
+            "none": 1.0}[normalize]
 
 
 class _Gram(torch.autograd.Function):

@@ -14,7 +14,9 @@ from typing import Literal, Sequence
 import torch
 from torch import Tensor
 
-from .gram import blend_grams
+from torch.autograd.function import once_differentiable
+
+from .gram import GramNormalize, blend_grams, gram_matrix, gram_scale
 
 Reduction = Literal["sum", "mean"]
 _REDUCTIONS = ("sum", "mean")
@@ -76,6 +78,67 @@ def style_loss(
             f"target Gram has shape {tuple(target.shape)}, input Gram {tuple(gram.shape)}"
         )
     return _reduce((gram - target) ** 2, reduction)
+
+
+def gram_style_loss(
+    features: Tensor,
+    target: Tensor,
+    normalize: GramNormalize = "positions",
+    reduction: Reduction = "sum",
+) -> Tensor:
+    """``style_loss(gram_matrix(features, normalize), target, reduction=reduction)`` in one pass.
+
+    The same value and gradient, computed without the intermediate passes over ``C x C``
+    arrays that autograd would make: the backward is one product,
+    ``dF = 4 s (G - target) F`` (times ``1 / (B C^2)`` for ``"mean"``), which holds because
+    ``G - target`` is symmetric. For the audio network's 4096 channels those passes cost
+    as much as a tenth of a loss evaluation.
+
+    Args:
+        features: Tensor of dimension ``(B, C, *spatial)``.
+        target: A symmetric target Gram ``(C, C)``, ``(1, C, C)`` or ``(B, C, C)`` (as
+            :func:`gram_matrix` and :func:`blend_grams` make); it gets no gradient.
+        normalize: Gram normalisation, as in :func:`gram_matrix`.
+        reduction: ``"sum"`` or ``"mean"`` of the squared differences.
+
+    Returns:
+        Scalar tensor.
+    """
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if features.dim() < 3:
+        raise ValueError(f"features must be (B, C, *spatial), got {features.dim()} dimensions")
+    c = features.shape[1]
+    if target.shape[-2:] != (c, c):
+        raise ValueError(f"target Gram has shape {tuple(target.shape)}, features have {c} channels")
+    if target.requires_grad:  # the fused backward gives the target no gradient
+        return style_loss(gram_matrix(features, normalize), target, reduction=reduction)
+    f = torch.flatten(features, 2)  # (B, C, N)
+    scale = gram_scale(normalize, c, f.shape[-1])
+    return _GramStyleLoss.apply(f, target.reshape(-1, c, c), scale, reduction == "mean")
+
+
+class _GramStyleLoss(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, f: Tensor, target: Tensor, scale: float, mean: bool) -> Tensor:  # type: ignore[override]
+        diff = torch.bmm(f, f.transpose(1, 2))  # (B, C, C)
+        if scale != 1.0:
+            diff.mul_(scale)
+        diff.sub_(target)  # G - target, (B, C, C)
+        flat = diff.reshape(-1)
+        loss = torch.dot(flat, flat)
+        divisor = float(flat.numel()) if mean else 1.0
+        ctx.save_for_backward(f, diff)
+        ctx.factor = 4.0 * scale / divisor
+        return loss / divisor if mean else loss
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, None, None, None]:  # type: ignore[override]
+        f, diff = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return None, None, None, None
+        return torch.bmm(diff, f).mul_(grad * ctx.factor), None, None, None  # (B, C, N)
 
 
 def tv_loss(x: Tensor, reduction: Reduction = "sum") -> Tensor:

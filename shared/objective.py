@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from .gram import GramNormalize, blend_grams, gram_matrix
-from .losses import Reduction, content_loss, style_loss, tv_loss
+from .losses import Reduction, content_loss, gram_style_loss, tv_loss
 
 
 @dataclass
@@ -116,7 +116,11 @@ class StyleContentObjective(nn.Module):
         for i, name in enumerate(self.content_layers):
             self.register_buffer(f"content_target_{i}", content_targets[name].detach())
         for i, name in enumerate(self.style_layers):
-            self.register_buffer(f"style_target_{i}", style_targets[name].detach())
+            target = style_targets[name].detach()
+            if target.dim() < 2 or not torch.allclose(target, target.transpose(-1, -2),
+                                                      rtol=1e-4, atol=1e-6 * float(target.abs().max())):
+                raise ValueError(f"style target {name!r} must be a symmetric Gram matrix (C, C)")
+            self.register_buffer(f"style_target_{i}", target)
 
     @classmethod
     def from_features(
@@ -196,9 +200,8 @@ class StyleContentObjective(nn.Module):
         if self.style_layers and self.style_weight > 0:
             s_total = None
             for name in self.style_layers:
-                gram = gram_matrix(features[name], self.gram_normalize)  # (B, C, C)
-                term = self.style_weight * self.style_layer_weights[name] * style_loss(
-                    gram, self.style_target(name), reduction=self.reduction
+                term = self.style_weight * self.style_layer_weights[name] * gram_style_loss(
+                    features[name], self.style_target(name), self.gram_normalize, self.reduction
                 )
                 layers[f"style/{name}"] = term
                 s_total = term if s_total is None else s_total + term

@@ -69,6 +69,7 @@ class OptimResult:
         evaluations: Loss-and-gradient evaluations (L-BFGS can spend more than one per step).
         interrupted: True when Ctrl-C stopped the loop early.
         converged: True when L-BFGS stopped moving before its budget (tolerances reached).
+        restarts: L-BFGS restarts from the best point after a non-finite line-search trial.
         seconds: Wall time of the loop.
     """
 
@@ -80,6 +81,7 @@ class OptimResult:
     evaluations: int = 0
     interrupted: bool = False
     converged: bool = False
+    restarts: int = 0
     seconds: float = 0.0
 
 
@@ -125,6 +127,8 @@ def optimize(
 
     Raises:
         NonFiniteLossError: if the loss becomes NaN or infinite (carries the best so far).
+            L-BFGS first restarts from the best point with its history cleared; only a second
+            failure in a row raises.
 
     Ctrl-C (KeyboardInterrupt) stops the loop cleanly: the result so far is returned with
     ``interrupted=True``.
@@ -204,15 +208,33 @@ def optimize(
     iterations = 0
     interrupted = False
     converged = False
+    restarts = 0
+    last_restart: Optional[int] = None
     start = time.perf_counter()
     bar = tqdm(total=config.iterations, desc=desc, disable=quiet, unit="it", leave=False,
                dynamic_ncols=True)
     try:
-        for _ in range(config.iterations):
+        while iterations < config.iterations:
             step_terms[0] = None
             before, evals_before = x._version, state["evals"]
             if config.optimizer == "lbfgs":
-                opt.step(closure)
+                try:
+                    opt.step(closure)
+                    last_restart = None
+                except NonFiniteLossError:
+                    # A line search that overshoots into overflow (float32 curvature
+                    # estimates of a badly scaled loss) is not the end: go back to the best
+                    # point, forget the curvature history and take a fresh, short first step.
+                    # Only a failure right after such a restart is final.
+                    if state["best_x"] is None or last_restart == iterations:
+                        raise
+                    last_restart = iterations
+                    restarts += 1
+                    with torch.no_grad():
+                        x.copy_(state["best_x"])
+                    opt.state.clear()
+                    state["terms"] = None  # the cached evaluation belongs to a failed point
+                    continue
             else:
                 closure()
                 opt.step()
@@ -249,7 +271,7 @@ def optimize(
         return OptimResult(variable=x.detach().clone(), loss=terms["total"], terms=terms,
                            history=history, iterations=iterations,
                            evaluations=state["evals"], interrupted=interrupted,
-                           converged=converged, seconds=seconds)
+                           converged=converged, restarts=restarts, seconds=seconds)
     return OptimResult(
         variable=state["best_x"],
         loss=state["best"],
@@ -259,5 +281,6 @@ def optimize(
         evaluations=state["evals"],
         interrupted=interrupted,
         converged=converged,
+        restarts=restarts,
         seconds=seconds,
     )

@@ -110,3 +110,34 @@ def test_objective_tv_reduction_can_differ():
     same = StyleContentObjective(style_targets=targets, tv_weight=2.0, reduction="mean")
     torch.testing.assert_close(same({"a": torch.zeros(1, 1, 5)}, image=img).terms["tv"],
                                2.0 * tv_loss(img, "mean"))
+
+
+@pytest.mark.parametrize("normalize", ["positions", "channels_positions", "none"])
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@pytest.mark.parametrize("target_batch", [0, 1, 3])
+def test_fused_gram_style_loss_equals_the_composition(normalize, reduction, target_batch):
+    from shared import gram_style_loss
+
+    torch.manual_seed(0)
+    f = torch.randn(3, 4, 5, 2, dtype=torch.float64, requires_grad=True)
+    t = gram_matrix(torch.randn(max(target_batch, 1), 4, 7, dtype=torch.float64), normalize)
+    if target_batch == 0:
+        t = t[0]  # (C, C)
+    fused = gram_style_loss(f, t, normalize, reduction)
+    plain = style_loss(gram_matrix(f, normalize), t, reduction=reduction)
+    torch.testing.assert_close(fused, plain)
+    (g1,) = torch.autograd.grad(fused, f)
+    (g2,) = torch.autograd.grad(plain, f)
+    torch.testing.assert_close(g1, g2)
+    assert torch.autograd.gradcheck(lambda x: gram_style_loss(x, t, normalize, reduction), (f,))
+
+
+def test_fused_gram_style_loss_validates():
+    from shared import gram_style_loss
+
+    with pytest.raises(ValueError, match="channels"):
+        gram_style_loss(torch.randn(1, 3, 4), torch.eye(4))
+    with pytest.raises(ValueError, match="reduction"):
+        gram_style_loss(torch.randn(1, 3, 4), torch.eye(3), reduction="max")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="symmetric"):
+        StyleContentObjective(style_targets={"a": torch.tensor([[[1.0, 2.0], [0.0, 1.0]]])})

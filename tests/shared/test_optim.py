@@ -155,3 +155,24 @@ def test_rejects_bad_variable():
         optimize(torch.zeros(3, dtype=torch.long), lambda x: x.sum(), quiet=True)
     with pytest.raises(TypeError):
         optimize(torch.zeros(3), lambda x: "nope", OptimConfig(iterations=1), quiet=True)
+
+
+def test_lbfgs_restarts_once_after_a_non_finite_trial():
+    calls = {"n": 0}
+
+    def loss(x):  # one overflowing evaluation (the 5th), as an overshooting line search gives
+        calls["n"] += 1
+        value = ((x - 1) ** 2 * torch.arange(1.0, 4.0, dtype=x.dtype)).sum()
+        return value * float("inf") if calls["n"] == 5 else value
+
+    res = optimize(torch.zeros(3, dtype=torch.float64), loss,
+                   OptimConfig(iterations=30, line_search="strong_wolfe"), quiet=True)
+    assert res.restarts == 1
+    torch.testing.assert_close(res.variable, torch.ones(3, dtype=torch.float64))
+
+    def always_bad(x):  # every point but the start is non-finite: the restart fails too
+        value = ((x - 1) ** 2).sum()
+        return value if float(x.detach().abs().max()) == 0 else value * float("nan")
+
+    with pytest.raises(NonFiniteLossError):
+        optimize(torch.zeros(3), always_bad, OptimConfig(iterations=5), quiet=True)
