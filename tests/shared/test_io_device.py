@@ -120,3 +120,19 @@ def test_sys_exit_maps_errors(capsys):
     assert main(["bug"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "RuntimeError: boom" in err
+
+
+def test_atomic_files_get_ordinary_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "new.txt", "w") as fh:
+            fh.write("x")
+        assert (tmp_path / "new.txt").stat().st_mode & 0o777 == 0o644
+        old = tmp_path / "old.txt"
+        old.write_text("y")
+        old.chmod(0o640)
+        with atomic_write(old, "w") as fh:
+            fh.write("z")
+        assert old.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
