@@ -47,7 +47,9 @@ class AudioResult:
         spectral_convergence: Of the Griffin-Lim reconstruction, mean over channels.
         seconds: Wall time of each stage (``"features"``, ``"optimisation"``,
             ``"reconstruction"``).
-        interrupted: Ctrl-C stopped the optimisation; the result is the best found so far.
+        interrupted: Ctrl-C stopped the optimisation. The channel being optimised is the best
+            found so far; every later channel keeps its place unoptimised: the content channel
+            unchanged in a style transfer, silence in a texture (its ``history`` is empty).
         config: The settings used.
     """
 
@@ -116,6 +118,16 @@ def _lbfgs_history(config: AudioStyleConfig, numel: int) -> int:
     return int(min(config.history_size, cap))
 
 
+def _unoptimised_channel(content: Optional[Tensor], c: int, frames: int, out_samples: int,
+                         config: AudioStyleConfig) -> tuple[Tensor, Tensor]:
+    """Channel ``c`` of a run stopped before reaching it: the content channel itself, or
+    silence for a texture. Returns its spectrogram ``(F, T)`` and waveform ``(N,)``."""
+    if content is None:
+        return torch.zeros(config.bins, frames), torch.zeros(out_samples)
+    wave = content[c].detach().to("cpu", torch.float32)  # (N,)
+    return log_spectrogram(wave, config.n_fft, config.hop), wave  # (F, T), (N,)
+
+
 def _synthesize(
     content: Optional[Tensor],
     styles: Sequence[Tensor],
@@ -134,6 +146,14 @@ def _synthesize(
         styles: Styles at the working rate, each ``(C_i, N_i)``; channel ``c`` of the result
             uses channel ``c`` of a style that has it and the style's downmix otherwise.
         frames: Spectrogram frames of the result; ``out_samples`` its samples.
+
+    Returns:
+        :class:`AudioResult` with one channel per content channel (per channel of the widest
+        style for textures), each in its place. When Ctrl-C stops the optimisation of a
+        channel, that channel is the best found so far and the channels after it are not
+        optimised: in a style transfer each of them is its content channel unchanged (waveform
+        and spectrogram), in a texture it is silence (an all-zero spectrogram). Their
+        ``history`` is empty and they do not count in ``spectral_convergence``.
     """
     seconds = {"features": 0.0, "optimisation": 0.0, "reconstruction": 0.0}
     channels = content.shape[0] if content is not None else max(s.shape[0] for s in styles)
@@ -149,6 +169,12 @@ def _synthesize(
     waves = []
     target_cache: dict[tuple[int, ...], dict[str, Tensor]] = {}
     for c in range(channels):
+        if interrupted:  # Ctrl-C during an earlier channel: keep this one's place, unoptimised
+            spec, wave = _unoptimised_channel(content, c, frames, out_samples, config)
+            specs.append(spec)
+            waves.append(wave)
+            histories.append([])
+            continue
         t0 = time.perf_counter()
         key = tuple(c if 1 < s.shape[0] and c < s.shape[0] else -1 for s in styles)  # -1: downmix
         if key not in target_cache:  # mono styles serve every channel: their Grams once
@@ -209,7 +235,6 @@ def _synthesize(
         seconds["reconstruction"] += time.perf_counter() - t0
         if result.interrupted:
             interrupted = True
-            break
 
     return AudioResult(
         waveform=torch.stack(waves),  # (C, N) at the working rate, level not yet matched

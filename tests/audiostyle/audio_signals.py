@@ -35,3 +35,30 @@ def write_wav(path, samples: torch.Tensor, rate: int = RATE, subtype: str = "PCM
     """Write ``(C, N)`` to ``path`` and return it as a string."""
     sf.write(str(path), np.ascontiguousarray(samples.numpy().T), rate, subtype=subtype)
     return str(path)
+
+
+def stereo_tones(seconds: float = 1.0, rate: int = RATE,
+                 freqs: tuple[float, ...] = (440.0, 1500.0)) -> torch.Tensor:
+    """One pure tone per channel, channel ``c`` at ``freqs[c]`` with a slow tremolo:
+    ``(len(freqs), N)``; the channels are told apart by their spectra."""
+    t = torch.arange(int(seconds * rate), dtype=torch.float64) / rate
+    env = 0.6 + 0.4 * torch.sin(2 * math.pi * 3 * t)
+    return torch.stack([0.4 * env * torch.sin(2 * math.pi * f * t) for f in freqs]).float()
+
+
+def band_share(wave: torch.Tensor, rate: int, freq: float, width: float = 150.0) -> torch.Tensor:
+    """Share of each channel's energy within ``width`` Hz of ``freq``: ``(C, N)`` -> ``(C,)``."""
+    power = torch.fft.rfft(wave.double(), dim=-1).abs().square()  # (C, N // 2 + 1)
+    hz = torch.fft.rfftfreq(wave.shape[-1], 1.0 / rate)
+    near = (hz - freq).abs() <= width
+    return (power[:, near].sum(-1) / power.sum(-1).clamp_min(1e-30)).float()
+
+
+def spectral_correlation(a: torch.Tensor, b: torch.Tensor, n_fft: int = 512) -> float:
+    """Pearson correlation of the average STFT magnitude profiles (``n_fft // 2 + 1`` bins) of
+    two 1-D signals: near 1 when they hold the same frequencies in the same proportions."""
+    from audiostyle.spectral import magnitude
+
+    pa, pb = (magnitude(x.double(), n_fft, n_fft // 4).mean(-1) for x in (a, b))  # (F,)
+    pa, pb = pa - pa.mean(), pb - pb.mean()
+    return float((pa * pb).sum() / (pa.norm() * pb.norm()))
