@@ -82,6 +82,28 @@ def test_several_styles_widths_and_content_init(content_clip, style_clip, tiny_c
     assert torch.isfinite(result.waveform).all()
 
 
+@pytest.mark.parametrize("mode", ["transfer", "texture"])
+def test_style_weights_steer_the_result(content_clip, style_clip, tiny_config, mode) -> None:
+    """Weights (1, 0) give exactly the first style alone, (0, 1) the second alone, and an even
+    blend something else than either."""
+    cfg = dataclasses.replace(tiny_config, iterations=4, griffin_lim_iters=4)
+    other = AudioClip(tone(1.2, freqs=(880.0,)), RATE, "other.wav")
+
+    def run(styles, weights=None):
+        if mode == "transfer":
+            return style_transfer(content_clip, styles, cfg, style_weights=weights,
+                                  device="cpu").waveform
+        return texture_synthesis(styles, 0.5, cfg, style_weights=weights, device="cpu").waveform
+
+    first, second = run([style_clip]), run([other])
+    assert torch.equal(run([style_clip, other], [1, 0]), first)
+    assert torch.equal(run([style_clip, other], [0, 2]), second)
+    even = run([style_clip, other], [1, 1])
+    assert not torch.allclose(even, first, atol=1e-3) and not torch.allclose(even, second,
+                                                                              atol=1e-3)
+    assert torch.equal(run([style_clip, other], [3, 3]), even)  # only the ratio counts
+
+
 def test_silence_is_valid(tiny_config) -> None:
     silence = AudioClip(torch.zeros(1, RATE), RATE, "silence.wav")
     result = style_transfer(silence, [silence], dataclasses.replace(tiny_config, iterations=2),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,21 @@ def test_init_content_and_image() -> None:
     start = stylize(content, [style], GatysConfig(size=16, iterations=0, init=init, **FAST))
     assert start.image.shape == (1, 3, 16, 16)
     assert not torch.allclose(start.image, zero.image)
+
+
+def test_blend_weights_steer_the_texture() -> None:
+    """Blend weights (1, 0) give exactly the first style alone; an even blend differs from it."""
+    first, second = texture_image(24, 24, seed=3), texture_image(24, 24, seed=4).flip(-1) * 0.5
+    cfg = texture_config(size=16, iterations=3, style_layers=["scale3", "scale5"], **FAST)
+
+    def run(styles: list[torch.Tensor], weights: list[float] | None = None) -> torch.Tensor:
+        return synthesize_texture(styles, replace(cfg, style_blend_weights=weights)).image
+
+    alone = run([first])
+    torch.testing.assert_close(run([first, second], [1.0, 0.0]), alone, atol=0, rtol=0)
+    even = run([first, second], [1.0, 1.0])
+    assert not torch.allclose(even, alone, atol=1e-3)
+    assert not torch.allclose(run([first, second], [1.0, 3.0]), even, atol=1e-3)
 
 
 def test_blend_weights_must_match_styles() -> None:
