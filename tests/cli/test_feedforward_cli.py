@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from imagestyle.cli import main
@@ -74,6 +75,14 @@ def test_stylize_sample_export(work: Path, capsys):
     assert main(["export", "--model", str(work / "sty.pt"), "--format", "torchscript", "-o",
                  str(work / "sty.ts")]) == 0
     assert "verified" in capsys.readouterr().err
+    # The written file, loaded by torch.jit alone, computes what the trained model computes.
+    from imagestyle.feedforward.modelfile import load_model
+
+    exported = torch.jit.load(str(work / "sty.ts"), map_location="cpu")
+    net, _ = load_model(work / "sty.pt")
+    x = torch.rand(2, 3, 29, 35, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        torch.testing.assert_close(exported(x), net(x), atol=1e-4, rtol=1e-4)
 
 
 def test_bad_inputs_are_one_line_errors_and_clobber_nothing(work: Path, tmp_path: Path, capsys):
