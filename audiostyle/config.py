@@ -9,9 +9,10 @@ S = log1p|STFT|, one random 1-D convolution of 4096 filters of width 11, alpha =
 
    * ``momentum = 0.99`` (Fast Griffin-Lim, Perraudin et al. 2013) instead of plain Griffin-Lim:
      on speech and music it reaches a lower spectral convergence in the same 500 iterations.
-   * ``line_search = "strong_wolfe"``: the reference's SciPy L-BFGS-B also line-searches (its
-     log shows 322 evaluations for 301 iterations); PyTorch's L-BFGS without a line search can
-     overshoot on this objective.
+   * None in the optimiser: :func:`shared.optimize`'s L-BFGS is the reference's SciPy
+     L-BFGS-B (10 curvature pairs, Moré-Thuente line search, first step ``1 / ||g||``) run on
+     the device; the reference's log shows 322 evaluations for 301 iterations, ours 1.0-1.2
+     per iteration (``benchmarks/bench_audio_parity.py``).
    * The style Gram is computed on the whole style clip, and the content is used at full length
      (the reference crops both to 430 frames).
    * The ``fast`` and ``best`` presets (not ``default``) start the optimisation from the
@@ -49,7 +50,7 @@ class AudioStyleConfig:
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"  # the reference uses L-BFGS
     lr: Optional[float] = None  # step size (None: 1.0 for L-BFGS, 1e-2 for Adam)
     line_search: Optional[Literal["strong_wolfe"]] = "strong_wolfe"  # L-BFGS line search
-    history_size: int = 100  # L-BFGS curvature pairs (capped by lbfgs_memory_mb on long inputs)
+    history_size: int = 10  # L-BFGS curvature pairs, SciPy's maxcor (capped by lbfgs_memory_mb)
     lbfgs_memory_mb: int = 1536  # ceiling on the L-BFGS history's memory, in MiB
     init: InitName = "noise"  # start from randn * init_scale ("noise") or the content's spectrogram
     init_scale: float = 1e-3  # scale of the noise start (the reference's 1e-3)

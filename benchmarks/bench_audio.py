@@ -64,11 +64,51 @@ def matmul_gflops(m: int, k: int, n: int, device: torch.device, repeats: int = 5
     return 2.0 * m * k * n / best / 1e9
 
 
-def reference_loop(content: Path, style: Path, config: AudioStyleConfig) -> tuple[float, float, int]:
-    """The method as the reference runs it: ``F.conv1d`` + autograd Gram, SciPy L-BFGS-B (its
-    default memory of 10 pairs, float64 NumPy round trip every evaluation). Returns
-    (final loss, seconds, evaluations)."""
+def scipy_reference(content: torch.Tensor | None, style: torch.Tensor, weight: torch.Tensor,
+                    x0: torch.Tensor, alpha: float, iterations: int
+                    ) -> tuple[float, float, int, int]:
+    """The method as the reference runs it: ``F.conv1d`` + ReLU + Gram, SciPy's L-BFGS-B (its
+    defaults: 10 pairs, float64 NumPy copy of the variable every evaluation).
+
+    Args:
+        content: Content spectrogram ``(1, F, T)``, or None for texture synthesis.
+        style: Style spectrogram ``(1, F, T_s)``.
+        weight: Conv weight ``(filters, F, K)``.
+        x0: Start ``(1, F, T)``.
+        alpha: Content weight.
+
+    Returns:
+        (final loss, seconds, evaluations, iterations).
+    """
     from scipy.optimize import minimize
+
+    feats = lambda x: torch.relu(torch.nn.functional.conv1d(x, weight))  # noqa: E731
+    with torch.no_grad():
+        fc = feats(content) if content is not None else None
+        fs = feats(style)
+        gs = fs[0] @ fs[0].t() / fs.shape[-1]
+    count = [0]
+
+    def fun(v: np.ndarray) -> tuple[float, np.ndarray]:
+        count[0] += 1
+        x = torch.from_numpy(v.astype(np.float32)).reshape(x0.shape).requires_grad_(True)
+        f = feats(x)
+        g = f[0] @ f[0].t() / f.shape[-1]
+        loss = ((g - gs) ** 2).sum()
+        if fc is not None and alpha > 0:
+            loss = loss + alpha * ((f - fc) ** 2).sum()
+        loss.backward()
+        return float(loss.detach()), x.grad.double().numpy().ravel()
+
+    t = time.perf_counter()
+    res = minimize(fun, x0.double().numpy().ravel(), jac=True, method="L-BFGS-B",
+                   options={"maxiter": iterations})
+    return float(res.fun), time.perf_counter() - t, count[0], int(res.nit)
+
+
+def reference_loop(content: Path, style: Path, config: AudioStyleConfig) -> tuple[float, float, int]:
+    """:func:`scipy_reference` on two files at ``config``'s settings, from the start point
+    ``audiostyle`` uses. Returns (final loss, seconds, evaluations)."""
 
     def spec(path: Path) -> torch.Tensor:
         return log_spectrogram(working_signal(load_audio(path), config, False, "clip"),
@@ -76,29 +116,11 @@ def reference_loop(content: Path, style: Path, config: AudioStyleConfig) -> tupl
 
     c, s = spec(content), spec(style)
     net = RandomConvBank(config.bins, config.filters, config.kernel_widths, seed=config.seed)
-    w = net.weight(config.kernel_widths[0])
-    feats = lambda x: torch.relu(torch.nn.functional.conv1d(x, w))  # noqa: E731
-    with torch.no_grad():
-        fc = feats(c)
-        fs = feats(s)
-        gs = fs[0] @ fs[0].t() / fs.shape[-1]
-    x0 = (torch.randn(1, config.bins, c.shape[-1], generator=torch.Generator().manual_seed(
-        config.seed)) * config.init_scale).double().numpy().ravel()
-    count = [0]
-
-    def fun(v: np.ndarray) -> tuple[float, np.ndarray]:
-        count[0] += 1
-        x = torch.from_numpy(v.astype(np.float32)).reshape(c.shape).requires_grad_(True)
-        f = feats(x)
-        g = f[0] @ f[0].t() / f.shape[-1]
-        loss = ((g - gs) ** 2).sum() + config.content_weight * ((f - fc) ** 2).sum()
-        loss.backward()
-        return float(loss.detach()), x.grad.double().numpy().ravel()
-
-    t = time.perf_counter()
-    res = minimize(fun, x0, jac=True, method="L-BFGS-B",
-                   options={"maxiter": config.iterations, "maxfun": 10 * config.iterations})
-    return float(res.fun), time.perf_counter() - t, count[0]
+    x0 = torch.randn(1, config.bins, c.shape[-1], generator=torch.Generator().manual_seed(
+        config.seed)) * config.init_scale
+    loss, seconds, evals, _ = scipy_reference(c, s, net.weight(config.kernel_widths[0]), x0,
+                                              config.content_weight, config.iterations)
+    return loss, seconds, evals
 
 
 def run_memory(seconds: float, iterations: int, extra: list[str]) -> None:

@@ -1,0 +1,184 @@
+"""Generated test media for the audio benchmarks: speech (espeak-ng) and music (fluidsynth).
+
+Nothing here is shipped with the package: the benchmarks make the recordings they need, on
+demand, with Debian's ``espeak-ng``, ``sox``, ``fluidsynth`` and ``fluid-soundfont-gm``
+(``apt-get install espeak-ng sox fluidsynth fluid-soundfont-gm``), into a cache folder.
+
+    python benchmarks/media.py OUT_DIR      # writes every clip of CLIPS into OUT_DIR
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+TICKS = 480  # MIDI ticks per quarter note
+
+SENTENCES = (
+    "The quick brown fox jumps over the lazy dog, and then it sings a little song about the "
+    "river. Seven silver swans swim slowly south while the morning bells ring over the hills. "
+    "Please call Stella and ask her to bring these things with her from the store: six spoons "
+    "of fresh snow peas, five thick slabs of blue cheese, and maybe a snack for her brother Bob."
+)
+
+
+def _varlen(value: int) -> bytes:
+    """MIDI variable-length quantity."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def midi_file(notes: list[tuple[int, int, int, int, int]], programs: dict[int, int],
+              bpm: float) -> bytes:
+    """A format-0 MIDI file.
+
+    Args:
+        notes: ``(channel, start_tick, length_ticks, pitch, velocity)`` per note.
+        programs: General MIDI program per channel.
+        bpm: Tempo.
+    """
+    tempo = int(round(60e6 / bpm))
+    events = [(0, b"\xff\x51\x03" + tempo.to_bytes(3, "big"))]
+    events += [(0, bytes([0xC0 | ch, prog])) for ch, prog in programs.items()]
+    for ch, start, length, pitch, vel in notes:
+        events.append((start, bytes([0x90 | ch, pitch, vel])))
+        events.append((start + length, bytes([0x80 | ch, pitch, 0])))
+    events.sort(key=lambda e: (e[0], e[1][0] & 0xF0 == 0x90))
+    track, now = b"", 0
+    for tick, data in events:
+        track += _varlen(tick - now) + data
+        now = tick
+    track += _varlen(TICKS) + b"\xff\x2f\x00"
+    header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, TICKS)
+    return header + b"MTrk" + struct.pack(">I", len(track)) + track
+
+
+def _strings(bars: int) -> tuple[list, dict]:
+    chords = [(48, 55, 64, 67), (45, 57, 60, 64), (41, 53, 60, 65), (43, 55, 59, 62)]
+    notes = [(0, b * 4 * TICKS, 4 * TICKS - 10, p, 80)
+             for b in range(bars) for p in chords[b % 4]]
+    return notes, {0: 48}  # string ensemble
+
+
+def _piano(bars: int) -> tuple[list, dict]:
+    melody = [64, 67, 72, 71, 69, 67, 65, 64, 62, 64, 65, 67, 69, 71, 72, 67]
+    notes = [(0, i * TICKS // 2, TICKS // 2 - 20, melody[i % 16], 90) for i in range(bars * 8)]
+    notes += [(0, b * 4 * TICKS, 4 * TICKS - 20, p, 60)
+              for b in range(bars) for p in ((48, 52, 55), (41, 45, 48))[b % 2]]
+    return notes, {0: 0}
+
+
+def _guitar(bars: int) -> tuple[list, dict]:
+    shapes = [(40, 47, 52, 56, 59, 64), (45, 52, 57, 61, 64), (38, 45, 50, 54, 57, 62)]
+    notes = []
+    for b in range(bars):
+        for beat in range(4):
+            for k, p in enumerate(shapes[b % 3]):  # strummed: strings 15 ticks apart
+                notes.append((0, (b * 4 + beat) * TICKS + 15 * k, TICKS - 30, p, 85))
+    return notes, {0: 25}  # steel guitar
+
+
+def _ringtone(bars: int) -> tuple[list, dict]:
+    motif = [76, 79, 84, 79, 76, 72, 76, 79]
+    notes = [(0, i * TICKS // 4, TICKS // 4 - 10, motif[i % 8], 110) for i in range(bars * 16)]
+    return notes, {0: 11}  # vibraphone
+
+
+def _drums_bass(bars: int) -> tuple[list, dict]:
+    notes = []
+    for b in range(bars):
+        for beat in range(4):
+            t = (b * 4 + beat) * TICKS
+            notes.append((9, t, TICKS // 4, 36 if beat % 2 == 0 else 38, 110))
+            notes.append((9, t, TICKS // 8, 42, 70))
+            notes.append((9, t + TICKS // 2, TICKS // 8, 42, 60))
+            notes.append((1, t, TICKS - 40, (36, 36, 43, 41)[b % 4], 100))
+    return notes, {1: 33}
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One generated recording."""
+
+    kind: str  # "speech" or a music pattern: strings, piano, guitar, ringtone, drums
+    seconds: float
+    rate: int = 22050
+    channels: int = 1
+    subtype: str = "PCM_16"
+    bpm: float = 100.0
+
+
+PATTERNS = {"strings": _strings, "piano": _piano, "guitar": _guitar, "ringtone": _ringtone,
+            "drums": _drums_bass}
+
+
+def _need(*tools: str) -> None:
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing or ("fluidsynth" in tools and not SOUNDFONT.exists()):
+        raise RuntimeError(f"generating benchmark media needs {', '.join(missing or [str(SOUNDFONT)])}"
+                           ": apt-get install espeak-ng sox fluidsynth fluid-soundfont-gm")
+
+
+def make_clip(clip: Clip, out: Path) -> Path:
+    """Render ``clip`` to ``out`` (a WAV), looping the material to ``clip.seconds``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.wav"
+        if clip.kind == "speech":
+            _need("espeak-ng", "sox")
+            subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), SENTENCES],
+                           check=True, capture_output=True)
+        else:
+            _need("fluidsynth", "sox")
+            bars = int(clip.seconds * clip.bpm / 240) + 2
+            notes, programs = PATTERNS[clip.kind](bars)
+            mid = Path(tmp) / "m.mid"
+            mid.write_bytes(midi_file(notes, programs, clip.bpm))
+            subprocess.run(["fluidsynth", "-ni", "-g", "0.8", "-r", "48000", "-F", str(raw),
+                            str(SOUNDFONT), str(mid)], check=True, capture_output=True)
+        bits = {"PCM_16": "16", "PCM_24": "24"}[clip.subtype]
+        # Loop to length (speech is repeated), high-pass away DC, normalise, stereo by a
+        # small delay on the right channel so both channels differ.
+        effects = ["repeat", "20", "trim", "0", f"{clip.seconds}", "highpass", "30",
+                   "norm", "-3", "fade", "0", f"{clip.seconds}", "0.05"]
+        mono = Path(tmp) / "mono.wav"
+        subprocess.run(["sox", str(raw), "-r", str(clip.rate), "-c", "1", "-b", bits, str(mono),
+                        *effects], check=True, capture_output=True)
+        if clip.channels == 2:
+            right = Path(tmp) / "right.wav"
+            subprocess.run(["sox", str(mono), str(right), "pitch", "30", "delay", "0.013"],
+                           check=True, capture_output=True)
+            subprocess.run(["sox", "-M", str(mono), str(right), "-b", bits, str(out),
+                            "trim", "0", f"{clip.seconds}"], check=True, capture_output=True)
+        else:
+            shutil.copyfile(mono, out)
+    return out
+
+
+def clip_path(clip: Clip, cache: Path) -> Path:
+    """``clip`` rendered once into ``cache`` (reused on later calls)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    name = (f"{clip.kind}_{clip.seconds:g}s_{clip.rate}_{clip.channels}ch_{clip.subtype}"
+            f".wav")
+    path = cache / name
+    if not path.exists():
+        tmp = path.with_suffix(".part.wav")
+        make_clip(clip, tmp)
+        tmp.rename(path)
+    return path
+
+
+if __name__ == "__main__":
+    out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "bench_media")
+    for c in (Clip("speech", 10), Clip("strings", 12), Clip("piano", 10), Clip("guitar", 10),
+              Clip("ringtone", 1.5), Clip("drums", 10)):
+        print(clip_path(c, out_dir))
