@@ -534,8 +534,9 @@ def train(config: TrainConfig, log: Optional[Callable[[str], None]] = None,
                 total, values = trainer.loss(content)
                 if not torch.isfinite(total):
                     raise NonFiniteLossError(
-                        f"the loss became {float(total)} at step {trainer.step}; lower --lr or the "
-                        "loss weights, then --resume from the last checkpoint", iteration=trainer.step)
+                        f"the loss became {float(total.detach())} at step {trainer.step}; lower "
+                        "--lr or the loss weights, then --resume from the last checkpoint",
+                        iteration=trainer.step)
                 trainer.optimizer.zero_grad(set_to_none=True)
                 total.backward()
                 trainer.optimizer.step()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -123,56 +124,158 @@ def _bad(args: list[object], capsys: pytest.CaptureFixture[str], out: Path,
     assert not list(out.parent.glob(f".{out.name}*"))  # no temporary leftovers
 
 
-def test_bad_inputs(files: dict[str, Path], tmp_path: Path,
-                    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    out = tmp_path / "bad.png"
-    c, s = files["content"], files["style"]
-    empty = tmp_path / "empty.png"
-    empty.write_bytes(b"")
-    text = tmp_path / "notes.png"
-    text.write_text("not an image")
-    truncated = tmp_path / "trunc.png"
-    truncated.write_bytes(c.read_bytes()[:200])
-    wrong = tmp_path / "vgg16.pth"
+@pytest.fixture(scope="module")
+def wrong_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """VGG-16 weights under a name that asks for VGG-19 (written once: 60 MB)."""
     from torchvision.models.vgg import cfgs, make_layers
 
+    path = tmp_path_factory.mktemp("weights") / "vgg16.pth"
     torch.save({f"features.{k}": v for k, v in make_layers(cfgs["D"]).state_dict().items()},
-               wrong)
-    cases = [
-        (["transfer", tmp_path / "missing.png", s, "-o", out], "no such file"),
-        (["transfer", c, empty, "-o", out], "empty file"),
-        (["transfer", c, text, "-o", out], "not an image"),
-        (["transfer", c, truncated, "-o", out], "cannot read image"),
-        (["transfer", c, s, "-o", out, "--model", "random-multiscale", "--style-layers",
-          "relu1_1"], "valid layers: scale3"),
-        (["transfer", c, s, "-o", out, "--weights", "random", "--content-layers", "relu9_1"],
-         "valid layers: conv1_1"),
-        (["transfer", c, s, s, "-o", out, "--style-weights", "1,2,3"],
-         "3 weights for 2 style images"),
-        (["transfer", c, s, "-o", c], "is one of the inputs"),
-        (["texture", s, "-o", s], "is one of the inputs"),
-        (["transfer", c, s, "-o", out, "--init", out.with_name("x.png")], "no such file"),
-        (["transfer", c, s, "-o", out, "--weights", wrong], "do not match vgg19"),
-        (["transfer", c, s, "-o", out, "--weights", tmp_path / "nope.pth"],
-         "weights file not found"),
-        (["transfer", c, s, "-o", tmp_path / "out.xyz"], "unsupported output extension"),
-        (["transfer", c, s, "-o", tmp_path / "nodir" / "o.png"], "folder does not exist"),
-        (["texture", s, "-o", out, "--size", "0"], "invalid size"),
-        (["texture", s, "-o", out, "--init", "content"], "no content image"),
-        (["texture", s, "-o", out, "--model", "random-multiscale", "--preserve-color",
-          "luminance"], "--init PATH"),
-        (["transfer", c, s, "-o", out, "--style-layers", "relu1_1:x"], "bad weight"),
-        (["transfer", c, s, "-o", out, "--scales", "0"], "scales must be"),
-        (["transfer", c, s, "-o", out, "--device", "tpu"], "device"),
-        (["texture", s, "-o", out, "--style-weight", "0"], "nothing to optimise"),
-    ]
-    for args, match in cases:
-        _bad([*args, "--iterations", "3", "--quiet"], capsys, out, match)
-    # Too large for memory: estimated up front, with a size that would fit.
+               path)
+    return path
+
+
+# (argv, a piece of the message); "{c}" and "{s}" are a good content and style image, "{out}"
+# the output, "{tmp}" their folder, "{wrong}" a weights file of the wrong network.
+BAD_INPUTS = [
+    pytest.param(["transfer", "{tmp}/missing.png", "{s}", "-o", "{out}"], "no such file",
+                 id="missing"),
+    pytest.param(["transfer", "{c}", "{tmp}/empty.png", "-o", "{out}"], "empty file",
+                 id="empty"),
+    pytest.param(["transfer", "{c}", "{tmp}/notes.png", "-o", "{out}"], "not an image",
+                 id="not an image"),
+    pytest.param(["transfer", "{c}", "{tmp}/trunc.png", "-o", "{out}"], "cannot read image",
+                 id="truncated"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--model", "random-multiscale",
+                  "--style-layers", "relu1_1"], "valid layers: scale3", id="unknown style layer"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--weights", "random",
+                  "--content-layers", "relu9_1"], "valid layers: conv1_1",
+                 id="unknown content layer"),
+    pytest.param(["transfer", "{c}", "{s}", "{s}", "-o", "{out}", "--style-weights", "1,2,3"],
+                 "3 weights for 2 style images", id="blend weights"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{c}"], "is one of the inputs",
+                 id="output is the content"),
+    pytest.param(["texture", "{s}", "-o", "{s}"], "is one of the inputs",
+                 id="output is the style"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--init", "{tmp}/x.png"],
+                 "no such file", id="missing init"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--weights", "{wrong}"],
+                 "do not match vgg19", id="wrong weights"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--weights", "{tmp}/nope.pth"],
+                 "weights file not found", id="missing weights"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{tmp}/out.xyz"],
+                 "unsupported output extension", id="bad suffix"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{tmp}/nodir/o.png"], "folder does not exist",
+                 id="no folder"),
+    pytest.param(["texture", "{s}", "-o", "{out}", "--size", "0"], "invalid size",
+                 id="bad size"),
+    pytest.param(["texture", "{s}", "-o", "{out}", "--init", "content"], "no content image",
+                 id="texture init content"),
+    pytest.param(["texture", "{s}", "-o", "{out}", "--model", "random-multiscale",
+                  "--preserve-color", "luminance"], "--init PATH", id="texture luminance"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--style-layers", "relu1_1:x"],
+                 "bad weight", id="bad layer weight"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--scales", "0"], "scales must be",
+                 id="bad scales"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--device", "tpu"], "device",
+                 id="bad device"),
+    pytest.param(["texture", "{s}", "-o", "{out}", "--style-weight", "0"],
+                 "nothing to optimise", id="zero style weight"),
+]
+
+
+@pytest.mark.parametrize("args,match", BAD_INPUTS)
+def test_bad_input(files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                   request: pytest.FixtureRequest, args: list[str], match: str) -> None:
+    out = tmp_path / "bad.png"
+    c = files["content"]
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "notes.png").write_text("not an image")
+    (tmp_path / "trunc.png").write_bytes(c.read_bytes()[:200])
+    places = dict(c=c, s=files["style"], out=out, tmp=tmp_path)
+    if any("{wrong}" in a for a in args):
+        places["wrong"] = request.getfixturevalue("wrong_weights")
+    _bad([a.format(**places) for a in args] + ["--iterations", "3", "--quiet"], capsys, out,
+         match)
+
+
+@pytest.mark.parametrize("weights", [[], ["--weights", "random"]], ids=["multiscale", "vgg19"])
+def test_too_large_for_memory(files: dict[str, Path], tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str],
+                              monkeypatch: pytest.MonkeyPatch, weights: list[str]) -> None:
+    """Estimated up front, with a size that would fit."""
     monkeypatch.setattr(memory, "available_bytes", lambda device: 200 * 2**20)
-    _bad(["transfer", c, s, "-o", out, "--size", "4000", *FAST], capsys, out, "would fit")
-    _bad(["transfer", c, s, "-o", out, "--size", "4000", "--weights", "random", "--quiet"],
+    out = tmp_path / "bad.png"
+    model = [*FAST] if not weights else [*weights, "--quiet"]
+    _bad(["transfer", files["content"], files["style"], "-o", out, "--size", "4000", *model],
          capsys, out, "would fit")
+
+
+@pytest.mark.parametrize("pooling", ["avg", "max"])
+def test_pooling_reaches_the_network(files: dict[str, Path], tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch, pooling: str) -> None:
+    import imagestyle.gatys as gatys
+
+    built: list[torch.nn.Module] = []
+    build = gatys._build
+
+    def spy(*args: object, **kwargs: object) -> torch.nn.Module:
+        built.append(build(*args, **kwargs))  # type: ignore[arg-type]
+        return built[-1]
+
+    monkeypatch.setattr(gatys, "_build", spy)
+    out = tmp_path / f"{pooling}.png"
+    code, err = run_cli(["texture", files["style"], "-o", out, "--size", "24", "--model",
+                         "vgg19", "--weights", "random", "--style-layers", "relu1_1,relu3_1",
+                         "--pooling", pooling, "--iterations", "2", "--quiet"], capsys)
+    assert code == 0, err
+    kinds = {type(m) for m in built[0].modules()}
+    chosen, other = ((torch.nn.AvgPool2d, torch.nn.MaxPool2d) if pooling == "avg"
+                     else (torch.nn.MaxPool2d, torch.nn.AvgPool2d))
+    assert chosen in kinds and other not in kinds
+    # The same image through the other pooling gives other relu3_1 features.
+    x = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(0))
+    swapped = gatys._build(gatys.GatysConfig(model="vgg19", weights="random",
+                                             pooling="max" if pooling == "avg" else "avg",
+                                             quiet=True), ["relu3_1"], torch.device("cpu"))
+    with torch.no_grad():
+        assert not torch.allclose(built[0](x)["relu3_1"], swapped(x)["relu3_1"])
+
+
+@pytest.mark.parametrize("command", ["transfer", "train"])
+def test_failing_loss_is_one_line_and_writes_nothing(files: dict[str, Path], tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     failing_loss: tuple[str, ...],
+                                                     command: str) -> None:
+    """A NaN loss or an out-of-memory error: exit 1, one line, no traceback, no file."""
+    before = set(tmp_path.iterdir())
+    if command == "transfer":
+        args = ["transfer", files["content"], files["style"], "-o", tmp_path / "out.png",
+                "--size", "24", *FAST]
+    else:
+        photos = tmp_path / "photos"
+        photos.mkdir()
+        for i in range(2):
+            _png(photos / f"p{i}.png", 36, 32, 10 + i)
+        before = set(tmp_path.iterdir())
+        args = ["train", "--style", files["style"], "--dataset", photos, "--out",
+                tmp_path / "m.pt", "--steps", "2", "--image-size", "24", "--batch-size", "2",
+                "--width", "0.125", "--model", "random-multiscale", "--content-layers",
+                "scale5", "--style-layers", "scale3,scale5", "--device", "cpu", "--quiet"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, err = run_cli(args, capsys)
+    # Python prints warnings on stderr: one would add lines to the one-line error.
+    shown = [w for w in caught if not issubclass(w.category, DeprecationWarning)]
+    assert not shown, [str(w.message) for w in shown]
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("imagestyle: error: "), err
+    assert "Traceback" not in err
+    for needle in failing_loss:
+        assert needle in lines[0], lines[0]
+    assert set(tmp_path.iterdir()) == before
 
 
 def test_parse_layers() -> None:
