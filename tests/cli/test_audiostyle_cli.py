@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,11 @@ def _files(folder: Path) -> set[str]:
 
 
 def _one_error_line(capsys, *needles: str) -> None:
-    err = capsys.readouterr().err.strip().splitlines()
+    _one_error_line_in(capsys.readouterr().err, *needles)
+
+
+def _one_error_line_in(stderr: str, *needles: str) -> None:
+    err = stderr.strip().splitlines()
     assert len(err) == 1, err
     assert err[0].startswith("audiostyle: error:"), err
     for needle in needles:
@@ -113,7 +118,7 @@ def test_interrupted_run_writes_nothing(clips, monkeypatch, capsys) -> None:
     assert _files(folder) == {"content.wav", "style.flac"}
 
 
-def _bad_inputs(folder: Path, good: str) -> dict[str, tuple[list[str], str]]:
+def _make_bad_files(folder: Path) -> None:
     (folder / "empty.wav").write_bytes(b"")
     (folder / "text.wav").write_text("not audio at all\n" * 30)
     sf.write(str(folder / "zero.wav"), np.zeros((0, 1)), RATE, subtype="PCM_16")
@@ -124,47 +129,133 @@ def _bad_inputs(folder: Path, good: str) -> dict[str, tuple[list[str], str]]:
     inf = np.full((2000, 1), 0.1)
     inf[7] = np.inf
     sf.write(str(folder / "inf.wav"), inf, RATE, subtype="FLOAT")
-    out = str(folder / "out.wav")
-    return {
-        "missing": (["transfer", str(folder / "missing.wav"), good, "-o", out], "missing.wav"),
-        "empty": (["transfer", str(folder / "empty.wav"), good, "-o", out], "empty.wav"),
-        "not audio": (["transfer", good, str(folder / "text.wav"), "-o", out], "text.wav"),
-        "zero samples": (["texture", str(folder / "zero.wav"), "-o", out, "--seconds", "1"],
-                         "zero.wav"),
-        "too short": (["transfer", str(folder / "short.wav"), good, "-o", out], "short.wav"),
-        "nan": (["transfer", good, str(folder / "nan.wav"), "-o", out], "nan.wav"),
-        "inf": (["texture", str(folder / "inf.wav"), "-o", out, "--seconds", "1"], "inf.wav"),
-        "unknown value": (["transfer", good, good, "-o", out, "--init", "zeros"], "--init"),
-        "bad number": (["transfer", good, good, "-o", out, "--iterations", "many"],
-                       "--iterations"),
-        "bad momentum": (["transfer", good, good, "-o", out, "--momentum", "1.5"], "momentum"),
-        "bad weights": (["transfer", good, good, "-o", out, "--style-weights", "1,2"],
-                        "--style-weights"),
-        "output is input": (["transfer", good, good, "-o", good], good),
-        "no folder": (["transfer", good, good, "-o", str(folder / "nowhere" / "o.wav")],
-                      "nowhere"),
-        "metrics no folder": (["transfer", good, good, "-o", out, "--metrics",
-                               str(folder / "nowhere" / "m.json")], "nowhere"),
-        "plot is input": (["transfer", good, good, "-o", out, "--plot", good], good),
-        "bad suffix": (["transfer", good, good, "-o", str(folder / "o.xyz")], "o.xyz"),
-        "texture init": (["texture", good, "-o", out, "--seconds", "1", "--init", "content"],
-                         "--init"),
-        "bad seconds": (["texture", good, "-o", out, "--seconds", "-1"], "--seconds"),
-        "bad device": (["transfer", good, good, "-o", out, "--device", "tpu"], "tpu"),
-        "plot missing": (["plot", str(folder / "missing.wav"), "-o", str(folder / "p.png")],
-                         "missing.wav"),
-    }
+    (folder / "takes.wav").mkdir()  # a folder with an audio file's name
 
 
-def test_every_bad_input_is_one_line_exit_2_and_no_output(clips, capsys) -> None:
+# (argv, a piece of the message); "{dir}" is the inputs' folder, "{good}" a good clip, "{out}"
+# an output path in that folder.
+BAD_INPUTS = [
+    pytest.param(["transfer", "{dir}/missing.wav", "{good}", "-o", "{out}"], "missing.wav",
+                 id="missing"),
+    pytest.param(["transfer", "{dir}/empty.wav", "{good}", "-o", "{out}"], "empty.wav",
+                 id="empty"),
+    pytest.param(["transfer", "{good}", "{dir}/text.wav", "-o", "{out}"], "text.wav",
+                 id="not audio"),
+    pytest.param(["texture", "{dir}/zero.wav", "-o", "{out}", "--seconds", "1"], "zero.wav",
+                 id="zero samples"),
+    pytest.param(["transfer", "{dir}/short.wav", "{good}", "-o", "{out}"], "short.wav",
+                 id="too short"),
+    pytest.param(["transfer", "{good}", "{dir}/nan.wav", "-o", "{out}"], "nan.wav", id="nan"),
+    pytest.param(["texture", "{dir}/inf.wav", "-o", "{out}", "--seconds", "1"], "inf.wav",
+                 id="inf"),
+    pytest.param(["transfer", "{dir}/takes.wav", "{good}", "-o", "{out}"],
+                 "takes.wav: is a folder", id="content is a folder"),
+    pytest.param(["texture", "{dir}", "-o", "{out}", "--seconds", "1"], "is a folder",
+                 id="style is a folder"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--init", "zeros"], "--init",
+                 id="unknown value"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--iterations", "many"],
+                 "--iterations", id="bad number"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--momentum", "1.5"],
+                 "momentum", id="bad momentum"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--style-weights", "1,2"],
+                 "--style-weights", id="bad weights"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{good}"], "{good}",
+                 id="output is input"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{dir}/nowhere/o.wav"], "nowhere",
+                 id="no folder"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--metrics",
+                  "{dir}/nowhere/m.json"], "nowhere", id="metrics no folder"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--metrics", "{out}"],
+                 "--metrics output", id="metrics is the output"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--plot", "{good}"], "{good}",
+                 id="plot is input"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{dir}/o.xyz"], "o.xyz",
+                 id="bad suffix"),
+    pytest.param(["texture", "{good}", "-o", "{out}", "--seconds", "1", "--init", "content"],
+                 "--init", id="texture init"),
+    pytest.param(["texture", "{good}", "-o", "{out}", "--seconds", "-1"], "--seconds",
+                 id="bad seconds"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--device", "tpu"], "tpu",
+                 id="bad device"),
+    pytest.param(["plot", "{dir}/missing.wav", "-o", "{dir}/p.png"], "missing.wav",
+                 id="plot missing"),
+]
+
+
+@pytest.mark.parametrize("argv,needle", BAD_INPUTS)
+def test_bad_input_is_one_line_exit_2_and_no_output(clips, capsys, argv, needle) -> None:
     folder, content, style = clips
-    cases = _bad_inputs(folder, content)
+    _make_bad_files(folder)
+    argv, needle = [a.format(dir=folder, good=content, out=folder / "out.wav") for a in argv], \
+        needle.format(good=content)
     before = _files(folder)
-    for name, (argv, needle) in cases.items():
-        code = cli.main([*argv, *TINY[:-3]] if argv[0] != "plot" else argv)
-        assert code == 2, name
-        _one_error_line(capsys, needle)
-        assert _files(folder) == before, name
+    code = cli.main([*argv, *TINY[:-3]] if argv[0] != "plot" else argv)
+    assert code == 2
+    _one_error_line(capsys, needle)
+    assert _files(folder) == before
+
+
+@pytest.mark.parametrize("spelling", ["same", "through a dot"])
+def test_metrics_on_the_output_path_clobbers_nothing(clips, capsys, spelling) -> None:
+    folder, content, style = clips
+    out = folder / "out.wav"
+    out.write_bytes(b"an earlier result")
+    metrics = str(out) if spelling == "same" else f"{folder}/./out.wav"
+    code = cli.main(["transfer", content, style, "-o", str(out), "--metrics", metrics,
+                     *TINY])
+    assert code == 2
+    _one_error_line(capsys, "--metrics output", "is also another output")
+    assert out.read_bytes() == b"an earlier result"
+    assert _files(folder) == {"content.wav", "style.flac", "out.wav"}
+
+
+@pytest.mark.parametrize("suffix,fmt", [(".flac", "FLAC"), (".ogg", "OGG")])
+def test_writes_flac_and_ogg(clips, suffix, fmt) -> None:
+    folder, content, style = clips
+    out = folder / f"out{suffix}"
+    assert cli.main(["transfer", content, style, "-o", str(out), "--stereo", *TINY]) == 0
+    info = sf.info(str(out))
+    assert info.format == fmt and info.samplerate == 11025 and info.channels == 2
+    assert info.frames == 8820  # the content's length
+    data, _ = sf.read(str(out), always_2d=True)
+    assert np.isfinite(data).all() and 0.01 < np.abs(data).max() < 1.0
+    assert _files(folder) == {"content.wav", "style.flac", out.name}
+
+
+def test_reads_mp3_input(clips) -> None:
+    folder, content, style = clips
+    if "MP3" not in sf.available_formats():
+        pytest.skip("this libsndfile has no MP3 support (needs 1.1 or later)")
+    data, rate = sf.read(content, always_2d=True)
+    sf.write(str(folder / "content.mp3"), data, rate, format="MP3")
+    decoded = sf.info(str(folder / "content.mp3")).frames
+    out = folder / "out.wav"
+    assert cli.main(["transfer", str(folder / "content.mp3"), style, "-o", str(out),
+                     "--stereo", *TINY]) == 0
+    info = sf.info(str(out))
+    assert (info.samplerate, info.channels, info.frames) == (rate, 2, decoded)
+
+
+@pytest.mark.parametrize("command", ["transfer", "texture"])
+def test_failing_loss_is_one_line_and_writes_nothing(clips, capsys, failing_loss,
+                                                     command) -> None:
+    """A NaN loss or an out-of-memory error during the optimisation: exit 1, one line, no
+    traceback, no output, no metrics."""
+    folder, content, style = clips
+    inputs = [content, style] if command == "transfer" else [style, "--seconds", "0.5"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = cli.main([command, *inputs, "-o", str(folder / "out.wav"), "--metrics",
+                         str(folder / "m.json"), *TINY])
+    # Python prints warnings on stderr: one would add lines to the one-line error.
+    shown = [w for w in caught if not issubclass(w.category, DeprecationWarning)]
+    assert not shown, [str(w.message) for w in shown]
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    _one_error_line_in(err, *failing_loss)
+    assert _files(folder) == {"content.wav", "style.flac"}
 
 
 def test_silence_is_valid_input(tmp_path) -> None:
