@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from audio_signals import RATE, tone, write_wav
+from audio_signals import RATE, band_share, stereo_tones, tone, write_mp3, write_wav
 from audiostyle.audio import (PEAK_LIMIT, AudioClip, check_audio_output, check_length, downmix,
                               load_audio, match_level, resample, rms, save_audio)
 from shared import UserError
@@ -26,6 +26,17 @@ def test_reads_what_libsndfile_reads(tmp_path, suffix, subtype) -> None:
     if subtype != "VORBIS":
         assert clip.samples.shape == x.shape
         torch.testing.assert_close(clip.samples, x, atol=1e-3, rtol=0)
+
+
+def test_reads_mp3(tmp_path) -> None:
+    x = stereo_tones(1.0, freqs=(440.0, 1500.0))
+    clip = load_audio(write_mp3(tmp_path / "a.mp3", x))
+    assert clip.sample_rate == RATE and clip.channels == 2
+    assert clip.samples.dtype == torch.float32
+    # The decoder may add a frame of padding (1152 samples); the tones come through.
+    assert x.shape[-1] <= clip.samples.shape[-1] <= x.shape[-1] + 2 * 1152
+    assert float(band_share(clip.samples[:1], RATE, 440.0)[0]) > 0.9
+    assert float(band_share(clip.samples[1:], RATE, 1500.0)[0]) > 0.9
 
 
 def test_save_round_trip(tmp_path) -> None:
