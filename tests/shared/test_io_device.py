@@ -1,7 +1,9 @@
 import os
+import random
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -97,6 +99,24 @@ def test_seed_everything_reproducible():
     g = seed_everything(7)
     b = torch.randn(5), torch.randn(3, generator=g)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_seed_everything_seeds_python_and_numpy_too():
+    def draws() -> tuple:
+        return random.random(), random.randrange(10**9), float(np.random.rand()), \
+            int(np.random.randint(10**9)), float(torch.rand(()))
+
+    seed_everything(123)
+    first = draws()
+    random.seed(999)  # disturb every generator in between
+    np.random.seed(999)
+    torch.manual_seed(999)
+    seed_everything(123)
+    assert draws() == first
+    seed_everything(124)
+    other = draws()
+    assert all(x != y for x, y in zip(other, first))  # each generator follows the seed
+    seed_everything(2**32 + 123)  # seeds beyond NumPy's 32-bit range are accepted
 
 
 def test_sys_exit_maps_errors(capsys):
