@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audio_signals import RATE, band_share, stereo_tones, tone, write_mp3, write_wav
 from audiostyle.audio import (PEAK_LIMIT, AudioClip, check_audio_output, check_length, downmix,
@@ -46,6 +51,23 @@ def test_save_round_trip(tmp_path) -> None:
     assert back.sample_rate == 16000 and back.samples.shape == x.shape
     torch.testing.assert_close(back.samples, x, atol=1e-4, rtol=0)
     assert [p.name for p in tmp_path.iterdir()] == ["o.wav"]  # no temporary left behind
+
+
+@settings(max_examples=20, deadline=None)
+@given(channels=st.integers(1, 6), rate=st.integers(1000, 384000),
+       samples=st.integers(1, 400), suffix=st.sampled_from([".wav", ".flac"]),
+       seed=st.integers(0, 1000))
+def test_any_channel_count_and_rate_round_trip(channels, rate, samples, suffix, seed) -> None:
+    """What save_audio writes, load_audio reads back: channels in order, the rate, the length,
+    the samples within 16-bit quantisation."""
+    x = torch.rand(channels, samples, generator=torch.Generator().manual_seed(seed)) * 1.8 - 0.9
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"clip{suffix}"
+        save_audio(path, x, rate)
+        clip = load_audio(path)
+    assert clip.sample_rate == rate and clip.channels == channels
+    assert clip.samples.shape == x.shape and clip.samples.dtype == torch.float32
+    torch.testing.assert_close(clip.samples, x, atol=1.0 / 32768 + 1e-6, rtol=0)
 
 
 def test_missing_file(tmp_path) -> None:

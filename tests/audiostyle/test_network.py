@@ -6,8 +6,11 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audiostyle.network import RandomConvBank, conv1d_gemm, filter_std, random_filters
+from shared import gram_matrix
 
 
 def test_conv1d_gemm_matches_conv1d_and_its_gradient() -> None:
@@ -76,3 +79,29 @@ def test_bank_gradient_matches_autograd_through_conv1d(backend) -> None:
               for k in (2, 4))
     (g_ref,) = torch.autograd.grad(ref, spec)
     torch.testing.assert_close(g_ours, g_ref)
+
+
+@settings(max_examples=20, deadline=None)
+@given(bins=st.integers(1, 8), filters=st.integers(1, 6),
+       widths=st.lists(st.integers(1, 5), min_size=1, max_size=2, unique=True),
+       extra=st.integers(0, 6), k=st.integers(1, 4), seed=st.integers(0, 1000),
+       backend=st.sampled_from(["conv1d", "gemm"]))
+def test_a_circularly_tiled_spectrogram_has_the_spectrograms_gram(bins, filters, widths, extra,
+                                                                  k, seed, backend) -> None:
+    """The exact case of "a style repeated k times has the style's Gram": with the K - 1
+    frames that wrap around appended, the features of k copies are k copies of the features of
+    one (circular convolution), so every layer's position-normalised Gram is the same."""
+    net = RandomConvBank(bins, filters, widths, seed=seed, backend=backend).double()
+    frames = max(widths) + extra
+    spec = torch.randn(1, bins, frames, generator=torch.Generator().manual_seed(seed + 1),
+                       dtype=torch.float64)
+    wrap = max(widths) - 1
+
+    def grams(tiles: int) -> dict[str, torch.Tensor]:
+        x = torch.cat([spec.repeat(1, 1, tiles), spec[..., :wrap]], dim=-1)  # (1, F, T*k + K-1)
+        # The first T*k output frames of each layer are the circular convolution's.
+        return {name: gram_matrix(f[..., :frames * tiles]) for name, f in net(x).items()}
+
+    once, many = grams(1), grams(k)
+    for name in net.layer_names:
+        torch.testing.assert_close(many[name], once[name])

@@ -7,6 +7,8 @@ import dataclasses
 
 import pytest
 import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from audio_signals import RATE, clicks, tone
 from audiostyle import (AudioClip, AudioStyleConfig, RandomConvBank, preset_config,
@@ -80,6 +82,23 @@ def test_a_style_repeated_twice_has_the_styles_gram(tiny_config) -> None:
     gap = float((g_twice - g_once).norm() / g_once.norm())
     assert gap < 0.1  # measured: 0.044, from about 4 edge frames in 126
     assert gap < 0.05 * float((g_other - g_once).norm() / g_once.norm())
+
+
+@settings(max_examples=15, deadline=None)
+@given(weights=st.lists(st.floats(0.0, 5.0), min_size=2, max_size=3),
+       lengths=st.lists(st.integers(5, 30), min_size=3, max_size=3), seed=st.integers(0, 1000))
+def test_style_targets_are_the_weighted_mean_of_each_styles(weights, lengths, seed) -> None:
+    """The blended target of several style spectrograms (of any lengths) is the weighted mean
+    of each style's own target, the weights normalised to sum 1."""
+    assume(sum(weights) > 1e-3)
+    net = RandomConvBank(bins=9, filters=6, kernel_widths=(2, 5), seed=seed)
+    g = torch.Generator().manual_seed(seed)
+    specs = [torch.rand(1, 9, n, generator=g) for n in lengths[:len(weights)]]
+    blended = style_grams(net, specs, weights)
+    alone = [style_grams(net, [s], None) for s in specs]
+    for name in net.layer_names:
+        expected = sum(w / sum(weights) * a[name] for w, a in zip(weights, alone))
+        torch.testing.assert_close(blended[name], expected, rtol=1e-5, atol=1e-7)
 
 
 def test_same_seed_same_output_other_seed_differs(content_clip, style_clip, tiny_config) -> None:

@@ -1,6 +1,6 @@
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from shared import blend_grams, gram_matrix, normalize_blend_weights
@@ -56,6 +56,47 @@ def test_symmetric_positive_semidefinite(b, c, n, seed):
     torch.testing.assert_close(gram, gram.transpose(1, 2))
     eig = torch.linalg.eigvalsh(gram)
     assert (eig >= -1e-10).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(b=st.integers(1, 2), c=st.integers(1, 5),
+       spatial=st.lists(st.integers(1, 5), min_size=1, max_size=3), k=st.integers(1, 4),
+       axis=st.integers(0, 2), seed=st.integers(0, 10_000))
+def test_gram_of_a_tiled_map_is_the_maps_gram(b, c, spatial, k, axis, seed):
+    """Tiling a feature map k times along any spatial axis keeps its position-normalised Gram
+    (a mean over positions) and multiplies the raw one by k."""
+    axis = 2 + axis % len(spatial)
+    f = torch.randn(b, c, *spatial, generator=torch.Generator().manual_seed(seed),
+                    dtype=torch.float64)
+    reps = [1] * f.dim()
+    reps[axis] = k
+    tiled = f.repeat(*reps)
+    for normalize in ("positions", "channels_positions"):
+        torch.testing.assert_close(gram_matrix(tiled, normalize), gram_matrix(f, normalize))
+    torch.testing.assert_close(gram_matrix(tiled, "none"), k * gram_matrix(f, "none"))
+
+
+@settings(max_examples=25, deadline=None)
+@given(weights=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=4),
+       other=st.lists(st.floats(0.0, 10.0), min_size=4, max_size=4), t=st.floats(0.0, 1.0),
+       scale=st.floats(0.01, 100.0), c=st.integers(1, 5), seed=st.integers(0, 10_000))
+def test_blended_target_is_linear_in_the_weights(weights, other, t, scale, c, seed):
+    """The blend is sum_i p_i G_i with p the weights normalised to sum 1: linear along any
+    segment between two normalised weight vectors, and blind to the weights' overall scale."""
+    n = len(weights)
+    other = other[:n]
+    assume(sum(weights) > 1e-3 and sum(other) > 1e-3)
+    g = torch.Generator().manual_seed(seed)
+    grams = [gram_matrix(torch.randn(1, c, 7, generator=g, dtype=torch.float64))
+             for _ in range(n)]
+    p = torch.tensor(weights, dtype=torch.float64) / sum(weights)
+    q = torch.tensor(other, dtype=torch.float64) / sum(other)
+    explicit = sum(w * gram for w, gram in zip(p, grams))
+    torch.testing.assert_close(blend_grams(grams, weights), explicit)
+    torch.testing.assert_close(blend_grams(grams, [w * scale for w in weights]), explicit)
+    mixed = blend_grams(grams, (t * p + (1 - t) * q).tolist())
+    torch.testing.assert_close(mixed, t * blend_grams(grams, p.tolist())
+                               + (1 - t) * blend_grams(grams, q.tolist()))
 
 
 def test_gradcheck_float64():
