@@ -61,6 +61,7 @@ def test_train_writes_model_and_checkpoint_and_resumes(work: Path, capsys):
     assert "resumed from" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # torch.jit.load is deprecated
 def test_stylize_sample_export(work: Path, capsys):
     photos = sorted((work / "photos").rglob("p*.png"))
     assert main(["stylize", "--model", str(work / "sty.pt"), str(photos[0]), "-o",
@@ -85,34 +86,52 @@ def test_stylize_sample_export(work: Path, capsys):
         torch.testing.assert_close(exported(x), net(x), atol=1e-4, rtol=1e-4)
 
 
-def test_bad_inputs_are_one_line_errors_and_clobber_nothing(work: Path, tmp_path: Path, capsys):
-    style, photos = str(work / "style.png"), str(work / "photos")
+# (argv, a piece of the message, whether a checkpoint of another run sits at m.pt.ckpt);
+# "train" cases get the tiny settings and "--out {tmp}/m.pt"; "{tmp}" is the test's folder,
+# "{work}" the trained models', "{keep}" an image that must stay as it is.
+FF_BAD_INPUTS = [
+    pytest.param(["train", "--dataset", "{tmp}/empty"], "holds no images", False,
+                 id="empty dataset"),
+    pytest.param(["train", "--dataset", "{tmp}/nothing"], "holds no images", False,
+                 id="dataset without images"),
+    pytest.param(["train", "--dataset", "{work}/photos", "--resume"], "no checkpoint", False,
+                 id="resume without checkpoint"),
+    pytest.param(["train", "--dataset", "{work}/photos", "--resume", "--lr", "0.5"],
+                 "settings differ", True, id="resume with other settings"),
+    pytest.param(["stylize", "--model", "{tmp}/foreign.pt", "{keep}", "-o", "{tmp}/o.png"],
+                 "not", False, id="foreign model"),
+    pytest.param(["stylize", "--model", "{tmp}/truncated.pt", "{keep}", "-o", "{tmp}/o.png"],
+                 "not", False, id="truncated model"),
+    pytest.param(["stylize", "--model", "{keep}", "{keep}", "-o", "{tmp}/o.png"], "not", False,
+                 id="image as model"),
+    pytest.param(["stylize", "--model", "{work}/tex.pt", "{keep}", "-o", "{tmp}/o.png"],
+                 "texture model", False, id="stylize with a texture model"),
+    pytest.param(["sample", "--model", "{work}/sty.pt", "-o", "{tmp}/o.png"],
+                 "stylisation model", False, id="sample with a stylisation model"),
+    pytest.param(["stylize", "--model", "{work}/sty.pt", "{keep}", "-o", "{keep}"],
+                 "one of the inputs", False, id="output is the input"),
+    pytest.param(["export", "--model", "{tmp}/truncated.pt", "--format", "torchscript", "-o",
+                  "{tmp}/o.ts"], "truncated", False, id="export a truncated model"),
+]
+
+
+@pytest.mark.parametrize("argv,match,checkpoint", FF_BAD_INPUTS)
+def test_bad_input_is_one_line_and_clobbers_nothing(work: Path, tmp_path: Path, capsys, argv,
+                                                    match, checkpoint):
     (tmp_path / "empty").mkdir()
     (tmp_path / "nothing").mkdir()
     (tmp_path / "nothing" / "a.txt").write_text("x")
     keep = _png(tmp_path / "keep.png", 8, 8, 0)
     before = keep.read_bytes()
-    train = ["train", "--style", style, "--out", str(tmp_path / "m.pt"), "--steps", "1", *TINY]
-    _fail([*train, "--dataset", str(tmp_path / "empty")], capsys, "holds no images")
-    _fail([*train, "--dataset", str(tmp_path / "nothing")], capsys, "holds no images")
-    _fail([*train, "--dataset", photos, "--resume"], capsys, "no checkpoint")
-    shutil.copy(work / "sty.pt.ckpt", tmp_path / "m.pt.ckpt")
-    _fail([*train, "--dataset", photos, "--resume", "--lr", "0.5"], capsys, "settings differ")
-    foreign = tmp_path / "foreign.pt"
-    foreign.write_bytes(b"PK\x03\x04 definitely not ours")
-    truncated = tmp_path / "truncated.pt"
-    truncated.write_bytes((work / "sty.pt").read_bytes()[:2000])
-    for bad in (foreign, truncated, keep):
-        _fail(["stylize", "--model", str(bad), str(keep), "-o", str(tmp_path / "o.png")], capsys,
-              "not")
-    _fail(["stylize", "--model", str(work / "tex.pt"), str(keep), "-o", str(tmp_path / "o.png")],
-          capsys, "texture model")
-    _fail(["sample", "--model", str(work / "sty.pt"), "-o", str(tmp_path / "o.png")], capsys,
-          "stylisation model")
-    _fail(["stylize", "--model", str(work / "sty.pt"), str(keep), "-o", str(keep)], capsys,
-          "one of the inputs")
-    _fail(["export", "--model", str(truncated), "--format", "torchscript", "-o",
-           str(tmp_path / "o.ts")], capsys, "truncated")
+    (tmp_path / "foreign.pt").write_bytes(b"PK\x03\x04 definitely not ours")
+    (tmp_path / "truncated.pt").write_bytes((work / "sty.pt").read_bytes()[:2000])
+    if checkpoint:
+        shutil.copy(work / "sty.pt.ckpt", tmp_path / "m.pt.ckpt")
+    argv = [a.format(tmp=tmp_path, work=work, keep=keep) for a in argv]
+    if argv[0] == "train":
+        argv = ["train", "--style", str(work / "style.png"), "--out", str(tmp_path / "m.pt"),
+                "--steps", "1", *TINY, *argv[1:]]
+    _fail(argv, capsys, match)
     assert keep.read_bytes() == before
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "o.ts").exists()
     assert not (tmp_path / "m.pt").exists()

@@ -110,11 +110,12 @@ def test_unknown_layers_and_layer_weights() -> None:
                                               style_layer_weights={"scale7": 2.0}, **FAST))
 
 
-def test_bad_config_values() -> None:
-    for bad in (dict(style_weight=-1.0), dict(scales=0), dict(iterations=-1),
-                dict(init="sparkles"), dict(preserve_color="hue"), dict(style_scale=0.0)):
-        with pytest.raises(UserError):
-            GatysConfig(**bad)  # type: ignore[arg-type]
+@pytest.mark.parametrize("bad", [dict(style_weight=-1.0), dict(scales=0), dict(iterations=-1),
+                                 dict(init="sparkles"), dict(preserve_color="hue"),
+                                 dict(style_scale=0.0)], ids=lambda bad: next(iter(bad)))
+def test_bad_config_values(bad: dict) -> None:
+    with pytest.raises(UserError, match=next(iter(bad)).replace("_", "[-_ ]")):
+        GatysConfig(**bad)  # type: ignore[arg-type]
 
 
 def test_memory_check_refuses_and_suggests_a_size_that_fits() -> None:

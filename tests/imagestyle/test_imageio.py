@@ -54,9 +54,12 @@ def test_resize_and_sizes(tmp_path: Path) -> None:
     assert load_image(tmp_path / "a.png", (7, 3)).shape == (1, 3, 3, 7)
     assert target_size((40, 20), 100) == (100, 50)
     assert parse_size("64") == 64 and parse_size("640x480") == (640, 480)
-    for bad in ("0", "x", "10x-1", "big"):
-        with pytest.raises(UserError):
-            parse_size(bad)
+
+
+@pytest.mark.parametrize("bad", ["0", "x", "10x-1", "big"])
+def test_bad_sizes_are_user_errors(bad: str) -> None:
+    with pytest.raises(UserError, match="size"):
+        parse_size(bad)
 
 
 def test_save_round_trip_and_formats(tmp_path: Path) -> None:

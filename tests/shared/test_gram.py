@@ -126,6 +126,15 @@ def test_blend_grams_weighted_average():
 
 def test_blend_weights_validation():
     assert normalize_blend_weights(2, [1, 3]) == [0.25, 0.75]
-    for bad in ([0, 0], [-1, 2], [float("nan"), 1], [float("inf"), 1]):
-        with pytest.raises(ValueError):
-            normalize_blend_weights(2, bad)
+
+
+@pytest.mark.parametrize("bad,message", [
+    pytest.param([0, 0], "must not all be zero", id="all zero"),
+    pytest.param([-1, 2], "non-negative", id="negative"),
+    pytest.param([float("nan"), 1], "non-negative", id="nan"),
+    pytest.param([float("inf"), 1], "finite", id="inf"),
+    pytest.param([1, 2, 3], "3 blend weights for 2 styles", id="too many"),
+])
+def test_bad_blend_weights(bad, message):
+    with pytest.raises(ValueError, match=message):
+        normalize_blend_weights(2, bad)

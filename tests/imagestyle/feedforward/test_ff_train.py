@@ -93,21 +93,29 @@ def test_resume_errors(tmp_path: Path, make_config):
     assert Path(config.out).read_bytes() == before  # nothing clobbered
 
 
-def test_bad_settings_are_user_errors(tmp_path: Path, make_config):
+@pytest.mark.parametrize("overrides,message", [
+    pytest.param(dict(dataset="{tmp}/empty"), "holds no images", id="empty dataset"),
+    pytest.param(dict(dataset=None), "give --dataset", id="no dataset"),
+    pytest.param(dict(mode="texture"), "needs --arch texture-net", id="johnson texture"),
+    pytest.param(dict(arch="texture-net", mode="texture", dataset=None, epochs=1, steps=None),
+                 "no epochs", id="texture epochs"),
+    pytest.param(dict(styles=["{tmp}/nope.png"]), "no such file", id="missing style"),
+    pytest.param(dict(batch_size=7), "fewer than one batch", id="batch too large"),
+    pytest.param(dict(out="{tmp}/missing/m.pt"), "does not exist", id="no output folder"),
+    pytest.param(dict(lr=-1.0), "--lr", id="negative lr"),
+])
+def test_bad_settings_are_user_errors(tmp_path: Path, make_config, overrides, message):
     (tmp_path / "empty").mkdir()
-    cases = [
-        (dict(dataset=str(tmp_path / "empty")), "holds no images"),
-        (dict(dataset=None), "give --dataset"),
-        (dict(mode="texture"), "needs --arch texture-net"),
-        (dict(arch="texture-net", mode="texture", dataset=None, epochs=1, steps=None), "no epochs"),
-        (dict(styles=[str(tmp_path / "nope.png")]), "no such file"),
-        (dict(batch_size=7), "fewer than one batch"),
-        (dict(out=str(tmp_path / "missing" / "m.pt")), "does not exist"),
-        (dict(lr=-1.0), "--lr"),
-    ]
-    for overrides, message in cases:
-        with pytest.raises(UserError, match=message):
-            train(make_config(**overrides))
+
+    def place(value):
+        if isinstance(value, str):
+            return value.format(tmp=tmp_path)
+        if isinstance(value, list):
+            return [place(v) for v in value]
+        return value
+
+    with pytest.raises(UserError, match=message):
+        train(make_config(**{k: place(v) for k, v in overrides.items()}))
     assert not list(tmp_path.glob("*.pt*"))
 
 
