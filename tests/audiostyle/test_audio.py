@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from audio_signals import RATE, band_share, stereo_tones, tone, write_mp3, write_wav
@@ -60,6 +60,9 @@ def test_save_round_trip(tmp_path) -> None:
 def test_any_channel_count_and_rate_round_trip(channels, rate, samples, suffix, seed) -> None:
     """What save_audio writes, load_audio reads back: channels in order, the rate, the length,
     the samples within 16-bit quantisation."""
+    # FLAC frame headers hold rates above 65535 Hz only in steps of 10 Hz: libsndfile cannot
+    # write 65536 Hz (found by this test; the CLI reports it as a one-line error at the end).
+    assume(suffix != ".flac" or rate <= 65535 or rate % 10 == 0)
     x = torch.rand(channels, samples, generator=torch.Generator().manual_seed(seed)) * 1.8 - 0.9
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"clip{suffix}"
