@@ -10,15 +10,16 @@ demand, with Debian's ``espeak-ng``, ``sox``, ``fluidsynth`` and ``fluid-soundfo
 from __future__ import annotations
 
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+from make_midi import TICKS, midi_file  # noqa: E402  (the examples' MIDI writer)
+
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
-TICKS = 480  # MIDI ticks per quarter note
 
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog, and then it sings a little song about the "
@@ -26,41 +27,6 @@ SENTENCES = (
     "Please call Stella and ask her to bring these things with her from the store: six spoons "
     "of fresh snow peas, five thick slabs of blue cheese, and maybe a snack for her brother Bob."
 )
-
-
-def _varlen(value: int) -> bytes:
-    """MIDI variable-length quantity."""
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    return bytes(reversed(out))
-
-
-def midi_file(notes: list[tuple[int, int, int, int, int]], programs: dict[int, int],
-              bpm: float) -> bytes:
-    """A format-0 MIDI file.
-
-    Args:
-        notes: ``(channel, start_tick, length_ticks, pitch, velocity)`` per note.
-        programs: General MIDI program per channel.
-        bpm: Tempo.
-    """
-    tempo = int(round(60e6 / bpm))
-    events = [(0, b"\xff\x51\x03" + tempo.to_bytes(3, "big"))]
-    events += [(0, bytes([0xC0 | ch, prog])) for ch, prog in programs.items()]
-    for ch, start, length, pitch, vel in notes:
-        events.append((start, bytes([0x90 | ch, pitch, vel])))
-        events.append((start + length, bytes([0x80 | ch, pitch, 0])))
-    events.sort(key=lambda e: (e[0], e[1][0] & 0xF0 == 0x90))
-    track, now = b"", 0
-    for tick, data in events:
-        track += _varlen(tick - now) + data
-        now = tick
-    track += _varlen(TICKS) + b"\xff\x2f\x00"
-    header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, TICKS)
-    return header + b"MTrk" + struct.pack(">I", len(track)) + track
 
 
 def _strings(bars: int) -> tuple[list, dict]:

@@ -21,19 +21,21 @@ def _varlen(value: int) -> bytes:
     return bytes(reversed(out))
 
 
-def midi_bytes() -> bytes:
-    """A format-0 MIDI file: tempo 133, piano (ch 0) melody, strings (ch 1) chords."""
-    events: list[tuple[int, bytes]] = [(0, b"\xff\x51\x03" + (451128).to_bytes(3, "big")),
-                                       (0, bytes([0xC0, 0])), (0, bytes([0xC1, 48]))]
-    melody = [64, 67, 72, 71, 69, 67, 65, 64, 62, 64, 65, 67, 69, 71, 72, 72]
-    for i, note in enumerate(melody):  # quarter notes: 16 beats = 7.2 s at 133 bpm
-        events.append((i * TICKS, bytes([0x90, note, 96])))
-        events.append(((i + 1) * TICKS - 40, bytes([0x80, note, 0])))
-    chords = [(48, 52, 55), (53, 57, 60), (55, 59, 62), (48, 52, 55)]
-    for j, chord in enumerate(chords):
-        for note in chord:
-            events.append((j * 4 * TICKS, bytes([0x91, note, 70])))
-            events.append(((j + 1) * 4 * TICKS - 20, bytes([0x81, note, 0])))
+def midi_file(notes: list[tuple[int, int, int, int, int]], programs: dict[int, int],
+              bpm: float) -> bytes:
+    """A format-0 MIDI file.
+
+    Args:
+        notes: ``(channel, start_tick, length_ticks, pitch, velocity)`` per note.
+        programs: General MIDI program per channel.
+        bpm: Tempo.
+    """
+    tempo = int(round(60e6 / bpm))
+    events = [(0, b"\xff\x51\x03" + tempo.to_bytes(3, "big"))]
+    events += [(0, bytes([0xC0 | ch, prog])) for ch, prog in programs.items()]
+    for ch, start, length, pitch, vel in notes:
+        events.append((start, bytes([0x90 | ch, pitch, vel])))
+        events.append((start + length, bytes([0x80 | ch, pitch, 0])))
     events.sort(key=lambda e: (e[0], e[1][0] & 0xF0 == 0x90))
     track, now = b"", 0
     for tick, data in events:
@@ -42,6 +44,17 @@ def midi_bytes() -> bytes:
     track += _varlen(TICKS) + b"\xff\x2f\x00"
     header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, TICKS)
     return header + b"MTrk" + struct.pack(">I", len(track)) + track
+
+
+def midi_bytes() -> bytes:
+    """The example's song: tempo 133, piano (ch 0) melody, strings (ch 1) chords."""
+    melody = [64, 67, 72, 71, 69, 67, 65, 64, 62, 64, 65, 67, 69, 71, 72, 72]
+    notes = [(0, i * TICKS, TICKS - 40, note, 96)  # quarter notes: 16 beats = 7.2 s
+             for i, note in enumerate(melody)]
+    chords = [(48, 52, 55), (53, 57, 60), (55, 59, 62), (48, 52, 55)]
+    notes += [(1, j * 4 * TICKS, 4 * TICKS - 20, note, 70)
+              for j, chord in enumerate(chords) for note in chord]
+    return midi_file(notes, {0: 0, 1: 48}, 60e6 / 451128)
 
 
 if __name__ == "__main__":
