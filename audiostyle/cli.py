@@ -110,6 +110,10 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
                    help=f"seeds the filters, the start and the phase (default: {d.seed})")
     x.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:i]",
                    help="where to compute (default: %(default)s)")
+    x.add_argument("--precision", choices=("fp32", "bf16"),
+                   help="arithmetic of the optimised convolution: fp32 (the reference's) or "
+                        "bf16 around a float32 anchor, about 1.3x faster per evaluation on a "
+                        "CPU with AVX512-BF16 (default: fp32)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,7 +155,8 @@ def _config(args: argparse.Namespace) -> AudioStyleConfig:
             iterations=args.iterations,
             optimizer=args.optimizer, filters=args.filters, kernel_widths=widths,
             n_fft=args.n_fft, hop=args.hop, sample_rate=args.sample_rate,
-            griffin_lim_iters=args.griffin_lim_iters, momentum=args.momentum, seed=args.seed)
+            griffin_lim_iters=args.griffin_lim_iters, momentum=args.momentum, seed=args.seed,
+            precision=args.precision)
     except ValueError as exc:
         raise UserError(f"bad option value: {exc}") from None
 

@@ -60,7 +60,8 @@ class AudioStyleConfig:
     phase_init: Literal["random", "content"] = "random"  # Griffin-Lim's start (transfer only)
     # --- reproducibility and execution
     seed: int = 0  # seeds the random filters, the noise start and the initial phase
-    chunk_frames: int = 4096  # frames per im2col chunk when the "gemm" convolution is used
+    precision: Literal["fp32", "bf16"] = "fp32"  # the optimised convolution's arithmetic
+    # (bf16: around a float32 anchor, see audiostyle.network.RandomConvBank)
 
     def __post_init__(self) -> None:
         def need(cond: bool, what: str, got: object) -> None:
@@ -94,7 +95,8 @@ class AudioStyleConfig:
         need(self.phase_init in ("random", "content"), "phase_init must be 'random' or 'content'",
              self.phase_init)
         need(self.history_size >= 1, "history_size must be at least 1", self.history_size)
-        need(self.chunk_frames >= 1, "chunk_frames must be positive", self.chunk_frames)
+        need(self.precision in ("fp32", "bf16"), "precision must be 'fp32' or 'bf16'",
+             self.precision)
 
     @property
     def bins(self) -> int:

@@ -159,7 +159,7 @@ def _synthesize(
     channels = content.shape[0] if content is not None else max(s.shape[0] for s in styles)
     t0 = time.perf_counter()
     net = RandomConvBank(config.bins, config.filters, config.kernel_widths, seed=config.seed,
-                         chunk_frames=config.chunk_frames).to(device)
+                         precision=config.precision).to(device)
     generator = torch.Generator().manual_seed(config.seed)
     seconds["features"] += time.perf_counter() - t0
 

@@ -3,7 +3,7 @@
 Each case is run, at the same settings, by
 
 * **ours**: ``audiostyle`` (its command line, in this process), timed from loading the files
-  to the written WAV;
+  to the written WAV (with ``--bf16`` also **ours-bf16**, ``--precision bf16``);
 * **tf-ref**: the authors' notebook ported to TF 2 (``reference_tf.py``), run by a Python that
   has ``tensorflow-cpu`` (``--tf-python``; skipped when none is given), timed likewise;
 * **scipy-torch**: the same method with PyTorch evaluations driven by SciPy's L-BFGS-B
@@ -18,6 +18,7 @@ another seed and other widths than any the tool uses, and the ratios to the TF r
     python benchmarks/bench_audio_parity.py --full            # the reference's settings
     python benchmarks/bench_audio_parity.py --tf-python /path/to/tf-venv/bin/python
     python benchmarks/bench_audio_parity.py --cases texture-strings,transfer-short-style
+    python benchmarks/bench_audio_parity.py --bf16           # also ours with --precision bf16
 
 The cases need espeak-ng, sox, fluidsynth and fluid-soundfont-gm (see ``media.py``).
 """
@@ -114,12 +115,14 @@ def problem(case: Case, paths: dict[str, Path], config: AudioStyleConfig,
     return {k: v.numpy() for k, v in out.items()}
 
 
-def run_ours(case: Case, paths: dict[str, Path], config: AudioStyleConfig, out: Path) -> dict:
+def run_ours(case: Case, paths: dict[str, Path], config: AudioStyleConfig, out: Path,
+             precision: str = "fp32") -> dict:
     args = ([str(paths["content"])] if case.content else []) + [str(paths["style"])]
     args = (["transfer"] if case.content else ["texture", "--seconds", str(case.seconds)]) + args
     args += ["-o", str(out), "--metrics", str(out.with_suffix(".json")), "--quiet",
              "--iterations", str(config.iterations), "--filters", str(config.filters),
-             "--griffin-lim-iters", str(config.griffin_lim_iters), "--device", "cpu"]
+             "--griffin-lim-iters", str(config.griffin_lim_iters), "--device", "cpu",
+             "--precision", precision]
     if case.stereo:
         args.append("--stereo")
     t = time.perf_counter()
@@ -187,6 +190,8 @@ def main() -> None:
     p.add_argument("--filters", type=int, help="override the filters")
     p.add_argument("--tf-python", help="a Python with tensorflow-cpu, scipy, librosa, soundfile")
     p.add_argument("--no-scipy", action="store_true", help="skip the scipy-torch baseline")
+    p.add_argument("--bf16", action="store_true",
+                   help="also run ours with --precision bf16 (row ours-bf16)")
     p.add_argument("--cases", help="comma-separated case names (default: all)")
     p.add_argument("--media", default=str(Path(tempfile.gettempdir()) / "styletoolkit_media"),
                    help="cache folder for the generated recordings")
@@ -206,6 +211,9 @@ def main() -> None:
             if case.content:
                 paths["content"] = clip_path(case.content, media)
             res = {"ours": run_ours(case, paths, config, tmp / f"{case.name}_ours.wav")}
+            if args.bf16:
+                res["ours-bf16"] = run_ours(case, paths, config, tmp / f"{case.name}_bf16.wav",
+                                            "bf16")
             if args.tf_python:
                 res["tf-ref"] = run_tf(case, paths, config, tmp / f"{case.name}_tf.wav",
                                        args.tf_python, tmp)
@@ -228,7 +236,7 @@ def main() -> None:
             per_it = r["evaluations"] / max(r["iterations"], 1)
             held = f"{r['held_out']:.4f}" if "held_out" in r else "-"
             ratio = f"{r['loss'] / ref['loss']:.3f}" if ref else "-"
-            speed = f"{ref['wall'] / r['wall']:.2f}x" if ref and tool == "ours" else "-"
+            speed = f"{ref['wall'] / r['wall']:.2f}x" if ref and tool.startswith("ours") else "-"
             wall = f"{r['wall']:.1f}" + ("" if tool != "scipy-torch" else " (opt. only)")
             print(f"| {name} | {tool} | {r['loss']:.2f} | {r['evaluations']} ({per_it:.2f}) | "
                   f"{wall} | {held} | {ratio} | {speed} |")

@@ -96,3 +96,25 @@ def test_lbfgs_keeps_lowering_the_audio_loss(style_seconds, content_seconds):
     # a network the optimiser never saw agrees that the result moved toward the style
     noise = torch.randn(1, CFG.bins, frames, generator=torch.Generator().manual_seed(0)) * 1e-3
     assert _held_out(res.variable, style) < 0.6 * _held_out(noise, style)
+
+
+def test_audio_runs_get_the_configured_line_search_and_history(monkeypatch) -> None:
+    """The audio pipeline passes its L-BFGS settings through; the memory cap only bites on
+    inputs far longer than the reference's 10 s."""
+    from audiostyle import transfer
+
+    assert transfer._lbfgs_history(AudioStyleConfig(), CFG.bins * 431) == 10  # 10 s
+    assert 3 <= transfer._lbfgs_history(AudioStyleConfig(), CFG.bins * 431 * 360) < 10  # 1 h
+    seen = []
+
+    def spy(x0, loss_fn, optim, **kwargs):
+        seen.append(optim)
+        return real(x0, loss_fn, optim, **kwargs)
+
+    real = transfer.optimize
+    monkeypatch.setattr(transfer, "optimize", spy)
+    clip = transfer.AudioClip(samples=_music(0.5, 3), sample_rate=RATE, path="x.wav")
+    small = AudioStyleConfig(filters=8, iterations=2, griffin_lim_iters=1, history_size=7)
+    transfer.style_transfer(clip, [clip], small)
+    assert seen[0].line_search == "strong_wolfe" and seen[0].history_size == 7
+    assert seen[0].iterations == 2

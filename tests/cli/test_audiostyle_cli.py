@@ -281,3 +281,35 @@ def test_python_dash_m_runs_the_same_cli(clips) -> None:
                          timeout=300)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_readme_fast_preset_runs_for_real(clips, monkeypatch) -> None:
+    """The README's first command (``--preset fast``: content start, content phase), with the
+    real transfer at a small size; the result keeps the content's length, rate and level and,
+    starting from the content, stays closer to it than to silence."""
+    folder, content, style = clips
+    seen = {}
+    from audiostyle import transfer
+
+    real = transfer.optimize
+
+    def spy(x0, loss_fn, optim, **kwargs):
+        seen.setdefault("x0", x0.clone())
+        seen.setdefault("optim", optim)
+        return real(x0, loss_fn, optim, **kwargs)
+
+    monkeypatch.setattr(transfer, "optimize", spy)
+    out = folder / "result.wav"
+    code = cli.main(["transfer", content, style, "-o", str(out), "--preset", "fast",
+                     "--plot", str(folder / "result.png"), "--filters", "64",
+                     "--iterations", "5", "--sample-rate", "8000", "--quiet"])
+    assert code == 0 and out.exists() and (folder / "result.png").stat().st_size > 0
+    data, rate = sf.read(str(out), always_2d=True)
+    source, source_rate = sf.read(content, always_2d=True)
+    assert rate == source_rate and data.shape[0] == source.shape[0] and data.shape[1] == 1
+    mono = source.mean(axis=1)
+    assert np.sqrt((data[:, 0] ** 2).mean()) == pytest.approx(np.sqrt((mono ** 2).mean()),
+                                                              rel=0.05)
+    # the optimisation started from the content's spectrogram, not from 1e-3 noise
+    assert float(seen["x0"].abs().max()) > 0.1
+    assert seen["optim"].line_search == "strong_wolfe" and seen["optim"].iterations == 5
