@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Callable, NoReturn, Optional, Sequence
@@ -194,7 +195,7 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     _check_outputs(args, inputs)
     select_device(args.device)
 
-    t0 = time.perf_counter()
+    start = t0 = time.perf_counter()
     content: Optional[AudioClip] = load_audio(args.content) if transfer else None
     styles = [load_audio(p) for p in args.styles]
     load_seconds = time.perf_counter() - t0
@@ -209,9 +210,9 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
                                        device=args.device, quiet=args.quiet)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    if result.interrupted:
-        raise KeyboardInterrupt
-
+    # Ctrl-C during the optimisation: the API returns the best result so far, reconstructed;
+    # it is written like a finished one (a second Ctrl-C from here on aborts, and the atomic
+    # writes leave no partial file).
     t0 = time.perf_counter()
     save_audio(args.output, result.waveform, result.sample_rate)
     if args.plot:
@@ -235,7 +236,15 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
         with atomic_write(args.metrics, "w") as fh:
             json.dump(metrics, fh, indent=2)
             fh.write("\n")
-    return 0
+    if not args.quiet or result.interrupted:
+        note = ("interrupted; wrote the best result so far to" if result.interrupted
+                else "wrote")
+        channels, samples = result.waveform.shape
+        print(f"audiostyle: {note} {args.output} ({samples / result.sample_rate:.1f} s, "
+              f"{result.sample_rate} Hz, {channels} ch, loss {result.loss:.4g}, "
+              f"{result.iterations} iterations, {time.perf_counter() - start:.1f} s)",
+              file=sys.stderr)
+    return 130 if result.interrupted else 0
 
 
 def _plot(args: argparse.Namespace) -> int:

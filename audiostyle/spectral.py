@@ -65,6 +65,7 @@ def griffin_lim(
     length: Optional[int] = None,
     generator: Optional[torch.Generator] = None,
     init_phase: Optional[Tensor] = None,
+    progress: Optional[str] = None,
 ) -> Tensor:
     """Waveform whose STFT magnitude approximates ``mag`` (Fast Griffin-Lim).
 
@@ -78,6 +79,7 @@ def griffin_lim(
             generator; the phase is drawn on the CPU and moved to ``mag``'s device).
         init_phase: Start from this phase instead, in radians, ``(..., F, T)`` (e.g. the
             content's, see :func:`phase`).
+        progress: Label of a progress bar (with ETA) over the iterations; None for none.
 
     Returns:
         Waveform of dimension ``(..., time)``.
@@ -100,7 +102,12 @@ def griffin_lim(
     mag = mag.reshape(-1, *mag.shape[-2:])  # (B, F, T)
     angles = angles.reshape(mag.shape)
     previous = torch.zeros_like(angles)
-    for _ in range(n_iter):
+    steps = range(n_iter)
+    if progress is not None:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(steps, desc=progress, unit="it", leave=False, dynamic_ncols=True)
+    for _ in steps:
         wave = torch.istft(mag * angles, n_fft=n_fft, hop_length=hop, win_length=n_fft,
                            window=window, center=True, length=length)  # (B, time)
         rebuilt = torch.stft(wave, n_fft=n_fft, hop_length=hop, win_length=n_fft,

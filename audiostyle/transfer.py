@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
-from shared import (OptimConfig, OptimResult, StyleContentObjective, blend_grams, gram_matrix,
+from shared import (OptimConfig, OptimResult, StyleContentObjective, blend_grams,
                     normalize_blend_weights, optimize, select_device)
 
 from .audio import AudioClip, check_length, downmix, match_level, resample, rms
@@ -96,18 +96,44 @@ def working_signal(clip: AudioClip, config: AudioStyleConfig, stereo: bool, what
     return resample(samples, clip.sample_rate, config.sample_rate)  # (C, N')
 
 
+def chunked_grams(net: RandomConvBank, spec: Tensor, chunk_frames: int = 4096) -> dict[str, Tensor]:
+    """Position-normalised Gram per layer of one spectrogram ``(1, F, T)``, any length.
+
+    The Gram is a sum over positions, so it is accumulated over chunks of ``chunk_frames``
+    output positions (each chunk's input overlaps the next by the widest kernel less one):
+    memory is that of one chunk's features, not of the whole style (an hour of audio has
+    155 000 frames: 2.5 GB of features at 4096 filters at once, 67 MB a chunk). The result
+    equals :func:`shared.gram_matrix` on the whole features up to summation order.
+
+    Returns ``{"conv<K>": (1, C, C)}``.
+    """
+    if chunk_frames < 1:
+        raise ValueError(f"chunk_frames must be positive, got {chunk_frames}")
+    frames, widest = spec.shape[-1], net.receptive_frames
+    sums: dict[str, Tensor] = {}
+    with torch.no_grad():
+        starts = range(0, frames - widest + 1, chunk_frames)
+        for start in starts:
+            last = start + chunk_frames > frames - widest
+            feats = net(spec[..., start:frames if last else start + chunk_frames + widest - 1])
+            for k, name in zip(net.kernel_widths, net.layer_names):
+                f = feats[name] if last else feats[name][..., :chunk_frames]  # (1, C, n)
+                part = torch.bmm(f, f.transpose(1, 2))  # (1, C, C)
+                sums[name] = part if name not in sums else sums[name].add_(part)
+            del feats
+    return {name: sums[name] / (frames - k + 1)
+            for k, name in zip(net.kernel_widths, net.layer_names)}
+
+
 def style_grams(net: RandomConvBank, specs: Sequence[Tensor],
                 weights: Optional[Sequence[float]]) -> dict[str, Tensor]:
     """Blended target Gram per layer of style spectrograms (each ``(1, F, T_i)``, any lengths).
 
-    Returns ``{"conv<K>": (1, C, C)}``, each style's Gram normalised by its own frame count.
+    Returns ``{"conv<K>": (1, C, C)}``, each style's Gram normalised by its own frame count
+    and accumulated in chunks (:func:`chunked_grams`), so a long style costs one chunk's
+    feature memory.
     """
-    per_style = []
-    with torch.no_grad():
-        for spec in specs:
-            feats = net(spec)
-            per_style.append({k: gram_matrix(v, "positions") for k, v in feats.items()})
-            del feats
+    per_style = [chunked_grams(net, spec) for spec in specs]
     return {name: blend_grams([g[name] for g in per_style], weights) for name in net.layer_names}
 
 
@@ -229,7 +255,8 @@ def _synthesize(
             start = phase(content[c:c + 1].to(device), config.n_fft, config.hop)  # (1, F, T)
         wave = griffin_lim(mag, config.n_fft, config.hop, config.griffin_lim_iters,
                            config.momentum, length=out_samples, generator=generator,
-                           init_phase=start)  # (1, N)
+                           init_phase=start,
+                           progress=None if quiet else f"Griffin-Lim{desc[len(label):]}")  # (1, N)
         convergences.append(spectral_convergence(mag, wave, config.n_fft, config.hop))
         waves.append(wave[0].cpu())
         seconds["reconstruction"] += time.perf_counter() - t0
@@ -345,5 +372,5 @@ def texture_synthesis(
     return _finish(result, rate, int(round(seconds * rate)), target)
 
 
-__all__ = ["AudioResult", "style_grams", "style_transfer", "texture_synthesis",
+__all__ = ["AudioResult", "chunked_grams", "style_grams", "style_transfer", "texture_synthesis",
            "working_signal"]

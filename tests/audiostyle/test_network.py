@@ -124,3 +124,20 @@ def test_bf16_anchor_follows_a_new_variable() -> None:
                                exact(far.detach())["conv3"], rtol=0, atol=0)
     with pytest.raises(ValueError, match="precision"):
         RandomConvBank(bins=9, filters=8, precision="fp16")
+
+
+@settings(max_examples=25, deadline=None)
+@given(widths=st.lists(st.integers(1, 6), min_size=1, max_size=3, unique=True),
+       extra=st.integers(0, 30), chunk=st.integers(1, 12), seed=st.integers(0, 100))
+def test_gram_accumulated_in_chunks_equals_the_whole(widths, extra, chunk, seed) -> None:
+    """A long style's Gram, summed chunk by chunk, is the Gram of its whole features."""
+    from audiostyle.transfer import chunked_grams
+
+    net = RandomConvBank(7, 5, widths, seed=seed).double()
+    spec = torch.rand(1, 7, max(widths) + extra, generator=torch.Generator().manual_seed(seed),
+                      dtype=torch.float64)
+    whole = {k: gram_matrix(f) for k, f in net(spec).items()}
+    chunked = chunked_grams(net, spec, chunk_frames=chunk)
+    assert chunked.keys() == whole.keys()
+    for k in whole:
+        torch.testing.assert_close(chunked[k], whole[k])

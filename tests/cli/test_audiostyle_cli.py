@@ -99,23 +99,46 @@ def test_presets_and_options_reach_the_config(clips, monkeypatch) -> None:
     assert cfg.init == "content"
 
 
-def test_interrupted_run_writes_nothing(clips, monkeypatch, capsys) -> None:
+def test_interrupted_run_writes_the_best_result_so_far(clips, monkeypatch, capsys) -> None:
+    """Ctrl-C inside the optimisation: the best result so far is reconstructed and written,
+    the command says where and exits 130 (as imagestyle does)."""
     folder, content, style = clips
-    import shared.optim
+    from audiostyle import transfer
 
-    real = shared.optim.optimize
+    real = transfer.optimize
 
-    def interrupted(*args, **kwargs):
-        result = real(*args, **kwargs)
-        result.interrupted = True
-        return result
+    def interrupted(x0, loss_fn, optim, **kwargs):
+        calls = [0]
 
-    monkeypatch.setattr("audiostyle.transfer.optimize", interrupted)
-    code = cli.main(["transfer", content, style, "-o", str(folder / "o.wav"), "--metrics",
+        def stopping(x):
+            calls[0] += 1
+            if calls[0] == 3:
+                raise KeyboardInterrupt
+            return loss_fn(x)
+
+        return real(x0, stopping, optim, **kwargs)
+
+    monkeypatch.setattr(transfer, "optimize", interrupted)
+    out = folder / "o.wav"
+    code = cli.main(["transfer", content, style, "-o", str(out), "--metrics",
                      str(folder / "m.json"), *TINY])
     assert code == 130
-    assert "interrupted; no output written" in capsys.readouterr().err
-    assert _files(folder) == {"content.wav", "style.flac"}
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "interrupted; wrote the best result so far to" in err[0], err
+    data, rate = sf.read(str(out), always_2d=True)
+    source = sf.info(content)
+    assert rate == source.samplerate and data.shape[0] == source.frames
+    assert np.isfinite(data).all() and np.abs(data).max() > 0
+    assert json.loads((folder / "m.json").read_text())["interrupted"] is True
+
+
+def test_summary_line_unless_quiet(clips, capsys) -> None:
+    folder, content, style = clips
+    argv = ["transfer", content, style, "-o", str(folder / "o.wav"), *TINY]
+    assert cli.main([a for a in argv if a != "--quiet"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"audiostyle: wrote {folder / 'o.wav'} (0.8 s, 11025 Hz, 1 ch")
+    assert cli.main(argv) == 0 and capsys.readouterr().err == ""
 
 
 def _make_bad_files(folder: Path) -> None:

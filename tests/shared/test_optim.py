@@ -180,3 +180,38 @@ def test_lbfgs_restarts_once_after_a_non_finite_trial():
 
     with pytest.raises(NonFiniteLossError):
         optimize(torch.zeros(3), always_bad, OptimConfig(iterations=5), quiet=True)
+
+
+def test_ctrl_c_inside_an_lbfgs_line_search_returns_the_best_point():
+    """Ctrl-C during the first line search (its bracketing trials) or a later one: the best
+    point evaluated so far comes back, marked interrupted."""
+    for stop_at in (3, 9):
+        seen = []
+
+        def loss(x, stop_at=stop_at):
+            if len(seen) + 1 == stop_at:
+                raise KeyboardInterrupt
+            value = rosenbrock(x)
+            seen.append(float(value.detach()))
+            return value
+
+        res = optimize(torch.tensor([-1.2, 1.0], dtype=torch.float64), loss,
+                       OptimConfig(iterations=50), quiet=True)
+        assert res.interrupted and res.evaluations == stop_at - 1
+        assert res.loss == min(seen) < seen[0]
+        assert res.loss == pytest.approx(float(rosenbrock(res.variable)))
+
+
+def test_ctrl_c_in_adams_final_evaluation_keeps_the_steps():
+    calls = {"n": 0}
+
+    def loss(x):
+        calls["n"] += 1
+        if calls["n"] == 11:  # the evaluation of the last step's result
+            raise KeyboardInterrupt
+        return ((x - 2) ** 2).sum()
+
+    res = optimize(torch.zeros(3), loss, OptimConfig(optimizer="adam", iterations=10, lr=0.1),
+                   quiet=True)
+    assert res.interrupted and res.iterations == 10 and res.evaluations == 10
+    assert res.loss < 12.0
