@@ -5,11 +5,12 @@
   terms, pure functions (``gram_style_loss`` fuses the Gram and its style loss).
 * :class:`StyleContentObjective`: named layers -> weighted content, style and TV terms.
 * :func:`optimize`: the one optimisation loop (L-BFGS or Adam) every method uses.
-* :func:`select_device`, :func:`seed_everything`: device choice and reproducibility.
+* :func:`select_device`, :func:`autocast`, :func:`seed_everything`: device choice, mixed
+  precision and reproducibility.
 * :func:`atomic_path`, :func:`atomic_write`, :func:`check_output_path`: safe output files.
 """
 
-from .device import seed_everything, select_device
+from .device import autocast, seed_everything, select_device
 from .errors import UserError
 from .gram import blend_grams, gram_matrix, normalize_blend_weights
 from .io import atomic_path, atomic_write, check_output_path
@@ -26,6 +27,7 @@ __all__ = [
     "UserError",
     "atomic_path",
     "atomic_write",
+    "autocast",
     "blend_grams",
     "check_output_path",
     "content_loss",

@@ -1,11 +1,18 @@
-"""What the command-line tools share: turning exceptions into one-line errors and exit codes."""
+"""What the command-line tools share: turning exceptions into one-line errors and exit codes.
+
+The library knows no command line: its errors name parameters (``ValueError("lr must be
+positive, got -1")``). Each tool gives :func:`sys_exit` one mapping from those parameter names to
+its flags (``{"lr": "--lr"}``), and the user reads ``error: --lr must be positive, got -1``.
+"""
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
+import re
 import sys
-from typing import Callable, Sequence
+from typing import Callable, Mapping, NoReturn, Sequence
 
 from .errors import UserError
 from .optim import NonFiniteLossError
@@ -17,16 +24,41 @@ EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """An ``argparse.ArgumentParser`` whose errors are one-line :class:`UserError` (exit status
+    2 through :func:`sys_exit`), like every other bad input. Its subparsers are of this class
+    too."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message} (see {self.prog} --help)")
+
+
 def one_line(message: object) -> str:
     """Collapse a message to one line."""
     return " ".join(str(message).split())
 
 
-def sys_exit(prog: str) -> Callable[[Main], Main]:
+def flag_names(message: str, flags: Mapping[str, str]) -> str:
+    """Rewrite the library's parameter names in ``message`` as the command line's flags.
+
+    Only whole names are replaced (not parts of words, paths, quoted values or flags), e.g. with
+    ``{"lr": "--lr", "image_size": "--image-size"}``: ``"lr must be positive, got 0"`` ->
+    ``"--lr must be positive, got 0"``.
+    """
+    if not flags:
+        return message
+    names = "|".join(re.escape(n) for n in sorted(flags, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w./'\"-])({names})(?![\w/'\"-]|\.\w)")
+    return pattern.sub(lambda m: flags[m.group(1)], message)
+
+
+def sys_exit(prog: str, flags: Mapping[str, str] | None = None) -> Callable[[Main], Main]:
     """Decorate ``main(argv) -> int`` so that errors become one line on stderr and an exit code.
 
-    * :class:`UserError` -> status 2 (bad input, as argparse's own errors).
-    * :class:`NonFiniteLossError` -> status 1 with advice.
+    * :class:`UserError` (the CLI's own errors) -> status 2, as argparse's own errors.
+    * ``ValueError`` and ``FileNotFoundError`` (the library's bad-input errors) -> status 2, with
+      the parameter names in ``flags`` rewritten as the tool's flags (:func:`flag_names`).
+    * :class:`NonFiniteLossError` -> status 1 with advice (parameter names rewritten too).
     * Out of memory -> status 1 with advice.
     * Ctrl-C -> status 130, "interrupted".
     * Anything else -> status 1, one line naming the exception; set ``STYLETOOLKIT_DEBUG=1`` to
@@ -41,8 +73,13 @@ def sys_exit(prog: str) -> Callable[[Main], Main]:
             except UserError as exc:
                 print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
                 return EXIT_USER_ERROR
+            except (ValueError, FileNotFoundError) as exc:
+                if os.environ.get("STYLETOOLKIT_DEBUG"):
+                    raise
+                print(f"{prog}: error: {flag_names(one_line(exc), flags or {})}", file=sys.stderr)
+                return EXIT_USER_ERROR
             except NonFiniteLossError as exc:
-                print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
+                print(f"{prog}: error: {flag_names(one_line(exc), flags or {})}", file=sys.stderr)
                 return EXIT_FAILURE
             except KeyboardInterrupt:
                 print(f"{prog}: interrupted; no output written", file=sys.stderr)

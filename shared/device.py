@@ -1,20 +1,19 @@
-"""Device selection and seeding."""
+"""Device selection, mixed precision and seeding."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 import numpy as np
 import torch
-
-from .errors import UserError
 
 
 def select_device(spec: str | torch.device = "auto") -> torch.device:
     """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:i"`` into a usable ``torch.device``.
 
     ``"auto"`` picks CUDA when a GPU is present and the CPU otherwise. Asking for CUDA where
-    there is none, or for a GPU index that does not exist, raises :class:`UserError`.
+    there is none, or for a GPU index that does not exist, raises ``ValueError``.
     """
     if isinstance(spec, torch.device):
         spec = str(spec)
@@ -24,17 +23,31 @@ def select_device(spec: str | torch.device = "auto") -> torch.device:
     try:
         device = torch.device(spec)
     except RuntimeError:
-        raise UserError(f"unknown device {spec!r}; use auto, cpu, cuda or cuda:N") from None
+        raise ValueError(f"unknown device {spec!r}; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cpu":
         return device
     if device.type != "cuda":
-        raise UserError(f"unsupported device {spec!r}; use auto, cpu, cuda or cuda:N")
+        raise ValueError(f"unsupported device {spec!r}; use auto, cpu, cuda or cuda:N")
     if not torch.cuda.is_available():
-        raise UserError(f"device {spec!r} was asked for but no CUDA GPU is available; use --device cpu")
+        raise ValueError(f"device {spec!r} was asked for but no CUDA GPU is available; use device cpu")
     count = torch.cuda.device_count()
     if device.index is not None and device.index >= count:
-        raise UserError(f"device {spec!r} does not exist: this machine has {count} CUDA device(s)")
+        raise ValueError(f"device {spec!r} does not exist: this machine has {count} CUDA device(s)")
     return device
+
+
+def autocast(device: torch.device, precision: str = "bf16") -> contextlib.AbstractContextManager:
+    """The one mixed-precision context of the toolkit: bfloat16 autocast on CUDA when
+    ``precision`` is ``"bf16"``; a no-op for ``"fp32"`` and on the CPU (where bf16 autocast is
+    slower than float32 for these networks).
+
+    Raises ``ValueError`` for a ``precision`` other than ``"bf16"`` or ``"fp32"``.
+    """
+    if precision not in ("bf16", "fp32"):
+        raise ValueError(f"precision must be 'bf16' or 'fp32', got {precision!r}")
+    if precision == "bf16" and torch.device(device).type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -13,8 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from .errors import UserError
-
 PathLike = str | os.PathLike
 
 
@@ -73,17 +71,17 @@ def check_output_path(
 ) -> Path:
     """Check that ``output`` can be written without harming any input.
 
-    Raises :class:`UserError` if its folder does not exist, if it is a folder, or if it names
-    one of ``inputs`` (same file by path or by inode).
+    Raises ``ValueError`` (naming ``what`` and the path) if its folder does not exist, if it is a
+    folder, or if it names one of ``inputs`` (same file by path or by inode).
     """
     out = Path(output)
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.exists():
-        raise UserError(f"{what} folder does not exist: {folder}")
+        raise ValueError(f"{what} folder does not exist: {folder}")
     if not folder.is_dir():
-        raise UserError(f"{what} folder is not a folder: {folder}")
+        raise ValueError(f"{what} folder is not a folder: {folder}")
     if out.is_dir():
-        raise UserError(f"{what} path is a folder, not a file: {out}")
+        raise ValueError(f"{what} path is a folder, not a file: {out}")
     resolved = out.resolve()
     for inp in inputs:
         p = Path(inp)
@@ -92,5 +90,5 @@ def check_output_path(
             with contextlib.suppress(OSError):
                 same = os.path.samefile(p, out)
         if same:
-            raise UserError(f"{what} path {out} is one of the inputs; choose another name")
+            raise ValueError(f"{what} path {out} is one of the inputs; choose another name")
     return out

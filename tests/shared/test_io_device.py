@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from shared import (UserError, atomic_path, atomic_write, check_output_path, seed_everything,
-                    select_device)
-from shared.cli import sys_exit
+from shared import (UserError, atomic_path, atomic_write, autocast, check_output_path,
+                    seed_everything, select_device)
+from shared.cli import flag_names, sys_exit
 
 
 def test_atomic_write_replaces_only_on_success(tmp_path):
@@ -59,17 +59,17 @@ def test_check_output_path(tmp_path):
     inp = tmp_path / "in.wav"
     inp.write_bytes(b"x")
     assert check_output_path(tmp_path / "out.wav", [inp]) == tmp_path / "out.wav"
-    with pytest.raises(UserError, match="one of the inputs"):
+    with pytest.raises(ValueError, match="one of the inputs"):
         check_output_path(inp, [inp])
-    with pytest.raises(UserError, match="one of the inputs"):
+    with pytest.raises(ValueError, match="one of the inputs"):
         check_output_path(tmp_path / "." / "in.wav", [str(inp)])
     link = tmp_path / "link.wav"
     os.symlink(inp, link)
-    with pytest.raises(UserError, match="one of the inputs"):
+    with pytest.raises(ValueError, match="one of the inputs"):
         check_output_path(link, [inp])
-    with pytest.raises(UserError, match="folder does not exist"):
+    with pytest.raises(ValueError, match="folder does not exist"):
         check_output_path(tmp_path / "nope" / "out.wav")
-    with pytest.raises(UserError, match="is a folder"):
+    with pytest.raises(ValueError, match="is a folder"):
         check_output_path(tmp_path)
 
 
@@ -77,19 +77,19 @@ def test_select_device():
     assert select_device("cpu") == torch.device("cpu")
     auto = select_device("auto")
     assert auto.type == ("cuda" if torch.cuda.is_available() else "cpu")
-    with pytest.raises(UserError, match="unknown device"):
+    with pytest.raises(ValueError, match="unknown device"):
         select_device("tpu9")
     if not torch.cuda.is_available():
-        with pytest.raises(UserError, match="no CUDA"):
+        with pytest.raises(ValueError, match="no CUDA"):
             select_device("cuda")
-        with pytest.raises(UserError, match="no CUDA"):
+        with pytest.raises(ValueError, match="no CUDA"):
             select_device("cuda:1")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_select_device_cuda():
     assert select_device("cuda").type == "cuda"
-    with pytest.raises(UserError, match="does not exist"):
+    with pytest.raises(ValueError, match="does not exist"):
         select_device(f"cuda:{torch.cuda.device_count()}")
 
 
@@ -120,11 +120,15 @@ def test_seed_everything_seeds_python_and_numpy_too():
 
 
 def test_sys_exit_maps_errors(capsys):
-    @sys_exit("tool")
+    @sys_exit("tool", {"lr": "--lr", "image_size": "--image-size"})
     def main(argv=None):
         kind = argv[0]
         if kind == "user":
             raise UserError("bad file\nsecond line")
+        if kind == "value":
+            raise ValueError("lr must be positive, got 0; image_size 3 is too small")
+        if kind == "missing":
+            raise FileNotFoundError("image_size.png: no such file")
         if kind == "interrupt":
             raise KeyboardInterrupt
         if kind == "bug":
@@ -135,6 +139,11 @@ def test_sys_exit_maps_errors(capsys):
     assert main(["user"]) == 2
     err = capsys.readouterr().err
     assert err == "tool: error: bad file second line\n"
+    assert main(["value"]) == 2  # the library's errors name parameters; the tool, its flags
+    err = capsys.readouterr().err
+    assert err == "tool: error: --lr must be positive, got 0; --image-size 3 is too small\n"
+    assert main(["missing"]) == 2
+    assert capsys.readouterr().err == "tool: error: image_size.png: no such file\n"
     assert main(["interrupt"]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert main(["bug"]) == 1
@@ -156,3 +165,28 @@ def test_atomic_files_get_ordinary_permissions(tmp_path):
         assert old.stat().st_mode & 0o777 == 0o640
     finally:
         os.umask(umask)
+
+
+def test_flag_names_rewrites_whole_parameter_names_only():
+    flags = {"lr": "--lr", "size": "--size", "style_layers": "--style-layers", "init": "--init"}
+    assert flag_names("lr must be positive, got 0", flags) == "--lr must be positive, got 0"
+    assert (flag_names("give init PATH (or style_layers)", flags)
+            == "give --init PATH (or --style-layers)")
+    # not inside words, paths, file names, quoted values or flags
+    for text in ("slr sizes initial", "/tmp/size/x.png: no such file", "size.png: empty file",
+                 "unknown mode 'size'", "--size 3", "init_scale"):
+        assert flag_names(text, flags) == text
+    assert flag_names("lower lr.", flags) == "lower --lr."
+
+
+def test_autocast_is_bf16_on_cuda_only():
+    with autocast(torch.device("cpu"), "bf16"):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+    with pytest.raises(ValueError, match="precision"):
+        autocast(torch.device("cpu"), "fp16")
+    if torch.cuda.is_available():
+        a = torch.ones(2, 2, device="cuda")
+        with autocast(a.device, "bf16"):
+            assert (a @ a).dtype == torch.bfloat16
+        with autocast(a.device, "fp32"):
+            assert (a @ a).dtype == torch.float32
