@@ -1,7 +1,8 @@
 """Audio I/O and validation: read any file libsndfile reads, check it, resample, match levels.
 
-Every problem with an input file is raised as :class:`shared.UserError` naming the file, so the
-CLI reports one line and exits with status 2 before any long computation starts.
+Every problem with an input file is raised as ``ValueError`` naming the file
+(``FileNotFoundError`` for a missing one), so the CLI reports one line and exits with status 2
+before any long computation starts.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 import torchaudio.functional as AF
 from torch import Tensor
 
-from shared import UserError, atomic_path
+from shared import atomic_path
 
 PEAK_LIMIT = 0.999  # the loudest sample a result may have (never clipped)
 
@@ -55,40 +56,41 @@ def load_audio(path: str | Path) -> AudioClip:
         :class:`AudioClip` with samples of dimension ``(channels, time)``.
 
     Raises:
-        UserError: the file is missing, is a folder, is empty, is not audio, holds no samples,
-            or holds NaN or infinite samples.
+        FileNotFoundError: the file is missing.
+        ValueError: the file is a folder, is empty, is not audio, holds no samples, or holds
+            NaN or infinite samples.
     """
     p = Path(path)
     if not p.exists():
-        raise UserError(f"{p}: no such file")
+        raise FileNotFoundError(f"{p}: no such file")
     if p.is_dir():
-        raise UserError(f"{p}: is a folder, not an audio file")
+        raise ValueError(f"{p}: is a folder, not an audio file")
     if p.stat().st_size == 0:
-        raise UserError(f"{p}: the file is empty")
+        raise ValueError(f"{p}: the file is empty")
     try:
         data, rate = sf.read(str(p), dtype="float32", always_2d=True)  # (time, channels)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise UserError(f"{p}: not a readable audio file ({' '.join(str(exc).split())})") from None
+        raise ValueError(f"{p}: not a readable audio file ({' '.join(str(exc).split())})") from None
     except MemoryError:
-        raise UserError(f"{p}: too large to load into memory") from None
+        raise ValueError(f"{p}: too large to load into memory") from None
     if data.shape[0] == 0:
-        raise UserError(f"{p}: the audio holds zero samples")
+        raise ValueError(f"{p}: the audio holds zero samples")
     if not np.isfinite(data).all():
         bad = int((~np.isfinite(data)).sum())
-        raise UserError(f"{p}: the audio holds {bad} NaN or infinite samples")
+        raise ValueError(f"{p}: the audio holds {bad} NaN or infinite samples")
     samples = torch.from_numpy(np.ascontiguousarray(data.T))  # (C, N)
     return AudioClip(samples=samples, sample_rate=int(rate), path=str(p))
 
 
 def check_length(clip: AudioClip, min_samples: int, sample_rate: int, what: str) -> None:
-    """Raise :class:`UserError` when ``clip`` resampled to ``sample_rate`` is shorter than
+    """Raise ``ValueError`` when ``clip`` resampled to ``sample_rate`` is shorter than
     ``min_samples`` (the network's receptive field)."""
     samples = math.floor(clip.samples.shape[-1] * sample_rate / clip.sample_rate)
     if samples < min_samples:
-        raise UserError(
+        raise ValueError(
             f"{clip.name}: the {what} is {clip.seconds:.3f} s long, shorter than the network's "
             f"receptive field of {min_samples / sample_rate:.3f} s; use a longer clip or "
-            "smaller --kernel-width/--hop"
+            "smaller kernel_widths or hop"
         )
 
 
@@ -127,12 +129,12 @@ def match_level(samples: Tensor, target_rms: Tensor) -> Tensor:
 
 
 def check_audio_output(path: str | Path) -> None:
-    """Raise :class:`UserError` unless libsndfile can write a file with this name's suffix."""
+    """Raise ``ValueError`` unless libsndfile can write a file with this name's suffix."""
     suffix = Path(path).suffix.lstrip(".").upper()
     known = sf.available_formats()
     if suffix not in known:
-        raise UserError(f"{path}: cannot write audio with suffix {Path(path).suffix!r}; "
-                        "use .wav, .flac or .ogg")
+        raise ValueError(f"{path}: cannot write audio with suffix {Path(path).suffix!r}; "
+                         "use .wav, .flac or .ogg")
 
 
 def save_audio(path: str | Path, samples: Tensor, sample_rate: int) -> None:

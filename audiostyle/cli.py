@@ -5,7 +5,8 @@
     audiostyle plot IN [IN ...] -o OUT.png
 
 Every input and output is checked before the optimisation starts; a bad one is reported as one
-line naming the file and the problem, with exit status 2 and no output written.
+line naming the file and the problem, with exit status 2 and no output written. The library's
+errors name its parameters; :data:`FLAGS` turns those names into this tool's flags.
 """
 
 from __future__ import annotations
@@ -15,22 +16,26 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Callable, NoReturn, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from shared import UserError, atomic_write, check_output_path, select_device
-from shared.cli import sys_exit
+from shared.cli import ArgumentParser, sys_exit
 
 from .audio import AudioClip, check_audio_output, load_audio, save_audio
 from .config import PRESET_NAMES, AudioStyleConfig, preset_config
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 
-
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one-line :class:`UserError` (exit status 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UserError(f"{message} (see {self.prog} --help)")
+# The library's parameter names -> this tool's flags: its errors ("momentum must be in [0, 1),
+# got 1.5") reach the user as "--momentum must be in [0, 1), got 1.5".
+FLAGS = {
+    "sample_rate": "--sample-rate", "n_fft": "--n-fft", "hop": "--hop", "filters": "--filters",
+    "kernel_widths": "--kernel-widths", "content_weight": "--content-weight",
+    "iterations": "--iterations", "optimizer": "--optimizer", "init": "--init",
+    "griffin_lim_iters": "--griffin-lim-iters", "momentum": "--momentum",
+    "phase_init": "--phase-init", "seed": "--seed", "precision": "--precision",
+    "seconds": "--seconds", "device": "--device", "preset": "--preset",
+}
 
 
 def _number_list(kind: type, what: str) -> Callable[[str], tuple]:
@@ -119,10 +124,10 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``audiostyle`` argument parser."""
-    parser = _Parser(prog="audiostyle", description="Audio style transfer and texture synthesis "
-                     "with random convolutional features (Ulyanov & Lebedev 2016).")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                parser_class=_Parser)
+    parser = ArgumentParser(prog="audiostyle", description="Audio style transfer and texture "
+                            "synthesis with random convolutional features (Ulyanov & Lebedev "
+                            "2016).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     t = sub.add_parser("transfer", help="content's structure with the styles' texture",
                        description="Style transfer: CONTENT's structure with the STYLEs' texture.")
     t.add_argument("content", metavar="CONTENT", help="content recording")
@@ -149,17 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace) -> AudioStyleConfig:
     widths = args.kernel_widths or ((args.kernel_width,) if args.kernel_width else None)
-    try:
-        return preset_config(
-            args.preset, content_weight=getattr(args, "content_weight", None),
-            init=getattr(args, "init", None), phase_init=getattr(args, "phase_init", None),
-            iterations=args.iterations,
-            optimizer=args.optimizer, filters=args.filters, kernel_widths=widths,
-            n_fft=args.n_fft, hop=args.hop, sample_rate=args.sample_rate,
-            griffin_lim_iters=args.griffin_lim_iters, momentum=args.momentum, seed=args.seed,
-            precision=args.precision)
-    except ValueError as exc:
-        raise UserError(f"bad option value: {exc}") from None
+    return preset_config(
+        args.preset, content_weight=getattr(args, "content_weight", None),
+        init=getattr(args, "init", None), phase_init=getattr(args, "phase_init", None),
+        iterations=args.iterations,
+        optimizer=args.optimizer, filters=args.filters, kernel_widths=widths,
+        n_fft=args.n_fft, hop=args.hop, sample_rate=args.sample_rate,
+        griffin_lim_iters=args.griffin_lim_iters, momentum=args.momentum, seed=args.seed,
+        precision=args.precision)
 
 
 def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
@@ -199,17 +201,14 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     content: Optional[AudioClip] = load_audio(args.content) if transfer else None
     styles = [load_audio(p) for p in args.styles]
     load_seconds = time.perf_counter() - t0
-    try:
-        if transfer:
-            assert content is not None
-            result = style_transfer(content, styles, config, style_weights=args.style_weights,
-                                    stereo=args.stereo, device=args.device, quiet=args.quiet)
-        else:
-            result = texture_synthesis(styles, args.seconds, config,
-                                       style_weights=args.style_weights, stereo=args.stereo,
-                                       device=args.device, quiet=args.quiet)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    if transfer:
+        assert content is not None
+        result = style_transfer(content, styles, config, style_weights=args.style_weights,
+                                stereo=args.stereo, device=args.device, quiet=args.quiet)
+    else:
+        result = texture_synthesis(styles, args.seconds, config,
+                                   style_weights=args.style_weights, stereo=args.stereo,
+                                   device=args.device, quiet=args.quiet)
     # Ctrl-C during the optimisation: the API returns the best result so far, reconstructed;
     # it is written like a finished one (a second Ctrl-C from here on aborts, and the atomic
     # writes leave no partial file).
@@ -262,7 +261,7 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
-@sys_exit("audiostyle")
+@sys_exit("audiostyle", FLAGS)
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``audiostyle`` command line; returns the exit status."""
     args = build_parser().parse_args(argv)

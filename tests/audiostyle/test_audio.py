@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from audio_signals import RATE, band_share, stereo_tones, tone, write_mp3, write_wav
 from audiostyle.audio import (PEAK_LIMIT, AudioClip, check_audio_output, check_length, downmix,
                               load_audio, match_level, resample, rms, save_audio)
-from shared import UserError
 
 
 @pytest.mark.parametrize("suffix,subtype", [(".wav", "PCM_16"), (".wav", "PCM_24"),
@@ -74,25 +73,25 @@ def test_any_channel_count_and_rate_round_trip(channels, rate, samples, suffix, 
 
 
 def test_missing_file(tmp_path) -> None:
-    with pytest.raises(UserError, match="nope.wav: no such file"):
+    with pytest.raises(FileNotFoundError, match="nope.wav: no such file"):
         load_audio(tmp_path / "nope.wav")
 
 
 def test_empty_file(tmp_path) -> None:
     (tmp_path / "empty.wav").write_bytes(b"")
-    with pytest.raises(UserError, match="empty.wav: the file is empty"):
+    with pytest.raises(ValueError, match="empty.wav: the file is empty"):
         load_audio(tmp_path / "empty.wav")
 
 
 def test_not_audio(tmp_path) -> None:
     (tmp_path / "notes.wav").write_text("these are not samples\n" * 20)
-    with pytest.raises(UserError, match="notes.wav: not a readable audio file"):
+    with pytest.raises(ValueError, match="notes.wav: not a readable audio file"):
         load_audio(tmp_path / "notes.wav")
 
 
 def test_zero_samples(tmp_path) -> None:
     path = write_wav(tmp_path / "zero.wav", torch.zeros(1, 0))
-    with pytest.raises(UserError, match="zero.wav: the audio holds zero samples"):
+    with pytest.raises(ValueError, match="zero.wav: the audio holds zero samples"):
         load_audio(path)
 
 
@@ -101,13 +100,13 @@ def test_non_finite_samples(tmp_path, bad) -> None:
     x = tone(0.1)
     x[0, 10] = bad
     path = write_wav(tmp_path / "bad.wav", x, subtype="FLOAT")
-    with pytest.raises(UserError, match="bad.wav: the audio holds 1 NaN or infinite samples"):
+    with pytest.raises(ValueError, match="bad.wav: the audio holds 1 NaN or infinite samples"):
         load_audio(path)
 
 
 def test_too_short_for_the_receptive_field() -> None:
     clip = AudioClip(torch.zeros(1, 100), RATE, "short.wav")
-    with pytest.raises(UserError, match="short.wav: .* shorter than the network's receptive"):
+    with pytest.raises(ValueError, match="short.wav: .* shorter than the network's receptive"):
         check_length(clip, min_samples=256, sample_rate=RATE, what="content")
     check_length(AudioClip(torch.zeros(1, 256), RATE, "ok.wav"), 256, RATE, "content")
 
@@ -115,7 +114,7 @@ def test_too_short_for_the_receptive_field() -> None:
 def test_output_suffix_is_checked() -> None:
     check_audio_output("x.wav")
     check_audio_output("x.flac")
-    with pytest.raises(UserError, match="x.mp9"):
+    with pytest.raises(ValueError, match="x.mp9"):
         check_audio_output("x.mp9")
 
 

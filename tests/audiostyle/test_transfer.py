@@ -16,7 +16,7 @@ from audiostyle import (AudioClip, AudioStyleConfig, RandomConvBank, preset_conf
 from audiostyle.audio import rms
 from audiostyle.spectral import log_spectrogram
 from audiostyle.transfer import style_grams
-from shared import UserError, gram_matrix
+from shared import gram_matrix
 
 
 def test_style_transfer_loss_falls(content_clip, style_clip, tiny_config) -> None:
@@ -204,11 +204,11 @@ def test_silence_is_valid(tiny_config) -> None:
     assert torch.isfinite(result.waveform).all() and (result.waveform == 0).all()
 
 
-def test_too_short_inputs_are_user_errors(content_clip, tiny_config) -> None:
+def test_too_short_inputs_are_value_errors_naming_the_file(content_clip, tiny_config) -> None:
     short = AudioClip(torch.zeros(1, 100), RATE, "tiny.wav")
-    with pytest.raises(UserError, match="tiny.wav"):
+    with pytest.raises(ValueError, match="tiny.wav"):
         style_transfer(content_clip, [short], tiny_config, device="cpu")
-    with pytest.raises(UserError, match="tiny.wav"):
+    with pytest.raises(ValueError, match="tiny.wav"):
         style_transfer(short, [content_clip], tiny_config, device="cpu")
     with pytest.raises(ValueError, match="receptive field"):
         texture_synthesis([content_clip], 0.01, tiny_config, device="cpu")

@@ -168,6 +168,8 @@ BAD_INPUTS = [
                  id="zero samples"),
     pytest.param(["transfer", "{dir}/short.wav", "{good}", "-o", "{out}"], "short.wav",
                  id="too short"),
+    pytest.param(["transfer", "{dir}/short.wav", "{good}", "-o", "{out}"],
+                 "smaller --kernel-widths or --hop", id="too short: the flags to change"),
     pytest.param(["transfer", "{good}", "{dir}/nan.wav", "-o", "{out}"], "nan.wav", id="nan"),
     pytest.param(["texture", "{dir}/inf.wav", "-o", "{out}", "--seconds", "1"], "inf.wav",
                  id="inf"),
@@ -180,7 +182,10 @@ BAD_INPUTS = [
     pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--iterations", "many"],
                  "--iterations", id="bad number"),
     pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--momentum", "1.5"],
-                 "momentum", id="bad momentum"),
+                 "--momentum must be in [0, 1), got 1.5", id="bad momentum"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--content-weight", "-1"],
+                 "--content-weight must be finite and non-negative, got -1.0",
+                 id="negative content weight"),
     pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--style-weights", "1,2"],
                  "--style-weights", id="bad weights"),
     pytest.param(["transfer", "{good}", "{good}", "-o", "{good}"], "{good}",
@@ -291,6 +296,17 @@ def test_silence_is_valid_input(tmp_path) -> None:
 
 
 @pytest.mark.slow
+def test_library_errors_name_parameters_and_the_cli_names_flags(capsys) -> None:
+    """The configuration raises ValueError naming n_fft and hop; the CLI says --n-fft, --hop."""
+    from audiostyle.config import AudioStyleConfig
+
+    with pytest.raises(ValueError, match="^hop must be an integer between 1 and n_fft"):
+        AudioStyleConfig(n_fft=256, hop=5000)
+    assert cli.main(["texture", "x.wav", "-o", "o.wav", "--seconds", "1", "--n-fft", "256",
+                     "--hop", "5000"]) == 2
+    _one_error_line(capsys, "--hop must be an integer between 1 and --n-fft, got 5000")
+
+
 def test_python_dash_m_runs_the_same_cli(clips) -> None:
     folder, content, style = clips
     out = folder / "m.wav"
