@@ -1,11 +1,11 @@
 """Stylise a photo and synthesise textures from scikit-image's sample images.
 
 Runs offline: without VGG weights it uses the random multi-scale network (Ustyuzhaninov et al.
-2017), which needs none. With weights, pass them (``--model vgg19 --weights PATH.pth`` or the
+2017), which needs none. With weights, pass them (``--features vgg19 --weights PATH.pth`` or the
 cached ``imagenet``) for Gatys et al.'s VGG-19 results.
 
     python examples/image_demo.py                       # small and quick (CPU: a few minutes)
-    python examples/image_demo.py --size 512 --iterations 500 --model vgg19 --weights imagenet
+    python examples/image_demo.py --size 512 --iterations 500 --features vgg19 --weights imagenet
 
 Writes into ``--out`` (default ``image_demo_out/``): the inputs, ``transfer.png``,
 ``transfer_luminance.png`` (the content's colours kept), ``texture_<name>.png`` and
@@ -47,14 +47,15 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=128, help="output size in px (default: 128)")
     parser.add_argument("--iterations", type=int, default=150,
                         help="L-BFGS iterations (default: 150)")
-    parser.add_argument("--model", default="random-multiscale",
-                        help="vgg19, vgg16 or random-multiscale (default: random-multiscale)")
+    parser.add_argument("--features", default="random-multiscale",
+                        choices=("vgg19", "vgg16", "random-multiscale"),
+                        help="feature network (default: random-multiscale)")
     parser.add_argument("--weights", default="imagenet",
                         help="VGG weights: imagenet, random or a .pth path (default: imagenet)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    common = dict(model=args.model, weights=args.weights, iterations=args.iterations,
+    common = dict(model=args.features, weights=args.weights, iterations=args.iterations,
                   device=args.device)
 
     content = sample("chelsea")  # the cat

@@ -1,17 +1,19 @@
 """A short feed-forward demo on ``skimage.data`` images: train a Johnson transform net on a few
 photos, stylise them, then train an Ulyanov texture network and sample textures from it.
 
-Offline by default (``--model random-multiscale``: random filters, no download). With torchvision's
-VGG-16 weights in the cache, ``--model vgg16 --steps 2000`` gives properly artistic results.
+Offline by default (``--features random-multiscale``: random filters, no download). With
+torchvision's VGG-16 weights in the cache, ``--features vgg16 --steps 2000`` gives properly
+artistic results.
 
     python examples/train_demo.py --out-dir demo_out            # about a minute on a laptop CPU
-    python examples/train_demo.py --out-dir demo_out --device cuda --steps 2000 --model vgg16
+    python examples/train_demo.py --out-dir demo_gpu --device cuda --steps 2000 --features vgg16
+
+``--out-dir`` must be a new or empty folder: the demo never deletes or overwrites anything.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -46,21 +48,24 @@ def write_images(folder: Path, size: int) -> tuple[Path, Path]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--out-dir", default="feedforward_demo", help="where everything is written")
+    p.add_argument("--out-dir", default="feedforward_demo",
+                   help="where everything is written: a new or empty folder")
     p.add_argument("--steps", type=int, default=60, help="training steps of each network")
     p.add_argument("--image-size", type=int, default=96, help="training crop size (px)")
-    p.add_argument("--model", default="random-multiscale", choices=("random-multiscale", "vgg16", "vgg19"),
-                   help="loss network (vgg* need torchvision's ImageNet weights)")
+    p.add_argument("--features", default="random-multiscale",
+                   choices=("random-multiscale", "vgg16", "vgg19"),
+                   help="feature network of the loss (vgg* need torchvision's ImageNet weights)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     args = p.parse_args(argv)
     out = Path(args.out_dir)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        p.error(f"--out-dir {out} already exists and is not an empty folder; name a new folder "
+                "(the demo never deletes or overwrites files)")
+    out.mkdir(parents=True, exist_ok=True)
     device = select_device(args.device)
     photos, style = write_images(out, args.image_size)
     common = dict(styles=[str(style)], image_size=args.image_size, steps=args.steps,
-                  model=args.model, device=str(device), checkpoint_every=max(1, args.steps // 2))
+                  model=args.features, device=str(device), checkpoint_every=max(1, args.steps // 2))
 
     print(f"1/4 training a Johnson transform net ({args.steps} steps) on {len(PHOTOS)} photos")
     result = train(TrainConfig(out=str(out / "johnson.pt"), arch="johnson", dataset=str(photos),

@@ -8,8 +8,10 @@
 Every bad input (missing or unreadable image, unknown layer, mismatched weights, blend weights
 that do not match the styles, a size too large for memory, an output that would overwrite an
 input) is reported as one line on stderr with exit status 2, before any optimisation starts and
-without writing any file. The feed-forward methods (``train``, ``stylize``, ``sample``,
-``export``) are added by :mod:`imagestyle.feedforward.cli` when that package is present.
+without writing any file; the library's errors name its parameters, and
+:data:`imagestyle.options.FLAGS` turns those names into flags. The feed-forward methods
+(``train``, ``stylize``, ``sample``, ``export``) come from :mod:`imagestyle.feedforward.cli`; the
+argument grammar every subcommand shares is :mod:`imagestyle.options`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from shared import UserError, check_output_path
-from shared.cli import sys_exit
+from shared.cli import ArgumentParser, sys_exit
 
-from .features import DEFAULT_LAYERS, MODELS
-from .imageio import SAVE_FORMATS, load_image, parse_size, save_image
+from .features import DEFAULT_LAYERS
+from .feedforward.cli import add_subcommands as add_feedforward_subcommands
+from .imageio import SAVE_FORMATS, load_image, save_image
+from .options import FLAGS, add_features_option, float_list, layer_list, size
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -34,45 +38,6 @@ if TYPE_CHECKING:
 PROG = "imagestyle"
 
 
-def parse_layers(text: str, option: str) -> tuple[list[str], dict[str, float] | None]:
-    """``"relu1_1:0.5,relu2_1"`` -> ``(["relu1_1", "relu2_1"], {"relu1_1": 0.5, "relu2_1": 1})``
-    (weights ``None`` when none is given)."""
-    names: list[str] = []
-    weights: dict[str, float] = {}
-    weighted = False
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        name, sep, value = item.partition(":")
-        name = name.strip()
-        weight = 1.0
-        if sep:
-            weighted = True
-            try:
-                weight = float(value)
-            except ValueError:
-                raise UserError(f"{option}: bad weight {value!r} for layer {name!r}; use "
-                                f"NAME[:WEIGHT],... e.g. relu1_1:0.5,relu2_1") from None
-            if not (weight >= 0 and weight != float("inf")):
-                raise UserError(f"{option}: layer weights must be finite and >= 0, got {value}")
-        if name in names:
-            raise UserError(f"{option}: layer {name} is given twice")
-        names.append(name)
-        weights[name] = weight
-    if not names:
-        raise UserError(f"{option}: no layer names given")
-    return names, (weights if weighted else None)
-
-
-def parse_floats(text: str, option: str) -> list[float]:
-    """``"1,2.5"`` -> ``[1.0, 2.5]``."""
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise UserError(f"{option}: expected comma-separated numbers, got {text!r}") from None
-
-
 def _vgg_cached(model: str) -> bool:
     import torch
 
@@ -80,15 +45,15 @@ def _vgg_cached(model: str) -> bool:
     return (Path(torch.hub.get_dir()) / "checkpoints" / names[model]).exists()
 
 
-def _resolve_model(args: argparse.Namespace, texture: bool) -> str:
-    """The model to use: as given, else VGG-19, except for textures with no VGG weights at hand,
-    which fall back to ``random-multiscale`` (needs no weights)."""
-    if args.model is not None:
-        return args.model
+def _resolve_features(args: argparse.Namespace, texture: bool) -> str:
+    """The feature network to use: as given, else VGG-19, except for textures with no VGG
+    weights at hand, which fall back to ``random-multiscale`` (needs no weights)."""
+    if args.features is not None:
+        return args.features
     if texture and args.weights == "imagenet" and not _vgg_cached("vgg19"):
         if not args.quiet:
-            print(f"{PROG}: no cached VGG-19 weights; using --model random-multiscale "
-                  "(pass --model vgg19 --weights PATH to use VGG)", file=sys.stderr)
+            print(f"{PROG}: no cached VGG-19 weights; using --features random-multiscale "
+                  "(pass --features vgg19 --weights PATH to use VGG)", file=sys.stderr)
         return "random-multiscale"
     return "vgg19"
 
@@ -108,28 +73,24 @@ def snapshot_path(output: Path, level: int, iteration: int, levels: int) -> Path
     return output.with_name(f"{output.stem}{tag}_{iteration:04d}{output.suffix}")
 
 
-def _config(args: argparse.Namespace, model: str, size: int | tuple[int, int], init: object,
+def _config(args: argparse.Namespace, features: str, init: object,
             texture: bool) -> "GatysConfig":
     """The library's :class:`~imagestyle.gatys.GatysConfig` from the parsed options."""
     from .gatys import GatysConfig
 
-    content_layers = content_w = None
-    if not texture and args.content_layers:
-        content_layers, content_w = parse_layers(args.content_layers, "--content-layers")
-    style_layers = style_w = None
-    if args.style_layers:
-        style_layers, style_w = parse_layers(args.style_layers, "--style-layers")
-    blend = parse_floats(args.style_weights, "--style-weights") if args.style_weights else None
+    content_layers, content_w = (None, None) if texture else (args.content_layers or (None, None))
+    style_layers, style_w = args.style_layers or (None, None)
+    blend = args.style_weights
     if blend is not None and len(blend) != len(args.style):
         raise UserError(f"--style-weights has {len(blend)} weights for {len(args.style)} style "
                         "images; give one per style")
     return GatysConfig(
-        model=model, weights=args.weights, pooling=args.pooling, preprocess=args.preprocess,
+        model=features, weights=args.weights, pooling=args.pooling, preprocess=args.preprocess,
         content_layers=content_layers, style_layers=style_layers,
         content_layer_weights=content_w, style_layer_weights=style_w,
         content_weight=0.0 if texture else args.content_weight, style_weight=args.style_weight,
         tv_weight=args.tv_weight, style_blend_weights=blend, style_scale=args.style_scale,
-        size=size, scales=args.scales, iterations=args.iterations, optimizer=args.optimizer,
+        size=args.size, scales=args.scales, iterations=args.iterations, optimizer=args.optimizer,
         lr=args.lr, line_search=None if args.line_search == "none" else args.line_search,
         init=init, preserve_color=args.preserve_color, seed=args.seed,
         device=args.device, quiet=args.quiet,
@@ -139,7 +100,6 @@ def _config(args: argparse.Namespace, model: str, size: int | tuple[int, int], i
 def _run(args: argparse.Namespace, texture: bool) -> int:
     from .gatys import stylize, synthesize_texture
 
-    size = parse_size(args.size)
     inputs = list(args.style) + ([] if texture else [args.content])
     init_path = None if args.init in ("noise", "content") else args.init
     output = _check_output(args.output, inputs + ([init_path] if init_path else []))
@@ -151,8 +111,8 @@ def _run(args: argparse.Namespace, texture: bool) -> int:
     init: object = args.init
     if init_path is not None:
         init = load_image(init_path)
-    model = _resolve_model(args, texture)
-    config = _config(args, model, size, init, texture)
+    features = _resolve_features(args, texture)
+    config = _config(args, features, init, texture)
     levels = max(1, args.scales)
 
     def snapshot(level: int, iteration: int, image: "Tensor") -> None:
@@ -173,7 +133,7 @@ def _run(args: argparse.Namespace, texture: bool) -> int:
         h, w = result.image.shape[-2:]
         note = "interrupted; wrote the best result so far to" if interrupted else "wrote"
         iters = sum(r.iterations for r in result.levels)
-        print(f"{PROG}: {note} {output} ({w}x{h}, {model}, loss {result.loss:.4g}, "
+        print(f"{PROG}: {note} {output} ({w}x{h}, {features}, loss {result.loss:.4g}, "
               f"{iters} iterations, {time.perf_counter() - start:.1f} s)", file=sys.stderr)
     return 130 if interrupted else 0
 
@@ -198,10 +158,8 @@ def _layer_help(kind: str) -> str:
 
 def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
     net = p.add_argument_group("feature network")
-    net.add_argument("--model", choices=MODELS, default=None,
-                     help="feature network (default: vgg19" + (
-                         "; random-multiscale when no VGG-19 weights are cached and --weights "
-                         "is imagenet)" if texture else ")"))
+    add_features_option(net, "vgg19" + ("; random-multiscale when no VGG-19 weights are cached "
+                                        "and --weights is imagenet" if texture else ""))
     net.add_argument("--weights", default="imagenet", metavar="imagenet|random|PATH",
                      help="VGG weights: torchvision's ImageNet weights (downloaded and cached on "
                           "first use), seeded random weights (smoke tests only), or a .pth file "
@@ -213,12 +171,12 @@ def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
 
     loss = p.add_argument_group("loss")
     if not texture:
-        loss.add_argument("--content-layers", default=None, metavar="L[:W],...",
+        loss.add_argument("--content-layers", type=layer_list, default=None, metavar="L[:W],...",
                           help="content layers with optional weights (default: "
                                f"{_layer_help('content')})")
         loss.add_argument("--content-weight", type=float, default=5.0,
                           help="content weight (default: 5)")
-    loss.add_argument("--style-layers", default=None, metavar="L[:W],...",
+    loss.add_argument("--style-layers", type=layer_list, default=None, metavar="L[:W],...",
                       help="style layers with optional weights, e.g. relu1_1:0.5,relu2_1 "
                            f"(default: {_layer_help('style')})")
     loss.add_argument("--style-weight", type=float, default=100.0,
@@ -226,7 +184,7 @@ def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
     tv = 0.0 if texture else 1e-3
     loss.add_argument("--tv-weight", type=float, default=tv,
                       help=f"total-variation weight (default: {tv:g})")
-    loss.add_argument("--style-weights", default=None, metavar="W1,W2,...",
+    loss.add_argument("--style-weights", type=float_list, default=None, metavar="W1,W2,...",
                       help="blend weights of several style images, normalised to sum to 1 "
                            "(default: equal)")
     loss.add_argument("--style-scale", type=float, default=1.0,
@@ -256,10 +214,10 @@ def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
     out.add_argument("-o", "--output", required=True,
                      help="output image; format from the extension (png, jpg, ...)")
     if texture:
-        out.add_argument("--size", default="256", metavar="N|WxH",
+        out.add_argument("--size", type=size, default="256", metavar="N|WxH",
                          help="output size, N for N x N or WxH (default: 256)")
     else:
-        out.add_argument("--size", default="512", metavar="N|WxH",
+        out.add_argument("--size", type=size, default="512", metavar="N|WxH",
                          help="output's longest side N, or exactly WxH (default: 512)")
     out.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None,
                      help="keep the content's colours: transfer on luminance only, or match the "
@@ -275,8 +233,9 @@ def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``imagestyle`` argument parser, with the feed-forward subcommands when present."""
-    parser = argparse.ArgumentParser(
+    """The ``imagestyle`` argument parser: ``transfer``, ``texture`` and the feed-forward
+    subcommands."""
+    parser = ArgumentParser(
         prog=PROG, description="Neural style transfer and texture synthesis for images.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     t = subparsers.add_parser(
@@ -294,16 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("style", nargs="+", help="source texture image(s)")
     _add_common(x, texture=True)
     x.set_defaults(func=texture_command)
-    try:
-        from imagestyle.feedforward.cli import add_subcommands as _add_ff
-    except ImportError:  # feed-forward package not present
-        _add_ff = None
-    if _add_ff is not None:
-        _add_ff(subparsers)
+    add_feedforward_subcommands(subparsers)
     return parser
 
 
-@sys_exit(PROG)
+@sys_exit(PROG, FLAGS)
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``imagestyle`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)

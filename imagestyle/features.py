@@ -14,8 +14,6 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from shared import UserError
-
 from .vgg import VGGFeatures, load_weights
 
 MODELS = ("vgg19", "vgg16", "random-multiscale")
@@ -68,10 +66,11 @@ def build_extractor(
         device: Where the extractor lives.
 
     Raises:
-        UserError: unknown model or layer, missing or mismatched weights.
+        ValueError: unknown model or layer, mismatched weights.
+        FileNotFoundError: a missing weights file.
     """
     if model not in MODELS:
-        raise UserError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     if model == "random-multiscale":
         from .random_multiscale import RandomMultiscaleFeatures
 
@@ -80,7 +79,7 @@ def build_extractor(
     if weights == "random":
         import warnings
 
-        warnings.warn("VGG weights are random (--weights random): fine for tests and smoke runs, "
+        warnings.warn("VGG weights are random (weights='random'): fine for tests and smoke runs, "
                       "but results are not artistic", stacklevel=2)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

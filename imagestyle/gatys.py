@@ -56,7 +56,6 @@ from shared import (
     OptimConfig,
     OptimResult,
     StyleContentObjective,
-    UserError,
     normalize_blend_weights,
     optimize,
     select_device,
@@ -116,26 +115,26 @@ class GatysConfig:
         for name in ("content_weight", "style_weight", "tv_weight"):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
-                raise UserError(f"{name.replace('_', '-')} must be finite and >= 0, got {value}")
+                raise ValueError(f"{name} must be finite and >= 0, got {value}")
         if not (self.style_scale > 0 and math.isfinite(self.style_scale)):
-            raise UserError(f"style-scale must be positive, got {self.style_scale}")
+            raise ValueError(f"style_scale must be positive, got {self.style_scale}")
         if int(self.scales) != self.scales or self.scales < 1:
-            raise UserError(f"scales must be a positive integer, got {self.scales}")
+            raise ValueError(f"scales must be a positive integer, got {self.scales}")
         if int(self.iterations) != self.iterations or self.iterations < 0:
-            raise UserError(f"iterations must be a non-negative integer, got {self.iterations}")
+            raise ValueError(f"iterations must be a non-negative integer, got {self.iterations}")
         if self.lr is not None and not (self.lr > 0 and math.isfinite(self.lr)):
-            raise UserError(f"lr must be positive, got {self.lr}")
+            raise ValueError(f"lr must be positive, got {self.lr}")
         if self.line_search not in (None, "strong_wolfe"):
-            raise UserError(f"line search must be strong_wolfe or None, got {self.line_search!r}")
+            raise ValueError(f"line_search must be strong_wolfe or None, got {self.line_search!r}")
         if self.optimizer not in ("lbfgs", "adam"):
-            raise UserError(f"optimizer must be lbfgs or adam, got {self.optimizer!r}")
+            raise ValueError(f"optimizer must be lbfgs or adam, got {self.optimizer!r}")
         if self.preserve_color not in (None, "luminance", "histogram"):
-            raise UserError(f"preserve-color must be luminance or histogram, got "
-                            f"{self.preserve_color!r}")
+            raise ValueError(f"preserve_color must be luminance or histogram, got "
+                             f"{self.preserve_color!r}")
         if isinstance(self.init, str) and self.init not in ("noise", "content"):
-            raise UserError(f"init must be noise, content or an image, got {self.init!r}")
+            raise ValueError(f"init must be noise, content or an image, got {self.init!r}")
         if not (self.noise_std >= 0 and math.isfinite(self.noise_std)):
-            raise UserError(f"noise_std must be finite and >= 0, got {self.noise_std}")
+            raise ValueError(f"noise_std must be finite and >= 0, got {self.noise_std}")
 
 
 @dataclass
@@ -223,7 +222,7 @@ def _layer_lists(cfg: GatysConfig, texture: bool, style_short_side: int
                  ) -> tuple[list[str], list[str]]:
     defaults = DEFAULT_LAYERS.get(cfg.model)
     if defaults is None:
-        raise UserError(f"unknown model {cfg.model!r}; choose one of {', '.join(DEFAULT_LAYERS)}")
+        raise ValueError(f"unknown model {cfg.model!r}; choose one of {', '.join(DEFAULT_LAYERS)}")
     content = [] if texture else list(cfg.content_layers or defaults.content)
     if cfg.style_layers:
         style = list(cfg.style_layers)
@@ -232,7 +231,7 @@ def _layer_lists(cfg: GatysConfig, texture: bool, style_short_side: int
     else:
         style = list(defaults.style)
     if not style and not content:
-        raise UserError("no content or style layers were given")
+        raise ValueError("no content_layers or style_layers were given")
     return content, style
 
 
@@ -285,24 +284,21 @@ def _optimise_levels(
     """Shared by transfer and texture: build the network, check memory, optimise each level."""
     texture = content is None
     if cfg.style_weight == 0 and (texture or cfg.content_weight == 0):
-        raise UserError("the style weight is 0" + ("" if texture else " and so is the content "
-                        "weight") + ": there is nothing to optimise")
+        raise ValueError("style_weight is 0" + ("" if texture else " and so is content_weight")
+                         + ": there is nothing to optimise")
     device = select_device(cfg.device)
     style_longest = max(1, round(cfg.style_scale * max(out_size)))
     style_sizes = [fit_longest(s.shape[-2:], style_longest) for s in styles]
     content_layers, style_layers = _layer_lists(cfg, texture,
                                                 min(min(wh) for wh in style_sizes))
     layers = list(dict.fromkeys(content_layers + style_layers))
-    try:
-        blend = normalize_blend_weights(len(styles), cfg.style_blend_weights)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    blend = normalize_blend_weights(len(styles), cfg.style_blend_weights)
     for what, weights, names in (("content", cfg.content_layer_weights, content_layers),
                                  ("style", cfg.style_layer_weights, style_layers)):
         extra = sorted(set(weights or {}) - set(names))
         if extra:
-            raise UserError(f"{what} layer weights name layers that are not {what} layers: "
-                            f"{', '.join(extra)}")
+            raise ValueError(f"{what}_layer_weights name layers that are not {what}_layers: "
+                             f"{', '.join(extra)}")
     extractor = _build(cfg, layers, device)
     sizes = level_sizes(out_size, cfg.scales)
     if cfg.check_memory:
@@ -407,13 +403,14 @@ def stylize(
         :class:`GatysResult`.
 
     Raises:
-        UserError: unknown layers, mismatched weights or blend weights, not enough memory.
+        ValueError: bad settings, unknown layers, mismatched weights or blend weights, not
+            enough memory.
     """
     cfg = config or GatysConfig()
     _check_images([content], "content")
     _check_images(styles, "styles")
     if len(styles) == 0:
-        raise UserError("at least one style image is needed")
+        raise ValueError("at least one style image is needed")
     out_size = (cfg.size if isinstance(cfg.size, tuple)
                 else fit_longest(content.shape[-2:], int(cfg.size)))
     content_full = content
@@ -471,9 +468,10 @@ def synthesize_texture(
     cfg = config or texture_config()
     _check_images(styles, "styles")
     if len(styles) == 0:
-        raise UserError("at least one style image is needed")
+        raise ValueError("at least one style image is needed")
     if isinstance(cfg.init, str) and cfg.init == "content":
-        raise UserError("texture synthesis has no content image: use --init noise or PATH")
+        raise ValueError("texture synthesis has no content image: init must be 'noise' or an "
+                         "image")
     out_size = cfg.size if isinstance(cfg.size, tuple) else (int(cfg.size), int(cfg.size))
     init_image = cfg.init if isinstance(cfg.init, Tensor) else None
     if init_image is not None:
@@ -481,8 +479,8 @@ def synthesize_texture(
     if color_reference is None:
         color_reference = init_image if cfg.preserve_color == "luminance" else styles[0]
     if cfg.preserve_color == "luminance" and color_reference is None:
-        raise UserError("luminance-only texture synthesis keeps the colours of an image: give "
-                        "--init PATH (or a colour reference) whose chrominance to keep")
+        raise ValueError("luminance-only texture synthesis keeps the colours of an image: give "
+                         "init PATH (or a color_reference) whose chrominance to keep")
     styles = _prepare_styles(styles, cfg, color_reference)
     coarsest = level_sizes(out_size, cfg.scales)[0]
     if init_image is not None:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from shared import UserError, atomic_path
+from shared import atomic_path
 
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF",
                 ".tiff": "TIFF", ".webp": "WEBP"}
@@ -47,26 +47,27 @@ def load_image(path: str | Path, size: int | tuple[int, int] | None = None) -> T
             ``(W, H)`` tuple resizes exactly. Resampling is Lanczos (antialiased).
 
     Raises:
-        UserError: missing, empty, truncated or non-image files.
+        FileNotFoundError: a missing file.
+        ValueError: a folder, an empty, truncated or non-image file.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
     if not path.exists():
-        raise UserError(f"{path}: no such file")
+        raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
-        raise UserError(f"{path}: is a folder, not an image")
+        raise ValueError(f"{path}: is a folder, not an image")
     if path.stat().st_size == 0:
-        raise UserError(f"{path}: empty file")
+        raise ValueError(f"{path}: empty file")
     try:
         with Image.open(path) as img:
             img.load()
             img = ImageOps.exif_transpose(img)
             img = _to_rgb(img)
     except UnidentifiedImageError:
-        raise UserError(f"{path}: not an image Pillow can read") from None
+        raise ValueError(f"{path}: not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"{path}: cannot read image ({' '.join(str(exc).split())})") from None
+        raise ValueError(f"{path}: cannot read image ({' '.join(str(exc).split())})") from None
     if size is not None:
         img = img.resize(target_size(img.size, size), Image.LANCZOS)
     arr = np.asarray(img, dtype=np.float32) / 255.0  # (H, W, 3)
@@ -83,7 +84,8 @@ def target_size(wh: tuple[int, int], size: int | tuple[int, int]) -> tuple[int, 
 
 
 def parse_size(text: str) -> int | tuple[int, int]:
-    """Parse ``"512"`` -> 512 or ``"640x480"`` -> (640, 480) (width x height)."""
+    """Parse ``"512"`` -> 512 or ``"640x480"`` -> (640, 480) (width x height); ``ValueError``
+    for anything else."""
     t = text.lower().strip()
     try:
         if "x" in t:
@@ -96,7 +98,7 @@ def parse_size(text: str) -> int | tuple[int, int]:
             raise ValueError
         return n
     except ValueError:
-        raise UserError(f"invalid size {text!r}; use N or WxH with positive integers") from None
+        raise ValueError(f"size must be N or WxH with positive integers, got {text!r}") from None
 
 
 def to_pil(image: Tensor) -> "PIL.Image.Image":  # noqa: F821
@@ -118,8 +120,8 @@ def save_image(image: Tensor, path: str | Path, quality: int = 95) -> Path:
     path = Path(path)
     fmt = SAVE_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise UserError(f"{path}: unsupported output extension {path.suffix!r}; use one of "
-                        f"{', '.join(sorted(SAVE_FORMATS))}")
+        raise ValueError(f"{path}: unsupported output extension {path.suffix!r}; use one of "
+                         f"{', '.join(sorted(SAVE_FORMATS))}")
     pil = to_pil(image)
     with atomic_path(path) as tmp:
         kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}

@@ -14,8 +14,6 @@ from typing import Sequence
 
 import torch
 
-from shared import UserError
-
 from .vgg import _BLOCKS, _CHANNELS, layer_names
 
 _FLOAT = 4  # bytes per float32
@@ -119,9 +117,9 @@ def check_memory(
     history_size: int = 100,
     gram_channels: Sequence[int] = (),
     available: int | None = None,
-    what: str = "--size",
+    what: str = "size",
 ) -> int:
-    """Raise :class:`UserError` when the optimisation at ``size`` will not fit in memory.
+    """Raise ``ValueError`` when the optimisation at ``size`` will not fit in memory.
 
     The message gives the estimate, the free memory and the largest longest side that fits at
     the same aspect ratio. Returns the estimate in bytes.
@@ -144,8 +142,8 @@ def check_memory(
             hi = mid - 1
     hint = (f"{what} {lo} would fit" if lo >= 16 else
             "even a tiny image would not fit; free some memory")
-    extra = "; Adam needs less than L-BFGS (--optimizer adam)" if optimizer == "lbfgs" else ""
-    raise UserError(
+    extra = "; Adam needs less than L-BFGS (optimizer adam)" if optimizer == "lbfgs" else ""
+    raise ValueError(
         f"{w}x{h} needs about {_gib(need)} of {device.type} memory for {model} but only "
         f"{_gib(free)} is free; {hint}{extra}"
     )

@@ -22,7 +22,7 @@ scale.
      detail is matched by the small scales).
    * One Gram matrix per scale (the paper concatenates all 1024 maps into one Gram); the
      per-scale Grams are cheaper (8 x 128^2 instead of 1024^2 per position) and let the user
-     weight scales separately (``--style-layers scale3:2,scale55``).
+     weight scales separately (``style_layer_weights={"scale3": 2.0, "scale55": 1.0}``).
    * Filters are Gaussian with each filter scaled to unit norm, so every scale responds with a
      similar magnitude and no scale dominates the loss; inputs are centred with the ImageNet
      mean and standard deviation.
@@ -38,8 +38,6 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-
-from shared import UserError
 
 from .vgg import IMAGENET_MEAN, IMAGENET_STD
 
@@ -99,8 +97,8 @@ class RandomMultiscaleFeatures(nn.Module):
         layers = list(dict.fromkeys(layers)) or list(self.available_layers)
         unknown = [n for n in layers if n not in self.available_layers]
         if unknown:
-            raise UserError(f"unknown random-multiscale layer(s) {', '.join(unknown)}; valid "
-                            f"layers: {', '.join(self.available_layers)}")
+            raise ValueError(f"unknown random-multiscale layer(s) {', '.join(unknown)}; valid "
+                             f"layers: {', '.join(self.available_layers)}")
         self.layers = layers
         self.channels = int(channels)
         self.kernel_sizes = tuple(int(k) for k in kernel_sizes)

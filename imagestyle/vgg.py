@@ -23,7 +23,6 @@ from typing import Literal, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from shared import UserError
 
 Arch = Literal["vgg16", "vgg19"]
 Pooling = Literal["max", "avg"]
@@ -80,7 +79,7 @@ def convert_state_dict(state_dict: Mapping[str, Tensor], arch: Arch) -> dict[str
     """Bring a VGG state dict of either layout to the keys of our ``features`` Sequential.
 
     Accepts torchvision's ``features.N.weight`` (classifier keys ignored) and named
-    ``convB_I.weight`` keys. Raises :class:`UserError` when the weights do not fit ``arch``.
+    ``convB_I.weight`` keys. Raises ``ValueError`` when the weights do not fit ``arch``.
     """
     index = torchvision_index(arch)
     out: dict[str, Tensor] = {}
@@ -89,7 +88,7 @@ def convert_state_dict(state_dict: Mapping[str, Tensor], arch: Arch) -> dict[str
         for key, value in named.items():
             layer, kind = key.split(".")
             if layer not in index:
-                raise UserError(f"the weights have layer {layer}, which {arch} does not have")
+                raise ValueError(f"the weights have layer {layer}, which {arch} does not have")
             out[f"{index[layer]}.{kind}"] = value
     else:
         for key, value in state_dict.items():
@@ -97,7 +96,7 @@ def convert_state_dict(state_dict: Mapping[str, Tensor], arch: Arch) -> dict[str
             if m:
                 out[f"{m.group(1)}.{m.group(2)}"] = value
     if not out:
-        raise UserError(
+        raise ValueError(
             f"the weights hold no VGG convolution layers (keys like 'features.0.weight' or "
             f"'conv1_1.weight'); got keys such as {list(state_dict)[:3]}"
         )
@@ -105,7 +104,7 @@ def convert_state_dict(state_dict: Mapping[str, Tensor], arch: Arch) -> dict[str
                 for k in ("weight", "bias")}
     if set(out) != expected:
         have = len({k.split('.')[0] for k in out})
-        raise UserError(
+        raise ValueError(
             f"the weights do not match {arch}: they have {have} convolution layers, "
             f"{arch} has {len(expected) // 2}"
         )
@@ -138,15 +137,15 @@ class VGGFeatures(nn.Module):
         super().__init__()
         valid = layer_names(arch)
         if pooling not in ("max", "avg"):
-            raise UserError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+            raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
         if preprocess not in ("torchvision", "caffe"):
-            raise UserError(f"preprocess must be 'torchvision' or 'caffe', got {preprocess!r}")
+            raise ValueError(f"preprocess must be 'torchvision' or 'caffe', got {preprocess!r}")
         unknown = [n for n in layers if n not in valid]
         if unknown:
-            raise UserError(f"unknown {arch} layer(s) {', '.join(unknown)}; valid layers: "
-                            f"{', '.join(valid)}")
+            raise ValueError(f"unknown {arch} layer(s) {', '.join(unknown)}; valid layers: "
+                             f"{', '.join(valid)}")
         if not layers:
-            raise UserError("no feature layers were asked for")
+            raise ValueError("no feature layers were asked for")
         self.arch = arch
         self.layers = list(dict.fromkeys(layers))
         self.available_layers = valid
@@ -157,7 +156,7 @@ class VGGFeatures(nn.Module):
                 full.load_state_dict(state_dict)
             except RuntimeError as exc:
                 first = str(exc).strip().splitlines()[-1].strip()
-                raise UserError(f"the weights do not match {arch}: {first}") from None
+                raise ValueError(f"the weights do not match {arch}: {first}") from None
         deepest = max(valid.index(n) for n in self.layers)
         self.features = nn.Sequential(*list(full)[: deepest + 1])
         self._names = valid[: deepest + 1]
@@ -223,23 +222,24 @@ def load_weights(arch: Arch, weights: str, *, progress: bool = False) -> tuple[d
                 state = entry.get_state_dict(progress=progress)
             sys.stderr.write(said.getvalue())
         except Exception as exc:  # no network, proxy, corrupt cache...
-            raise UserError(
-                f"could not get torchvision's ImageNet {arch} weights ({type(exc).__name__}: "
+            raise ValueError(
+                f"could not get torchvision's ImageNet-trained {arch} ({type(exc).__name__}: "
                 f"{' '.join(str(exc).split())[:120]}). torchvision downloads them from "
                 f"{entry.url} into {cache} on first use; with no network, copy that file there, "
-                f"or pass a local file with --weights PATH.pth (torchvision layout or a "
+                f"or pass weights PATH.pth, a local file (torchvision layout or a "
                 f"Caffe-converted VGG such as {_CAFFE_FILES[0 if arch == 'vgg19' else 1]}.pth)"
             ) from None
         return convert_state_dict(state, arch), "torchvision"
     path = Path(weights)
     if not path.exists():
-        raise UserError(f"weights file not found: {path} (use imagenet, random or a .pth path)")
+        raise FileNotFoundError(f"weights file not found: {path} (use imagenet, random or a "
+                                ".pth path)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise UserError(f"cannot read weights file {path}: {' '.join(str(exc).split())[:160]}") from None
+        raise ValueError(f"cannot read weights file {path}: {' '.join(str(exc).split())[:160]}") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
-        raise UserError(f"weights file {path} does not hold a state dict of tensors")
+        raise ValueError(f"weights file {path} does not hold a state dict of tensors")
     return convert_state_dict(state, arch), detect_preprocess(state, str(path))

@@ -1,44 +1,22 @@
 """The ``train``, ``stylize``, ``sample`` and ``export`` subcommands of ``imagestyle``.
 
-:func:`add_subcommands` adds them to the parser that :mod:`imagestyle.cli` builds; each handler
-takes the parsed arguments, fills the library's settings and returns an exit status. Errors are
-raised as :class:`shared.UserError`, which the CLI's ``sys_exit`` wrapper prints as one line.
+:func:`add_subcommands` adds them to the parser that :mod:`imagestyle.cli` builds, with the
+argument grammar of :mod:`imagestyle.options`; each handler takes the parsed arguments, fills the
+library's settings and returns an exit status. The library raises ``ValueError`` naming its
+parameters, which the CLI's ``sys_exit`` wrapper prints as one line naming the flags.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable
+from typing import Any
 
-from shared import UserError, select_device
+from shared import select_device
 
-from ..imageio import parse_size
+from ..options import FLAGS, add_features_option, layer_list, nonneg_int, positive_int, size
 
 EXIT_INTERRUPTED = 130
-
-
-def _layers(text: str) -> list[str]:
-    return [t for t in text.replace(",", " ").split() if t]
-
-
-def _int_at_least(minimum: int, what: str) -> Callable[[str], int]:
-    """An argparse ``type`` accepting integers >= ``minimum``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
-        return value
-
-    return parse
-
-
-_positive_int = _int_at_least(1, "a positive integer")
-_nonneg_int = _int_at_least(0, "an integer >= 0")
 
 
 def add_subcommands(subparsers: Any) -> None:
@@ -64,15 +42,15 @@ def add_subcommands(subparsers: Any) -> None:
     g.add_argument("--dataset", metavar="DIR",
                    help="folder of training photos, searched recursively (stylize mode; e.g. MS-COCO)")
     g = p.add_argument_group("training")
-    g.add_argument("--image-size", type=_positive_int, default=256, help="training crop side (px)")
-    g.add_argument("--style-size", type=_positive_int, default=None,
+    g.add_argument("--image-size", type=positive_int, default=256, help="training crop side (px)")
+    g.add_argument("--style-size", type=positive_int, default=None,
                    help="longest side of the style images (default: --image-size)")
-    g.add_argument("--batch-size", type=_positive_int, default=4, help="images per step per process")
+    g.add_argument("--batch-size", type=positive_int, default=4, help="images per step per process")
     length = g.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=_positive_int, default=None,
+    length.add_argument("--steps", type=positive_int, default=None,
                         help=f"optimiser steps (default: {DEFAULT_EPOCHS} epochs in stylize mode, "
                              f"{DEFAULT_TEXTURE_STEPS} steps in texture mode)")
-    length.add_argument("--epochs", type=_positive_int, default=None, help="passes over the dataset")
+    length.add_argument("--epochs", type=positive_int, default=None, help="passes over the dataset")
     g.add_argument("--lr", type=float, default=1e-3,
                    help="Adam learning rate (Ulyanov et al. used 1e-1 with batch 16 in texture mode)")
     g.add_argument("--seed", type=int, default=0, help="seed of weights, data order, crops and noise")
@@ -80,28 +58,29 @@ def add_subcommands(subparsers: Any) -> None:
     g.add_argument("--content-weight", type=float, default=DEFAULT_CONTENT_WEIGHT, help="content weight")
     g.add_argument("--style-weight", type=float, default=DEFAULT_STYLE_WEIGHT, help="style weight")
     g.add_argument("--tv-weight", type=float, default=DEFAULT_TV_WEIGHT, help="total-variation weight")
-    g.add_argument("--content-layers", type=_layers, default=None,
-                   help="comma-separated content layers (default: the model's, e.g. relu3_3 for vgg16)")
-    g.add_argument("--style-layers", type=_layers, default=None,
-                   help="comma-separated style layers (default: the model's)")
-    g.add_argument("--model", choices=("vgg16", "vgg19", "random-multiscale"), default=None,
-                   help="loss network (default: vgg16 for johnson, vgg19 for texture-net)")
+    g.add_argument("--content-layers", type=layer_list, default=None, metavar="L[:W],...",
+                   help="content layers with optional weights (default: the feature network's, "
+                        "e.g. relu3_3 for vgg16)")
+    g.add_argument("--style-layers", type=layer_list, default=None, metavar="L[:W],...",
+                   help="style layers with optional weights, e.g. relu1_2:2,relu2_2 (default: "
+                        "the feature network's)")
+    add_features_option(g, "vgg16 for johnson, vgg19 for texture-net")
     g.add_argument("--weights", default="imagenet",
                    help="VGG weights: imagenet, random (tests only) or a .pth file")
     g = p.add_argument_group("network")
     g.add_argument("--norm", choices=("instance", "batch"), default=None,
                    help="normalisation (default: instance for johnson, batch for texture-net)")
     g.add_argument("--width", type=float, default=1.0, help="johnson: channel width multiplier")
-    g.add_argument("--scales", type=_positive_int, default=6, help="texture-net: pyramid levels")
-    g.add_argument("--channels", type=_positive_int, default=8, help="texture-net: channels per scale")
+    g.add_argument("--scales", type=positive_int, default=6, help="texture-net: pyramid levels")
+    g.add_argument("--channels", type=positive_int, default=8, help="texture-net: channels per scale")
     g = p.add_argument_group("checkpoints and running")
     g.add_argument("--checkpoint", metavar="PATH", default=None,
                    help="checkpoint file (default: MODEL.pt.ckpt)")
-    g.add_argument("--checkpoint-every", type=_nonneg_int, default=1000,
+    g.add_argument("--checkpoint-every", type=nonneg_int, default=1000,
                    help="steps between checkpoints; 0: only at the end (and on Ctrl-C)")
     g.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    g.add_argument("--workers", type=_nonneg_int, default=0, help="data-loader worker processes")
+    g.add_argument("--workers", type=nonneg_int, default=0, help="data-loader worker processes")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=train_command)
 
@@ -114,11 +93,11 @@ def add_subcommands(subparsers: Any) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="input image(s)")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file for one input; output folder (made if missing) for several")
-    p.add_argument("--size", type=parse_size, default=None,
+    p.add_argument("--size", type=size, default=None,
                    help="resize inputs first: N (longest side) or WxH (default: keep the size)")
     p.add_argument("--preserve-color", choices=("luminance",), default=None,
                    help="keep the input's colours (luminance-only transfer)")
-    p.add_argument("--batch-size", type=_positive_int, default=4, help="images per forward pass")
+    p.add_argument("--batch-size", type=positive_int, default=4, help="images per forward pass")
     p.add_argument("--seed", type=int, default=0, help="noise seed (texture-net models)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.set_defaults(func=stylize_command)
@@ -130,11 +109,11 @@ def add_subcommands(subparsers: Any) -> None:
     p.add_argument("--model", required=True, metavar="TEXTURE_MODEL.pt", help="trained texture model")
     p.add_argument("-o", "--output", required=True, metavar="OUT.png",
                    help="output image; with --count N > 1, OUT_001.png ... OUT_N.png")
-    p.add_argument("--size", type=parse_size, default=None,
+    p.add_argument("--size", type=size, default=None,
                    help="WxH or N (square) (default: the training size)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise")
-    p.add_argument("--count", type=_positive_int, default=1, help="number of samples")
-    p.add_argument("--batch-size", type=_positive_int, default=4, help="samples per forward pass")
+    p.add_argument("--count", type=positive_int, default=1, help="number of samples")
+    p.add_argument("--batch-size", type=positive_int, default=4, help="samples per forward pass")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.set_defaults(func=sample_command)
 
@@ -153,12 +132,15 @@ def train_command(args: argparse.Namespace) -> int:
     """``imagestyle train``."""
     from .train import TrainConfig, train
 
+    content_layers, content_w = args.content_layers or (None, None)
+    style_layers, style_w = args.style_layers or (None, None)
     config = TrainConfig(
         styles=list(args.style), out=args.out, arch=args.arch, mode=args.mode, dataset=args.dataset,
         image_size=args.image_size, style_size=args.style_size, batch_size=args.batch_size,
         steps=args.steps, epochs=args.epochs, lr=args.lr, content_weight=args.content_weight,
         style_weight=args.style_weight, tv_weight=args.tv_weight,
-        content_layers=args.content_layers, style_layers=args.style_layers, model=args.model,
+        content_layers=content_layers, style_layers=style_layers,
+        content_layer_weights=content_w, style_layer_weights=style_w, model=args.features,
         weights=args.weights, norm=args.norm, width=args.width, scales=args.scales,
         channels=args.channels, checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
         seed=args.seed, device=args.device, workers=args.workers, quiet=args.quiet,
@@ -208,12 +190,12 @@ def export_command(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry point with only these subcommands (``python -m
-    imagestyle.feedforward.cli``), for use before :mod:`imagestyle.cli` exists."""
-    from shared.cli import sys_exit
+    imagestyle.feedforward.cli``)."""
+    from shared.cli import ArgumentParser, sys_exit
 
-    @sys_exit("imagestyle")
+    @sys_exit("imagestyle", FLAGS)
     def run(argv: list[str] | None) -> int:
-        parser = argparse.ArgumentParser(prog="imagestyle")
+        parser = ArgumentParser(prog="imagestyle")
         add_subcommands(parser.add_subparsers(dest="command", required=True))
         args = parser.parse_args(argv)
         return args.func(args)

@@ -19,8 +19,6 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset, DistributedSampler
 
-from shared import UserError
-
 from ..imageio import load_image
 
 IMAGE_EXTENSIONS = frozenset(
@@ -35,19 +33,20 @@ def find_images(folder: str | Path) -> tuple[list[Path], list[Path]]:
     are skipped later, when they are loaded.
 
     Raises:
-        UserError: ``folder`` missing or not a folder, or holding no image files at all.
+        FileNotFoundError: ``folder`` is missing.
+        ValueError: ``folder`` is not a folder, or holds no image files at all.
     """
     from PIL import Image, UnidentifiedImageError
 
     root = Path(folder)
     if not root.exists():
-        raise UserError(f"dataset folder does not exist: {root}")
+        raise FileNotFoundError(f"dataset folder does not exist: {root}")
     if not root.is_dir():
-        raise UserError(f"dataset is not a folder: {root}")
+        raise ValueError(f"dataset is not a folder: {root}")
     candidates = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
     if not candidates:
-        raise UserError(f"dataset folder {root} holds no images (searched recursively for "
-                        f"{', '.join(sorted(IMAGE_EXTENSIONS))})")
+        raise ValueError(f"dataset folder {root} holds no images (searched recursively for "
+                         f"{', '.join(sorted(IMAGE_EXTENSIONS))})")
     good: list[Path] = []
     bad: list[Path] = []
     for path in candidates:
@@ -58,7 +57,7 @@ def find_images(folder: str | Path) -> tuple[list[Path], list[Path]]:
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             bad.append(path)
     if not good:
-        raise UserError(f"none of the {len(candidates)} image files in {root} can be read")
+        raise ValueError(f"none of the {len(candidates)} image files in {root} can be read")
     return good, bad
 
 
@@ -110,12 +109,12 @@ class ImageFolderDataset(Dataset):
             i = (index + attempt) % len(self.files)
             try:
                 image = load_image(self.files[i])  # (1, 3, H, W)
-            except UserError as exc:
+            except (ValueError, FileNotFoundError) as exc:
                 warnings.warn(f"skipping unreadable training image: {exc}", stacklevel=2)
                 continue
             rng = np.random.default_rng([self.seed, self.epoch, index])
             return resize_crop(image, self.size, rng)
-        raise UserError("no training image could be decoded")
+        raise ValueError("no training image could be decoded")
 
 
 class ResumableSampler(DistributedSampler):

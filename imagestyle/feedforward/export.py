@@ -29,7 +29,7 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from shared import UserError, atomic_path
+from shared import atomic_path, check_output_path
 
 from .modelfile import ModelInfo, load_model
 from .networks import TextureNet
@@ -98,11 +98,11 @@ def _test_inputs(net: nn.Module, names: tuple[str, ...], h: int, w: int) -> tupl
 
 
 def check_onnx_available() -> None:
-    """Raise UserError naming the install command when the ONNX packages are missing."""
+    """Raise ``ValueError`` naming the install command when the ONNX packages are missing."""
     missing = [m for m in ("onnx", "onnxruntime", "onnxscript") if importlib.util.find_spec(m) is None]
     if missing:
-        raise UserError(f"ONNX export needs {' and '.join(missing)}, which are not installed; "
-                        f"install them with: {ONNX_INSTALL_HINT}")
+        raise ValueError(f"ONNX export needs {' and '.join(missing)}, which are not installed; "
+                         f"install them with: {ONNX_INSTALL_HINT}")
 
 
 def _metadata(info: ModelInfo, names: tuple[str, ...]) -> str:
@@ -148,9 +148,9 @@ def _export_onnx(module: nn.Module, tmp: Path, names: tuple[str, ...],
         try:
             outputs.append(torch.from_numpy(session.run(None, feeds)[0]))
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
-            raise UserError(f"export check failed: onnxruntime cannot run the exported model on a "
-                            f"{tuple(args[0].shape)} input ({' '.join(str(exc).split())[:200]}); "
-                            "nothing written") from None
+            raise ValueError(f"export check failed: onnxruntime cannot run the exported model on a "
+                             f"{tuple(args[0].shape)} input ({' '.join(str(exc).split())[:200]}); "
+                             "nothing written") from None
     return outputs
 
 
@@ -166,20 +166,15 @@ def export_model(model: str | Path, fmt: str, output: str | Path, *,
             strides, and one smaller than the network's minimum, exercise the padding.
 
     Raises:
-        UserError: unknown format, bad model file, missing ONNX packages, or a mismatch.
+        FileNotFoundError: a missing model file.
+        ValueError: unknown format, bad model file, an output that cannot be written or would
+            overwrite the model, missing ONNX packages, or a mismatch.
     """
     if fmt not in FORMATS:
-        raise UserError(f"unknown export format {fmt!r}; choose torchscript or onnx")
+        raise ValueError(f"unknown export format {fmt!r}; choose torchscript or onnx")
     if fmt == "onnx":
         check_onnx_available()
-    out = Path(output)
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"-o {out}: folder {folder} does not exist")
-    if out.is_dir():
-        raise UserError(f"-o {out}: is a folder; give a file name")
-    if out.resolve() == Path(model).resolve():
-        raise UserError("-o would overwrite the model file; choose another name")
+    out = check_output_path(output, [model])
     net, info = load_model(model, "cpu")
     module, names = _exportable(net)
     tests = [_test_inputs(module, names, h, w) for h, w in test_sizes]
@@ -194,11 +189,11 @@ def export_model(model: str | Path, fmt: str, output: str | Path, *,
             outputs = _export_onnx(module, tmp, names, tests, meta)
         for got, want in zip(outputs, expected):
             if got.shape != want.shape:
-                raise UserError(f"export check failed: the exported model's output has shape "
-                                f"{tuple(got.shape)}, PyTorch's {tuple(want.shape)}; nothing written")
+                raise ValueError(f"export check failed: the exported model's output has shape "
+                                 f"{tuple(got.shape)}, PyTorch's {tuple(want.shape)}; nothing written")
             worst = max(worst, float((got.float() - want.float()).abs().max()))
         if not worst <= TOLERANCE:
-            raise UserError(f"export check failed: the exported model differs from PyTorch by "
-                            f"{worst:.3g} (> {TOLERANCE:g}); nothing written")
+            raise ValueError(f"export check failed: the exported model differs from PyTorch by "
+                             f"{worst:.3g} (> {TOLERANCE:g}); nothing written")
     return ExportReport(path=out, format=fmt, max_abs_diff=worst,
                         test_shapes=tuple(tuple(t[0].shape) for t in tests), inputs=names)

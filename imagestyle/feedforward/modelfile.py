@@ -9,10 +9,11 @@ repeating a flag::
      "training": {...the full training settings...}, "step": int}
 
 A checkpoint (``format = "styletoolkit.feedforward.checkpoint"``) holds a model payload plus the
-optimiser, the step, the data position and the RNG states, for ``--resume``.
+optimiser, the step, the data position and the RNG states, to resume training from.
 
 Files are read with ``torch.load(weights_only=True)`` (no arbitrary code runs on load) and
-validated; anything that is not ours, truncated, or inconsistent raises :class:`UserError`.
+validated; anything that is not ours, truncated, or inconsistent raises ``ValueError`` naming
+the file (``FileNotFoundError`` for a missing one).
 Files are written atomically (:func:`shared.atomic_path`), so a crash never leaves half a file.
 """
 
@@ -27,7 +28,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from shared import UserError, atomic_path
+from shared import atomic_path
 
 from .networks import ARCHS, build_network, generator_mode, network_config
 
@@ -72,48 +73,48 @@ def save_payload(payload: Mapping[str, Any], path: str | Path) -> Path:
 def _read(path: str | Path, what: str) -> dict:
     path = Path(path)
     if not path.exists():
-        raise UserError(f"{path}: no such {what} file")
+        raise FileNotFoundError(f"{path}: no such {what} file")
     if path.is_dir():
-        raise UserError(f"{path}: is a folder, not a {what} file")
+        raise ValueError(f"{path}: is a folder, not a {what} file")
     if path.stat().st_size == 0:
-        raise UserError(f"{path}: empty file, not a {what}")
+        raise ValueError(f"{path}: empty file, not a {what}")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError,
             OSError, AttributeError, ImportError, KeyError, IndexError) as exc:
         text = " ".join(str(exc).split())
         if "failed finding central directory" in text or "truncated" in text.lower() or isinstance(exc, EOFError):
-            raise UserError(f"{path}: truncated or damaged file; not a readable {what}") from None
-        raise UserError(f"{path}: not a styletoolkit {what} (not a PyTorch file of plain tensors "
-                        "that this toolkit writes)") from None
+            raise ValueError(f"{path}: truncated or damaged file; not a readable {what}") from None
+        raise ValueError(f"{path}: not a styletoolkit {what} (not a PyTorch file of plain tensors "
+                         "that this toolkit writes)") from None
     if not isinstance(data, dict) or "format" not in data:
-        raise UserError(f"{path}: not a styletoolkit feed-forward {what} (a foreign PyTorch file)")
+        raise ValueError(f"{path}: not a styletoolkit feed-forward {what} (a foreign PyTorch file)")
     return data
 
 
 def _check_version(data: Mapping[str, Any], path: Path) -> None:
     version = data.get("version")
     if not isinstance(version, int) or version > VERSION:
-        raise UserError(f"{path}: file format version {version!r} is newer than this "
-                        f"toolkit's ({VERSION}); upgrade styletoolkit")
+        raise ValueError(f"{path}: file format version {version!r} is newer than this "
+                         f"toolkit's ({VERSION}); upgrade styletoolkit")
 
 
 def _model_from_payload(data: Mapping[str, Any], path: Path) -> tuple[nn.Module, ModelInfo]:
     try:
         arch, network, state = data["arch"], data["network"], data["state_dict"]
     except KeyError as exc:
-        raise UserError(f"{path}: damaged model file (no {exc.args[0]!r} entry)") from None
+        raise ValueError(f"{path}: damaged model file (no {exc.args[0]!r} entry)") from None
     if arch not in ARCHS or not isinstance(network, dict) or not isinstance(state, dict):
-        raise UserError(f"{path}: damaged model file (architecture {arch!r} is not one of {ARCHS})")
+        raise ValueError(f"{path}: damaged model file (architecture {arch!r} is not one of {ARCHS})")
     try:
         net = build_network(arch, network)
     except (TypeError, ValueError) as exc:
-        raise UserError(f"{path}: damaged model file (bad architecture settings: {exc})") from None
+        raise ValueError(f"{path}: damaged model file (bad architecture settings: {exc})") from None
     try:
         net.load_state_dict(state)
     except RuntimeError as exc:
         first = " ".join(str(exc).split())[:200]
-        raise UserError(f"{path}: damaged model file (weights do not fit the architecture: {first})") from None
+        raise ValueError(f"{path}: damaged model file (its tensors do not fit the architecture: {first})") from None
     info = ModelInfo(arch=arch, mode=generator_mode(net), network=dict(network),
                      training=dict(data.get("training") or {}), step=int(data.get("step", 0)))
     return net.eval(), info
@@ -126,7 +127,8 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn
         ``(network in eval mode on device, ModelInfo)``.
 
     Raises:
-        UserError: missing, foreign, truncated or inconsistent files.
+        FileNotFoundError: a missing file.
+        ValueError: a foreign, truncated or inconsistent file.
     """
     path = Path(path)
     data = _read(path, "model")
@@ -135,11 +137,11 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn
         _check_version(data, path)
         model = data.get("model")
         if not isinstance(model, dict):
-            raise UserError(f"{path}: damaged checkpoint (no model entry)")
+            raise ValueError(f"{path}: damaged checkpoint (no model entry)")
         data = model
         fmt = data.get("format")
     if fmt != MODEL_FORMAT:
-        raise UserError(f"{path}: not a styletoolkit feed-forward model (format {str(fmt)[:60]!r})")
+        raise ValueError(f"{path}: not a styletoolkit feed-forward model (format {str(fmt)[:60]!r})")
     _check_version(data, path)
     net, info = _model_from_payload(data, path)
     return net.to(device), info
@@ -149,17 +151,18 @@ def load_checkpoint(path: str | Path) -> dict:
     """Read and validate a training checkpoint (CPU tensors).
 
     Raises:
-        UserError: missing, foreign or truncated files, or a model file given instead.
+        FileNotFoundError: a missing file.
+        ValueError: a foreign or truncated file, or a model file given instead.
     """
     path = Path(path)
     data = _read(path, "checkpoint")
     if data.get("format") == MODEL_FORMAT:
-        raise UserError(f"{path}: is a model file, not a training checkpoint; it cannot be resumed")
+        raise ValueError(f"{path}: is a model file, not a training checkpoint; it cannot be resumed")
     if data.get("format") != CHECKPOINT_FORMAT:
-        raise UserError(f"{path}: not a styletoolkit training checkpoint")
+        raise ValueError(f"{path}: not a styletoolkit training checkpoint")
     _check_version(data, path)
     for key in ("model", "optimizer", "step", "config", "epoch", "batch_in_epoch"):
         if key not in data:
-            raise UserError(f"{path}: damaged checkpoint (no {key!r} entry)")
+            raise ValueError(f"{path}: damaged checkpoint (no {key!r} entry)")
     _model_from_payload(data["model"], path)  # validates the network and its weights
     return data

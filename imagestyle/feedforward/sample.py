@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from shared import UserError
+from shared import check_output_path
 
 from ..imageio import SAVE_FORMATS, save_image
 from .networks import TextureNet
@@ -66,26 +66,26 @@ def sample_files(model: str | Path, output: str | Path, *, size: Optional[tuple[
     """Sample textures with a texture model file and write them atomically.
 
     ``size`` defaults to the model's training crop size. Returns the paths written.
+
+    Raises:
+        FileNotFoundError: a missing model file.
+        ValueError: a bad model file or ``count``, or an output that cannot be written or would
+            overwrite the model.
     """
     device = torch.device(device)
     out = Path(output)
     if count < 1:
-        raise UserError(f"--count must be >= 1, got {count}")
+        raise ValueError(f"count must be >= 1, got {count}")
     if out.suffix.lower() not in SAVE_FORMATS:
-        raise UserError(f"-o {out}: unsupported image extension {out.suffix!r}; use one of "
-                        f"{', '.join(sorted(SAVE_FORMATS))}")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"-o {out}: folder {folder} does not exist")
-    if out.is_dir():
-        raise UserError(f"-o {out}: is a folder; give an image file name")
+        raise ValueError(f"output {out}: unsupported image extension {out.suffix!r}; use one of "
+                         f"{', '.join(sorted(SAVE_FORMATS))}")
+    paths = sample_paths(out, count)
+    for path in paths:
+        check_output_path(path, [model])
     net, info = load_generator(model, device, "texture")
     if size is None:
         s = int(info.training.get("image_size") or 256)
         size = (s, s)
-    paths = sample_paths(out, count)
-    if Path(model).resolve() in {p.resolve() for p in paths}:
-        raise UserError("the output would overwrite the model file; choose another name")
     for start in range(0, count, batch_size):  # a batch at a time: any count fits in memory
         n = min(batch_size, count - start)
         images = sample_textures(net, n, size, seed=seed, batch_size=batch_size, first=start)  # type: ignore[arg-type]

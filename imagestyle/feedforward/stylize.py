@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from shared import UserError
+from shared import autocast, check_output_path
 
 from ..color import restore_chrominance
 from ..imageio import SAVE_FORMATS, load_image, save_image
@@ -22,10 +22,10 @@ from .networks import run_generator
 
 
 def inference_context(device: torch.device) -> contextlib.ExitStack:
+    """Inference mode, in bf16 on CUDA (:func:`shared.autocast`)."""
     stack = contextlib.ExitStack()
     stack.enter_context(torch.inference_mode())
-    if device.type == "cuda":
-        stack.enter_context(torch.autocast("cuda", dtype=torch.bfloat16))
+    stack.enter_context(autocast(device, "bf16"))
     return stack
 
 
@@ -103,10 +103,10 @@ def load_generator(path: str | Path, device: torch.device, want: str) -> tuple[n
     net, info = load_model(path, device)
     if info.mode != want:
         if want == "stylize":
-            raise UserError(f"{path} is a texture model (it samples textures from noise, no "
-                            "content); use `imagestyle sample` with it")
-        raise UserError(f"{path} is a stylisation model (it needs a content image); use "
-                        "`imagestyle stylize` with it")
+            raise ValueError(f"{path} is a texture model (it samples textures from noise, no "
+                             "content); sample textures with it instead")
+        raise ValueError(f"{path} is a stylisation model (it needs a content image); stylise "
+                         "images with it instead")
     return prepare_for_device(net, device), info
 
 
@@ -129,17 +129,19 @@ def output_paths(inputs: Sequence[Path], output: Path) -> list[Path]:
 
 
 def check_readable(path: Path) -> None:
-    """Raise UserError unless ``path`` is a file whose image header Pillow recognises (cheap: the
+    """Raise ``ValueError`` unless ``path`` is a file whose image header Pillow recognises (cheap: the
     pixels are not decoded), so that bad inputs are reported before any output is written."""
     from PIL import Image, UnidentifiedImageError
 
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
     if not path.is_file():
-        raise UserError(f"{path}: no such file" if not path.exists() else f"{path}: is not a file")
+        raise ValueError(f"{path}: is not a file")
     try:
         with Image.open(path):
             pass
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise UserError(f"{path}: not an image Pillow can read") from None
+        raise ValueError(f"{path}: not an image Pillow can read") from None
 
 
 def stylize_files(model: str | Path, inputs: Sequence[str | Path], output: str | Path, *,
@@ -154,31 +156,40 @@ def stylize_files(model: str | Path, inputs: Sequence[str | Path], output: str |
 
     Returns:
         The paths written.
+
+    Raises:
+        FileNotFoundError: a missing model or input file.
+        ValueError: a bad model or input file, or an output that cannot be written or would
+            overwrite an input or the model.
     """
     device = torch.device(device)
     in_paths = [Path(p) for p in inputs]
     if not in_paths:
-        raise UserError("give at least one input image")
+        raise ValueError("inputs must name at least one image")
     out = Path(output)
-    parent = out.parent if str(out.parent) else Path(".")
-    if len(in_paths) > 1:
+    protected = [*in_paths, Path(model)]
+    into_folder = len(in_paths) > 1 or out.is_dir()
+    if into_folder:
         if out.exists() and not out.is_dir():
-            raise UserError(f"-o {out}: several inputs need an output folder, and {out} is a file")
-        if out.suffix.lower() in SAVE_FORMATS and not out.exists():
-            raise UserError(f"-o {out}: several inputs need an output folder, not an image file name")
-    elif out.suffix.lower() not in SAVE_FORMATS and not out.is_dir():
-        raise UserError(f"-o {out}: unsupported image extension {out.suffix!r}; use one of "
-                        f"{', '.join(sorted(SAVE_FORMATS))}")
-    if not out.is_dir() and not parent.is_dir():
-        raise UserError(f"-o {out}: folder {parent} does not exist")
+            raise ValueError(f"output {out}: several inputs need an output folder, and {out} is "
+                             "a file")
+        if not out.exists():
+            if out.suffix.lower() in SAVE_FORMATS:
+                raise ValueError(f"output {out}: several inputs need an output folder, not an "
+                                 "image file name")
+            check_output_path(out)  # the folder it is made in exists
+    else:
+        if out.suffix.lower() not in SAVE_FORMATS:
+            raise ValueError(f"output {out}: unsupported image extension {out.suffix!r}; use one "
+                             f"of {', '.join(sorted(SAVE_FORMATS))}")
+        check_output_path(out, protected)
     net, _ = load_generator(model, device, "stylize")
     for p in in_paths:
         check_readable(p)
     targets = output_paths(in_paths, out)
-    protected = {p.resolve() for p in in_paths} | {Path(model).resolve()}
-    for t in targets:
-        if t.resolve() in protected:
-            raise UserError(f"output {t} is one of the inputs; choose another output")
+    if out.is_dir():  # files in an existing folder might be inputs (a new folder holds none)
+        for t in targets:
+            check_output_path(t, protected)
     if len(in_paths) > 1:
         out.mkdir(exist_ok=True)
     generator_seed = seed

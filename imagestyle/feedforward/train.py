@@ -17,7 +17,6 @@ its shard through a distributed sampler, and only rank 0 writes checkpoints, mod
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import random
@@ -33,14 +32,14 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from shared import (NonFiniteLossError, StyleContentObjective, UserError, content_loss, select_device,
-                    seed_everything)
+from shared import (NonFiniteLossError, StyleContentObjective, autocast, check_output_path,
+                    content_loss, seed_everything, select_device)
 
 from ..features import DEFAULT_LAYERS, build_extractor
 from ..imageio import load_image
 from .data import ImageFolderDataset, ResumableSampler, batches_per_epoch
 from .modelfile import (CHECKPOINT_FORMAT, VERSION, load_checkpoint, model_payload, save_payload)
-from .networks import TextureNet, TextureNetConfig, TransformNet, TransformNetConfig
+from .networks import TextureNet, build_network
 
 # Default loss weights of pytorch/examples' fast_neural_style (Gram / (C*H*W), mean squared
 # errors, VGG on ImageNet-normalised [0, 1] input), which reproduce Johnson et al.'s results.
@@ -76,6 +75,8 @@ class TrainConfig:
     tv_weight: float = DEFAULT_TV_WEIGHT  # weight of the total-variation term
     content_layers: Optional[list[str]] = None  # default: the feature model's content layers
     style_layers: Optional[list[str]] = None  # default: the feature model's style layers
+    content_layer_weights: Optional[dict[str, float]] = None  # per content layer (default 1)
+    style_layer_weights: Optional[dict[str, float]] = None  # per style layer (default 1)
     model: Optional[str] = None  # loss network: vgg16 (johnson default), vgg19, random-multiscale
     weights: str = "imagenet"  # VGG weights: imagenet, random or a .pth path
     norm: Optional[str] = None  # generator norm: instance / batch (default: the arch's)
@@ -92,45 +93,49 @@ class TrainConfig:
     resume: bool = False  # continue from the checkpoint
 
     def resolved(self) -> "TrainConfig":
-        """A copy with every default filled in and every value checked (raises UserError)."""
+        """A copy with every default filled in and every value checked (raises ``ValueError``
+        naming the field)."""
         c = dataclasses.replace(self)
         if c.arch not in DEFAULT_MODEL:
-            raise UserError(f"unknown --arch {c.arch!r}; choose johnson or texture-net")
+            raise ValueError(f"arch must be johnson or texture-net, got {c.arch!r}")
         if c.mode not in ("stylize", "texture"):
-            raise UserError(f"unknown --mode {c.mode!r}; choose stylize or texture")
+            raise ValueError(f"mode must be stylize or texture, got {c.mode!r}")
         if c.arch == "johnson" and c.mode == "texture":
-            raise UserError("--mode texture needs --arch texture-net (the transform net stylises)")
+            raise ValueError("mode texture needs arch texture-net (the transform net stylises)")
         if not c.styles:
-            raise UserError("give at least one --style image")
+            raise ValueError("styles is empty: give at least one style image")
         if c.mode == "stylize" and not c.dataset:
-            raise UserError("stylize mode trains on photos: give --dataset DIR (a folder of images)")
+            raise ValueError("mode stylize trains on photos: give dataset, a folder of images")
         if c.mode == "texture" and c.epochs is not None:
-            raise UserError("texture mode has no dataset, hence no epochs: use --steps")
+            raise ValueError("mode texture has no dataset, hence no epochs: give steps")
         if c.steps is not None and c.epochs is not None:
-            raise UserError("give --steps or --epochs, not both")
+            raise ValueError("give steps or epochs, not both")
         for name in ("image_size", "batch_size"):
             if getattr(c, name) < 1:
-                raise UserError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(c, name)}")
-        if c.steps is not None and c.steps < 1 or c.epochs is not None and c.epochs < 1:
-            raise UserError("--steps and --epochs must be >= 1")
+                raise ValueError(f"{name} must be >= 1, got {getattr(c, name)}")
+        for name in ("steps", "epochs"):
+            if getattr(c, name) is not None and getattr(c, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(c, name)}")
         if not (c.lr > 0):
-            raise UserError(f"--lr must be positive, got {c.lr}")
+            raise ValueError(f"lr must be positive, got {c.lr}")
         for name in ("content_weight", "style_weight", "tv_weight"):
             v = getattr(c, name)
             if not (v >= 0) or v == float("inf"):
-                raise UserError(f"--{name.replace('_', '-')} must be finite and >= 0, got {v}")
-        if c.checkpoint_every < 0 or c.workers < 0:
-            raise UserError("--checkpoint-every and --workers must be >= 0")
+                raise ValueError(f"{name} must be finite and >= 0, got {v}")
+        for name in ("checkpoint_every", "workers"):
+            if getattr(c, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(c, name)}")
         c.model = c.model or DEFAULT_MODEL[c.arch]
         c.norm = c.norm or ("instance" if c.arch == "johnson" else "batch")
         c.style_size = c.style_size or c.image_size
         if c.mode == "texture":
             c.content_layers = []
+            c.content_layer_weights = None
         defaults = DEFAULT_LAYERS.get(c.model)
         if c.content_layers is None or c.style_layers is None:
             if defaults is None:
-                raise UserError(f"no default layers known for --model {c.model}; give "
-                                "--content-layers and --style-layers")
+                raise ValueError(f"no default layers known for model {c.model!r}; give "
+                                 "content_layers and style_layers")
             if c.content_layers is None:
                 # Ulyanov et al. use relu4_2 with VGG-19 and Johnson et al. relu3_3 with VGG-16.
                 c.content_layers = list(defaults.content)
@@ -139,20 +144,30 @@ class TrainConfig:
             if c.style_layers is None:
                 c.style_layers = list(defaults.style)
         if not c.style_layers:
-            raise UserError("--style-layers is empty")
+            raise ValueError("style_layers is empty")
+        for what, weights, names in (("content", c.content_layer_weights, c.content_layers),
+                                     ("style", c.style_layer_weights, c.style_layers)):
+            extra = sorted(set(weights or {}) - set(names))
+            if extra:
+                raise ValueError(f"{what}_layer_weights name layers that are not {what}_layers: "
+                                 f"{', '.join(extra)}")
+            if any(not (w >= 0 and w != float("inf")) for w in (weights or {}).values()):
+                raise ValueError(f"{what}_layer_weights must be finite and >= 0, got {weights}")
         c.checkpoint = c.checkpoint or f"{c.out}.ckpt"
         c.styles = [str(s) for s in c.styles]
         return c
 
+    def network_config(self) -> dict[str, Any]:
+        """The generator's architecture settings, as model files store them."""
+        if self.arch == "johnson":
+            return {"norm": self.norm or "instance", "width": self.width}
+        return {"mode": self.mode, "scales": self.scales, "channels": self.channels,
+                "norm": self.norm or "batch"}
+
     def network(self) -> nn.Module:
-        """A freshly initialised generator for this configuration."""
-        try:
-            if self.arch == "johnson":
-                return TransformNet(TransformNetConfig(norm=self.norm or "instance", width=self.width))
-            return TextureNet(TextureNetConfig(mode=self.mode, scales=self.scales,
-                                               channels=self.channels, norm=self.norm or "batch"))
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
+        """A freshly initialised generator for this configuration (through
+        :func:`~imagestyle.feedforward.networks.build_network`, as loading a model file does)."""
+        return build_network(self.arch, self.network_config())
 
 
 def _multiscale_layers(styles: list[str], style_size: int, image_size: int) -> Optional[list[str]]:
@@ -243,14 +258,15 @@ def set_rng_states(states: dict[str, Any]) -> None:
 
 
 def check_resumable(saved: dict[str, Any], current: TrainConfig, path: Path) -> None:
-    """Raise UserError if ``current`` differs from ``saved`` in a setting that shapes training."""
+    """Raise ``ValueError`` if ``current`` differs from ``saved`` in a setting that shapes
+    training."""
     now = asdict(current)
     diffs = [f"{k} {saved.get(k)!r} -> {now[k]!r}" for k in now
              if k not in RESUMABLE_CHANGES and k != "resume" and saved.get(k) != now[k]]
     if diffs:
-        raise UserError(f"--resume: the settings differ from those of checkpoint {path}: "
-                        f"{'; '.join(diffs[:4])}{' ...' if len(diffs) > 4 else ''}; "
-                        "use the same settings or start a new run")
+        raise ValueError(f"the settings differ from those of checkpoint {path}: "
+                         f"{'; '.join(diffs[:4])}{' ...' if len(diffs) > 4 else ''}; "
+                         "use the same settings, or start a new run")
 
 
 @dataclass
@@ -263,12 +279,6 @@ class TrainResult:
     checkpoint_path: Path  # the last checkpoint
     interrupted: bool = False  # stopped by Ctrl-C (after writing a checkpoint)
     images_per_second: float = 0.0  # training throughput of this invocation, all processes
-
-
-def _autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 class _Trainer:
@@ -290,8 +300,9 @@ class _Trainer:
                                               log=dist_info.is_main)
             self.per_epoch = batches_per_epoch(len(self.dataset), dist_info.world_size, c.batch_size)
             if self.per_epoch == 0:
-                raise UserError(f"dataset {c.dataset} has {len(self.dataset)} readable images, fewer "
-                                f"than one batch of {c.batch_size} per process; lower --batch-size")
+                raise ValueError(f"dataset {c.dataset} has {len(self.dataset)} readable images, "
+                                 f"fewer than one batch of {c.batch_size} per process; lower "
+                                 "batch_size")
             self.sampler = ResumableSampler(self.dataset, dist_info.world_size, dist_info.rank, c.seed)
         styles = [load_image(p, size=c.style_size) for p in c.styles]
         seed_everything(c.seed)
@@ -309,6 +320,7 @@ class _Trainer:
         self.objective = StyleContentObjective.from_features(
             None, style_feats, style_layers=c.style_layers, gram_normalize="channels_positions",
             reduction="mean", style_weight=c.style_weight, tv_weight=c.tv_weight,
+            style_layer_weights=c.style_layer_weights,
         ).to(device)
         self.train_net: nn.Module = self.net
         if dist_info.world_size > 1:
@@ -353,8 +365,9 @@ class _Trainer:
     def restore(self, data: dict[str, Any], path: Path) -> None:
         """Continue from a checkpoint read (and checked) by :func:`load_checkpoint`."""
         if int(data.get("world_size", 1)) != self.dist.world_size:
-            raise UserError(f"--resume: checkpoint {path} was written by {data.get('world_size')} "
-                            f"process(es), this run has {self.dist.world_size}; use the same number")
+            raise ValueError(f"checkpoint {path} was written by {data.get('world_size')} "
+                             f"process(es), this run has {self.dist.world_size}; resume it with "
+                             "the same number")
         self.net.load_state_dict(data["model"]["state_dict"])
         self.optimizer.load_state_dict(data["optimizer"])
         self.step = int(data["step"])
@@ -386,7 +399,7 @@ class _Trainer:
         c = self.c
         gen = noise_generator(c.seed, self.dist.rank, self.step)
         memory = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
-        with _autocast(self.device):
+        with autocast(self.device, "bf16"):
             if content is not None:
                 content = content.to(self.device, non_blocking=True).contiguous(memory_format=memory)
                 out = self._generate(content, gen)
@@ -403,7 +416,9 @@ class _Trainer:
             if content is not None and c.content_layers and c.content_weight > 0:
                 with torch.no_grad():
                     target = self.extractor(content)
-                content_term = sum(content_loss(feats[l], target[l].float(), "mean")
+                layer_weights = c.content_layer_weights or {}
+                content_term = sum(layer_weights.get(l, 1.0)
+                                   * content_loss(feats[l], target[l].float(), "mean")
                                    for l in c.content_layers) * c.content_weight
                 total = total + content_term
                 values["content"] = float(content_term.detach())
@@ -480,28 +495,23 @@ def train(config: TrainConfig, log: Optional[Callable[[str], None]] = None,
         checkpoint and returns with ``interrupted=True`` (see :class:`StopOnSignal`).
 
     Raises:
-        UserError: bad settings, missing or image-less dataset, unreadable style images,
-            ``resume`` with no or an incompatible checkpoint, an existing checkpoint without
-            ``resume``.
+        ValueError: bad settings, an image-less dataset, unreadable style images, outputs that
+            cannot be written or would overwrite a style image, ``resume`` with no or an
+            incompatible checkpoint, an existing checkpoint without ``resume``.
+        FileNotFoundError: a missing dataset folder or style image.
     """
     from tqdm import tqdm
 
     c = config.resolved()
     out = Path(c.out)
     ckpt = Path(c.checkpoint)  # type: ignore[arg-type]
-    for p in (out, ckpt):
-        folder = p.parent if str(p.parent) else Path(".")
-        if not folder.is_dir():
-            raise UserError(f"output folder does not exist: {folder}")
-        if p.is_dir():
-            raise UserError(f"output path is a folder: {p}")
-    if out.resolve() == ckpt.resolve() or out.resolve() in {Path(s).resolve() for s in c.styles}:
-        raise UserError(f"output {out} would overwrite the checkpoint or a style image; choose another name")
+    check_output_path(out, [*c.styles, ckpt], what="out")
+    check_output_path(ckpt, c.styles, what="checkpoint")
     if c.resume and not ckpt.exists():
-        raise UserError(f"--resume: no checkpoint at {ckpt} to resume from")
+        raise ValueError(f"resume is set but there is no checkpoint at {ckpt}")
     if not c.resume and ckpt.exists():
-        raise UserError(f"a checkpoint already exists at {ckpt}: pass --resume to continue that "
-                        "run, or delete it to start afresh")
+        raise ValueError(f"a checkpoint already exists at {ckpt}: set resume to continue that "
+                         "run, or delete it to start afresh")
 
     saved = None
     if c.resume:  # check the checkpoint before the slower dataset scan and model building
@@ -535,7 +545,7 @@ def train(config: TrainConfig, log: Optional[Callable[[str], None]] = None,
                 if not torch.isfinite(total):
                     raise NonFiniteLossError(
                         f"the loss became {float(total.detach())} at step {trainer.step}; lower "
-                        "--lr or the loss weights, then --resume from the last checkpoint",
+                        "lr or the loss weights, then resume from the last checkpoint",
                         iteration=trainer.step)
                 trainer.optimizer.zero_grad(set_to_none=True)
                 total.backward()
@@ -562,7 +572,7 @@ def train(config: TrainConfig, log: Optional[Callable[[str], None]] = None,
     elapsed = time.perf_counter() - start
     if interrupted:
         log_main(f"interrupted at step {trainer.step}; checkpoint written to {ckpt} "
-                 "(continue with --resume)")
+                 "(resume from it to continue)")
     else:
         log_main(f"trained {trainer.step} steps; model written to {out}")
     if dist_info.world_size > 1:

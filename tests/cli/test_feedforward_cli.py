@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -18,25 +17,19 @@ from PIL import Image
 from imagestyle.cli import main
 
 TINY = ["--image-size", "32", "--batch-size", "2", "--width", "0.125", "--scales", "3",
-        "--channels", "4", "--model", "random-multiscale", "--content-layers", "scale5",
+        "--channels", "4", "--features", "random-multiscale", "--content-layers", "scale5",
         "--style-layers", "scale3,scale5", "--device", "cpu", "--quiet"]
 
 
-def _png(path: Path, h: int, w: int, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(path)
-    return path
-
-
 @pytest.fixture(scope="module")
-def work(tmp_path_factory) -> Path:
+def work(tmp_path_factory, random_png) -> Path:
     """A photo folder, a style image, and a trained tiny stylisation and texture model."""
     root = tmp_path_factory.mktemp("ffcli")
     (root / "photos" / "sub").mkdir(parents=True)
     for i in range(4):
-        _png(root / "photos" / ("sub" if i % 2 else "") / f"p{i}.png", 36 + i, 40, i)
+        random_png(root / "photos" / ("sub" if i % 2 else "") / f"p{i}.png", 40, 36 + i, i)
     (root / "photos" / "bad.jpg").write_bytes(b"not a jpeg")
-    _png(root / "style.png", 32, 32, 9)
+    random_png(root / "style.png", 32, 32, 9)
     assert main(["train", "--style", str(root / "style.png"), "--dataset", str(root / "photos"),
                  "--out", str(root / "sty.pt"), "--steps", "2", *TINY]) == 0
     assert main(["train", "--arch", "texture-net", "--mode", "texture", "--style",
@@ -97,7 +90,30 @@ FF_BAD_INPUTS = [
     pytest.param(["train", "--dataset", "{work}/photos", "--resume"], "no checkpoint", False,
                  id="resume without checkpoint"),
     pytest.param(["train", "--dataset", "{work}/photos", "--resume", "--lr", "0.5"],
-                 "settings differ", True, id="resume with other settings"),
+                 "settings differ from those of checkpoint", True, id="resume with other settings"),
+    pytest.param(["train", "--dataset", "{work}/photos"], "checkpoint already exists at", True,
+                 id="a checkpoint of another run"),
+    pytest.param(["train", "--dataset", "{work}/photos", "--lr", "-1"],
+                 "--lr must be positive, got -1.0", False, id="negative lr"),
+    pytest.param(["train"], "--mode stylize trains on photos: give --dataset", False,
+                 id="no dataset"),
+    pytest.param(["train", "--dataset", "{work}/photos", "--mode", "texture"],
+                 "--mode texture needs --arch texture-net", False, id="johnson texture"),
+    pytest.param(["train", "--dataset", "{work}/photos", "--style-layers", "scale3:x"],
+                 "argument --style-layers: bad weight", False, id="bad layer weight"),
+    pytest.param(["train", "--dataset", "{work}/photos", "--model", "random-multiscale"],
+                 "--model", False, id="--model is a trained model file"),
+    pytest.param(["stylize", "--model", "{work}/sty.pt", "{keep}", "{keep}", "-o",
+                  "{tmp}/o.png"], "several inputs need an output folder", False,
+                 id="several inputs, one output file"),
+    pytest.param(["stylize", "--model", "{work}/sty.pt", "{keep}", "-o", "{tmp}/no/o.png"],
+                 "output folder does not exist", False, id="stylize into a missing folder"),
+    pytest.param(["sample", "--model", "{work}/tex.pt", "-o", "{tmp}/no/o.png"],
+                 "output folder does not exist", False, id="sample into a missing folder"),
+    pytest.param(["sample", "--model", "{work}/tex.pt", "-o", "{tmp}/o.png", "--size", "0"],
+                 "argument --size: size must be N or WxH", False, id="bad sample size"),
+    pytest.param(["export", "--model", "{work}/sty.pt", "--format", "torchscript", "-o",
+                  "{work}/sty.pt"], "is one of the inputs", False, id="export over the model"),
     pytest.param(["stylize", "--model", "{tmp}/foreign.pt", "{keep}", "-o", "{tmp}/o.png"],
                  "not", False, id="foreign model"),
     pytest.param(["stylize", "--model", "{tmp}/truncated.pt", "{keep}", "-o", "{tmp}/o.png"],
@@ -117,11 +133,11 @@ FF_BAD_INPUTS = [
 
 @pytest.mark.parametrize("argv,match,checkpoint", FF_BAD_INPUTS)
 def test_bad_input_is_one_line_and_clobbers_nothing(work: Path, tmp_path: Path, capsys, argv,
-                                                    match, checkpoint):
+                                                    match, checkpoint, random_png):
     (tmp_path / "empty").mkdir()
     (tmp_path / "nothing").mkdir()
     (tmp_path / "nothing" / "a.txt").write_text("x")
-    keep = _png(tmp_path / "keep.png", 8, 8, 0)
+    keep = random_png(tmp_path / "keep.png", 8, 8, 0)
     before = keep.read_bytes()
     (tmp_path / "foreign.pt").write_bytes(b"PK\x03\x04 definitely not ours")
     (tmp_path / "truncated.pt").write_bytes((work / "sty.pt").read_bytes()[:2000])
@@ -200,3 +216,23 @@ def test_torchrun_two_gloo_processes_match_one_process_with_the_global_batch(wor
     moved = float((y_one - y_start).abs().max())
     gap = float((y_two - y_one).abs().max())
     assert gap <= 1e-4 * moved, (gap, moved)  # measured: 3e-6 against 1.26
+
+
+def test_train_demo_never_deletes_a_users_folder(tmp_path: Path, capsys):
+    """``examples/train_demo.py --out-dir`` refuses an existing folder that is not empty (or a
+    file) before writing anything, and leaves it as it was."""
+    import importlib.util
+
+    path = Path(__file__).parents[2] / "examples" / "train_demo.py"
+    spec = importlib.util.spec_from_file_location("train_demo", path)
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    (tmp_path / "mine.txt").write_text("keep me")
+    for out_dir in (tmp_path, tmp_path / "mine.txt"):
+        with pytest.raises(SystemExit) as info:
+            demo.main(["--out-dir", str(out_dir)])
+        assert info.value.code == 2
+        assert "is not an empty folder" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+    assert (tmp_path / "mine.txt").read_text() == "keep me"

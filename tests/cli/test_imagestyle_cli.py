@@ -2,48 +2,34 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from imagestyle import memory
-from imagestyle.cli import build_parser, main, parse_layers
+from imagestyle.cli import build_parser, main
+from imagestyle.options import parse_layers
 from shared import UserError
 
-FAST = ["--model", "random-multiscale", "--iterations", "3", "--quiet"]
+FAST = ["--features", "random-multiscale", "--iterations", "3", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny images: one thread is fastest, and immune to busy machines
-    yield
-    torch.set_num_threads(threads)
-
-
-def _png(path: Path, w: int, h: int, seed: int, mode: str = "RGB") -> Path:
-    rng = np.random.default_rng(seed)
-    arr = (rng.random((h, w, 3)) * 255).astype(np.uint8)
-    img = Image.fromarray(arr, "RGB")
-    if mode != "RGB":
-        img = img.convert(mode)
-    img.save(path)
-    return path
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny images: one thread is fastest
 
 
 @pytest.fixture
-def files(tmp_path: Path) -> dict[str, Path]:
+def files(tmp_path: Path, random_png) -> dict[str, Path]:
     return {
-        "content": _png(tmp_path / "content.png", 40, 30, 1),
-        "style": _png(tmp_path / "style.jpg", 32, 32, 2),
-        "grey": _png(tmp_path / "grey.png", 24, 24, 3, mode="L"),
-        "palette": _png(tmp_path / "pal.gif", 24, 20, 4, mode="P"),
+        "content": random_png(tmp_path / "content.png", 40, 30, 1),
+        "style": random_png(tmp_path / "style.jpg", 32, 32, 2),
+        "grey": random_png(tmp_path / "grey.png", 24, 24, 3, mode="L"),
+        "palette": random_png(tmp_path / "pal.gif", 24, 20, 4, mode="P"),
     }
 
 
@@ -69,7 +55,7 @@ def test_texture_size_multiscale_and_save_every(files: dict[str, Path], tmp_path
     out = tmp_path / "tex.png"
     code, err = run_cli(["texture", files["style"], files["palette"], "-o", out,
                          "--size", "40x24", "--scales", "2", "--save-every", "2",
-                         "--iterations", "4", "--model", "random-multiscale", "--quiet"], capsys)
+                         "--iterations", "4", "--features", "random-multiscale", "--quiet"], capsys)
     assert code == 0, err
     with Image.open(out) as img:
         assert img.size == (40, 24)
@@ -83,7 +69,7 @@ def test_texture_square_size_and_summary(files: dict[str, Path], tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "t.png"
     code, err = run_cli(["texture", files["style"], "-o", out, "--size", "20",
-                         "--model", "random-multiscale", "--iterations", "2"], capsys)
+                         "--features", "random-multiscale", "--iterations", "2"], capsys)
     assert code == 0
     assert f"wrote {out} (20x20, random-multiscale" in err
     with Image.open(out) as img:
@@ -98,14 +84,14 @@ def test_texture_falls_back_to_random_multiscale_offline(
     out = tmp_path / "t.png"
     code, err = run_cli(["texture", files["style"], "-o", out, "--size", "16",
                          "--iterations", "1"], capsys)
-    assert code == 0 and "using --model random-multiscale" in err and out.exists()
+    assert code == 0 and "using --features random-multiscale" in err and out.exists()
 
 
 def test_vgg_with_random_weights(files: dict[str, Path], tmp_path: Path,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "v.png"
     code, err = run_cli(["transfer", files["content"], files["style"], "-o", out, "--size", "24",
-                         "--model", "vgg16", "--weights", "random", "--iterations", "2",
+                         "--features", "vgg16", "--weights", "random", "--iterations", "2",
                          "--optimizer", "adam", "--pooling", "avg", "--preserve-color",
                          "histogram", "--quiet"], capsys)
     assert code == 0, err
@@ -113,7 +99,7 @@ def test_vgg_with_random_weights(files: dict[str, Path], tmp_path: Path,
 
 
 def _bad(args: list[object], capsys: pytest.CaptureFixture[str], out: Path,
-         match: str) -> None:
+         match: str) -> str:
     code, err = run_cli([str(a) for a in args], capsys)
     assert code == 2, err
     lines = err.strip().splitlines()
@@ -122,6 +108,7 @@ def _bad(args: list[object], capsys: pytest.CaptureFixture[str], out: Path,
     assert match in lines[0], lines[0]
     assert not out.exists()
     assert not list(out.parent.glob(f".{out.name}*"))  # no temporary leftovers
+    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +133,7 @@ BAD_INPUTS = [
                  id="not an image"),
     pytest.param(["transfer", "{c}", "{tmp}/trunc.png", "-o", "{out}"], "cannot read image",
                  id="truncated"),
-    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--model", "random-multiscale",
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--features", "random-multiscale",
                   "--style-layers", "relu1_1"], "valid layers: scale3", id="unknown style layer"),
     pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--weights", "random",
                   "--content-layers", "relu9_1"], "valid layers: conv1_1",
@@ -167,20 +154,28 @@ BAD_INPUTS = [
                  "unsupported output extension", id="bad suffix"),
     pytest.param(["transfer", "{c}", "{s}", "-o", "{tmp}/nodir/o.png"], "folder does not exist",
                  id="no folder"),
-    pytest.param(["texture", "{s}", "-o", "{out}", "--size", "0"], "invalid size",
+    pytest.param(["texture", "{s}", "-o", "{out}", "--size", "0"], "--size",
                  id="bad size"),
-    pytest.param(["texture", "{s}", "-o", "{out}", "--init", "content"], "no content image",
-                 id="texture init content"),
-    pytest.param(["texture", "{s}", "-o", "{out}", "--model", "random-multiscale",
+    pytest.param(["texture", "{s}", "-o", "{out}", "--init", "content"],
+                 "no content image: --init must be 'noise' or an image", id="texture init content"),
+    pytest.param(["texture", "{s}", "-o", "{out}", "--features", "random-multiscale",
                   "--preserve-color", "luminance"], "--init PATH", id="texture luminance"),
     pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--style-layers", "relu1_1:x"],
-                 "bad weight", id="bad layer weight"),
-    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--scales", "0"], "scales must be",
+                 "argument --style-layers: bad weight", id="bad layer weight"),
+    pytest.param(["texture", "{s}", "-o", "{out}", "--style-layers", "scale3,scale3"],
+                 "argument --style-layers: layer scale3 is given twice", id="repeated layer"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--scales", "0"], "--scales must be",
                  id="bad scales"),
-    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--device", "tpu"], "device",
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--lr", "-1"],
+                 "--lr must be positive, got -1.0", id="bad lr"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--style-scale", "0"],
+                 "--style-scale must be positive", id="bad style scale"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--device", "tpu"], "--device",
                  id="bad device"),
     pytest.param(["texture", "{s}", "-o", "{out}", "--style-weight", "0"],
-                 "nothing to optimise", id="zero style weight"),
+                 "--style-weight is 0: there is nothing to optimise", id="zero style weight"),
+    pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--model", "random-multiscale"],
+                 "--model", id="--model is a trained model file, not a feature network"),
 ]
 
 
@@ -207,8 +202,10 @@ def test_too_large_for_memory(files: dict[str, Path], tmp_path: Path,
     monkeypatch.setattr(memory, "available_bytes", lambda device: 200 * 2**20)
     out = tmp_path / "bad.png"
     model = [*FAST] if not weights else [*weights, "--quiet"]
-    _bad(["transfer", files["content"], files["style"], "-o", out, "--size", "4000", *model],
-         capsys, out, "would fit")
+    line = _bad(["transfer", files["content"], files["style"], "-o", out, "--size", "4000",
+                 *model], capsys, out, "would fit")
+    assert re.search(r"; --size \d+ would fit; Adam needs less than L-BFGS \(--optimizer adam\)$",
+                     line), line
 
 
 @pytest.mark.parametrize("pooling", ["avg", "max"])
@@ -226,7 +223,7 @@ def test_pooling_reaches_the_network(files: dict[str, Path], tmp_path: Path,
 
     monkeypatch.setattr(gatys, "_build", spy)
     out = tmp_path / f"{pooling}.png"
-    code, err = run_cli(["texture", files["style"], "-o", out, "--size", "24", "--model",
+    code, err = run_cli(["texture", files["style"], "-o", out, "--size", "24", "--features",
                          "vgg19", "--weights", "random", "--style-layers", "relu1_1,relu3_1",
                          "--pooling", pooling, "--iterations", "2", "--quiet"], capsys)
     assert code == 0, err
@@ -247,7 +244,7 @@ def test_pooling_reaches_the_network(files: dict[str, Path], tmp_path: Path,
 def test_failing_loss_is_one_line_and_writes_nothing(files: dict[str, Path], tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str],
                                                      failing_loss: tuple[str, ...],
-                                                     command: str) -> None:
+                                                     command: str, random_png) -> None:
     """A NaN loss or an out-of-memory error: exit 1, one line, no traceback, no file."""
     before = set(tmp_path.iterdir())
     if command == "transfer":
@@ -257,11 +254,11 @@ def test_failing_loss_is_one_line_and_writes_nothing(files: dict[str, Path], tmp
         photos = tmp_path / "photos"
         photos.mkdir()
         for i in range(2):
-            _png(photos / f"p{i}.png", 36, 32, 10 + i)
+            random_png(photos / f"p{i}.png", 36, 32, 10 + i)
         before = set(tmp_path.iterdir())
         args = ["train", "--style", files["style"], "--dataset", photos, "--out",
                 tmp_path / "m.pt", "--steps", "2", "--image-size", "24", "--batch-size", "2",
-                "--width", "0.125", "--model", "random-multiscale", "--content-layers",
+                "--width", "0.125", "--features", "random-multiscale", "--content-layers",
                 "scale5", "--style-layers", "scale3,scale5", "--device", "cpu", "--quiet"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -279,11 +276,37 @@ def test_failing_loss_is_one_line_and_writes_nothing(files: dict[str, Path], tmp
 
 
 def test_parse_layers() -> None:
-    assert parse_layers("relu1_1:0.5, relu2_1", "--x") == (["relu1_1", "relu2_1"],
-                                                            {"relu1_1": 0.5, "relu2_1": 1.0})
-    assert parse_layers("relu4_2", "--x") == (["relu4_2"], None)
-    with pytest.raises(UserError):
-        parse_layers("a,a", "--x")
+    assert parse_layers("relu1_1:0.5, relu2_1") == (["relu1_1", "relu2_1"],
+                                                     {"relu1_1": 0.5, "relu2_1": 1.0})
+    assert parse_layers("relu4_2") == (["relu4_2"], None)
+    for bad in ("a,a", "a:x", "a:-1", ":2", " , "):
+        with pytest.raises(ValueError):
+            parse_layers(bad)
+
+
+def test_one_layer_grammar_and_one_meaning_per_flag() -> None:
+    """``--content-layers``/``--style-layers`` read ``NAME[:WEIGHT],...`` in transfer, texture
+    and train; ``--features`` is the feature network there, ``--model`` a trained model file in
+    stylize, sample and export."""
+    parser = build_parser()
+    common = {"transfer": ["c.png", "s.png", "-o", "o.png"], "texture": ["s.png", "-o", "o.png"],
+              "train": ["--style", "s.png", "--out", "m.pt"]}
+    for command, argv in common.items():
+        args = parser.parse_args([command, *argv, "--features", "vgg16", "--style-layers",
+                                  "relu1_2:2,relu2_2"])
+        assert args.features == "vgg16"
+        assert args.style_layers == (["relu1_2", "relu2_2"], {"relu1_2": 2.0, "relu2_2": 1.0})
+        if command != "texture":
+            args = parser.parse_args([command, *argv, "--content-layers", "relu3_3"])
+            assert args.content_layers == (["relu3_3"], None)
+        with pytest.raises(UserError, match="--model"):
+            parser.parse_args([command, *argv, "--model", "vgg16"])
+    for argv in (["stylize", "--model", "m.pt", "in.png", "-o", "o.png"],
+                 ["sample", "--model", "m.pt", "-o", "o.png"],
+                 ["export", "--model", "m.pt", "--format", "onnx", "-o", "m.onnx"]):
+        assert parser.parse_args(argv).model == "m.pt"
+        with pytest.raises(UserError, match="--features"):
+            parser.parse_args([*argv, "--features", "vgg16"])
 
 
 def test_help_states_defaults_and_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -330,7 +353,7 @@ def test_ctrl_c_writes_best_so_far_and_exits_130(files: dict[str, Path], tmp_pat
     monkeypatch.setattr(gatys, "optimize", interrupted)
     out = tmp_path / "partial.png"
     code, err = run_cli(["texture", files["style"], "-o", out, "--size", "40", "--scales", "2",
-                         "--model", "random-multiscale", "--iterations", "5", "--quiet"], capsys)
+                         "--features", "random-multiscale", "--iterations", "5", "--quiet"], capsys)
     assert code == 130
     assert "interrupted; wrote the best result so far" in err and "1 iterations" in err
     with Image.open(out) as img:

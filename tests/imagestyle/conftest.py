@@ -10,16 +10,11 @@ from imagestyle_helpers import smooth_image, texture_image, vgg_state, write_png
 
 
 @pytest.fixture(autouse=True)
-def _one_thread(request: pytest.FixtureRequest):
-    """Tiny tensors run fastest on one thread, and on a busy machine OpenMP's spinning threads
-    can slow a 32 px step a hundredfold; the feed-forward tests keep their own settings."""
-    if "feedforward" in str(request.node.path):
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(request: pytest.FixtureRequest) -> None:
+    """Every image test but the feed-forward ones (which keep their own settings) runs on one
+    thread (``tests/conftest.py``'s ``one_thread``)."""
+    if "feedforward" not in str(request.node.path):
+        request.getfixturevalue("one_thread")
 
 
 @pytest.fixture

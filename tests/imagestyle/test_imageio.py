@@ -10,7 +10,6 @@ import torch
 from PIL import Image
 
 from imagestyle.imageio import load_image, parse_size, save_image, target_size
-from shared import UserError
 
 
 def test_exif_orientation_is_honoured(tmp_path: Path) -> None:
@@ -57,8 +56,8 @@ def test_resize_and_sizes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", ["0", "x", "10x-1", "big"])
-def test_bad_sizes_are_user_errors(bad: str) -> None:
-    with pytest.raises(UserError, match="size"):
+def test_bad_sizes_are_value_errors(bad: str) -> None:
+    with pytest.raises(ValueError, match="size must be N or WxH"):
         parse_size(bad)
 
 
@@ -69,6 +68,6 @@ def test_save_round_trip_and_formats(tmp_path: Path) -> None:
     save_image(x, tmp_path / "o.jpg")
     with Image.open(tmp_path / "o.jpg") as img:
         assert img.format == "JPEG"
-    with pytest.raises(UserError, match="unsupported output extension"):
+    with pytest.raises(ValueError, match="unsupported output extension"):
         save_image(x, tmp_path / "o.xyz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.jpg", "o.png"]  # no temp files

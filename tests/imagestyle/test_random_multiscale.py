@@ -13,7 +13,6 @@ from imagestyle.random_multiscale import (
     pooled_kernel,
     receptive_fields,
 )
-from shared import UserError
 
 
 def test_layer_names_and_shapes() -> None:
@@ -75,7 +74,7 @@ def test_pooled_kernels_cover_the_nominal_sizes() -> None:
 
 
 def test_unknown_layer_and_build_extractor() -> None:
-    with pytest.raises(UserError, match="valid layers: scale3, scale5"):
+    with pytest.raises(ValueError, match="valid layers: scale3, scale5"):
         build_extractor("random-multiscale", ["relu1_1"])
     net = build_extractor("random-multiscale", ["scale3"], seed=3)
     assert isinstance(net, RandomMultiscaleFeatures)

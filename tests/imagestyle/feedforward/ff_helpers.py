@@ -25,5 +25,5 @@ def tiny_cli_args(photo_dir: Path, style: Path, out: Path, *extra: str) -> list[
     """``imagestyle train`` arguments of the same tiny run."""
     return ["train", "--style", str(style), "--dataset", str(photo_dir), "--out", str(out),
             "--image-size", "32", "--batch-size", "2", "--steps", "3", "--width", "0.125",
-            "--model", "random-multiscale", "--content-layers", "scale5",
+            "--features", "random-multiscale", "--content-layers", "scale5",
             "--style-layers", "scale3,scale5", "--device", "cpu", "--quiet", *extra]

@@ -10,7 +10,6 @@ import torch
 
 from imagestyle.feedforward.data import (ImageFolderDataset, ResumableSampler, batches_per_epoch,
                                          find_images, resize_crop)
-from shared import UserError
 
 
 def test_finds_images_recursively_and_counts_unreadable_ones(photo_dir: Path, capsys):
@@ -22,15 +21,15 @@ def test_finds_images_recursively_and_counts_unreadable_ones(photo_dir: Path, ca
     assert "skipped 1 unreadable" in capsys.readouterr().err
 
 
-def test_empty_or_imageless_folders_are_user_errors(tmp_path: Path):
+def test_empty_or_imageless_folders_are_value_errors(tmp_path: Path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UserError, match="holds no images"):
+    with pytest.raises(ValueError, match="holds no images"):
         find_images(tmp_path / "empty")
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "a.jpg").write_bytes(b"garbage")
-    with pytest.raises(UserError, match="none of the 1 image files"):
+    with pytest.raises(ValueError, match="none of the 1 image files"):
         find_images(tmp_path / "junk")
-    with pytest.raises(UserError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
         find_images(tmp_path / "missing")
 
 

@@ -10,7 +10,6 @@ import torch
 from imagestyle.feedforward.modelfile import (load_checkpoint, load_model, model_payload,
                                               save_payload)
 from imagestyle.feedforward.networks import TextureNet, TextureNetConfig, TransformNet, TransformNetConfig
-from shared import UserError
 
 
 @pytest.fixture
@@ -45,7 +44,7 @@ def test_truncated_file_is_rejected(model_file: Path, tmp_path: Path, keep):
     data = model_file.read_bytes()
     bad = tmp_path / "cut.pt"
     bad.write_bytes(data[:keep(len(data))])
-    with pytest.raises(UserError, match="truncated|not a styletoolkit"):
+    with pytest.raises(ValueError, match="truncated|not a styletoolkit"):
         load_model(bad)
 
 
@@ -59,7 +58,7 @@ def test_foreign_files_are_rejected(tmp_path: Path, content):
         torch.save(content, path)
     else:
         path.write_bytes(content)
-    with pytest.raises(UserError):
+    with pytest.raises(ValueError):
         load_model(path)
 
 
@@ -67,17 +66,17 @@ def test_damaged_weights_and_newer_versions_are_rejected(model_file: Path, tmp_p
     data = torch.load(model_file, weights_only=True)
     data["state_dict"].pop(next(iter(data["state_dict"])))
     torch.save(data, tmp_path / "damaged.pt")
-    with pytest.raises(UserError, match="weights do not fit"):
+    with pytest.raises(ValueError, match="tensors do not fit"):
         load_model(tmp_path / "damaged.pt")
     data = torch.load(model_file, weights_only=True)
     data["version"] = 99
     torch.save(data, tmp_path / "future.pt")
-    with pytest.raises(UserError, match="newer"):
+    with pytest.raises(ValueError, match="newer"):
         load_model(tmp_path / "future.pt")
 
 
 def test_model_file_is_not_a_checkpoint(model_file: Path):
-    with pytest.raises(UserError, match="not a training checkpoint"):
+    with pytest.raises(ValueError, match="not a training checkpoint"):
         load_checkpoint(model_file)
-    with pytest.raises(UserError, match="no such"):
+    with pytest.raises(FileNotFoundError, match="no such"):
         load_model(model_file.with_name("missing.pt"))

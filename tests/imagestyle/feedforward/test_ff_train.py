@@ -13,7 +13,6 @@ from PIL import Image
 
 from imagestyle.feedforward.modelfile import load_checkpoint, load_model
 from imagestyle.feedforward.train import train
-from shared import UserError
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
@@ -82,29 +81,39 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_continues(tmp_path: Path, make_co
 
 def test_resume_errors(tmp_path: Path, make_config):
     config = make_config(steps=2)
-    with pytest.raises(UserError, match="no checkpoint"):
+    with pytest.raises(ValueError, match="no checkpoint"):
         train(dataclasses.replace(config, resume=True))
     train(config)
     before = Path(config.out).read_bytes()
-    with pytest.raises(UserError, match="already exists"):
+    with pytest.raises(ValueError, match="already exists"):
         train(config)
-    with pytest.raises(UserError, match="settings differ.*image_size"):
+    with pytest.raises(ValueError, match="settings differ.*image_size"):
         train(dataclasses.replace(config, image_size=24, steps=4, resume=True))
     assert Path(config.out).read_bytes() == before  # nothing clobbered
 
 
-@pytest.mark.parametrize("overrides,message", [
-    pytest.param(dict(dataset="{tmp}/empty"), "holds no images", id="empty dataset"),
-    pytest.param(dict(dataset=None), "give --dataset", id="no dataset"),
-    pytest.param(dict(mode="texture"), "needs --arch texture-net", id="johnson texture"),
+# (overrides, the exception, a piece of its message): the library names parameters, never flags.
+@pytest.mark.parametrize("overrides,error,message", [
+    pytest.param(dict(dataset="{tmp}/empty"), ValueError, "holds no images", id="empty dataset"),
+    pytest.param(dict(dataset=None), ValueError, "give dataset", id="no dataset"),
+    pytest.param(dict(mode="texture"), ValueError, "needs arch texture-net", id="johnson texture"),
     pytest.param(dict(arch="texture-net", mode="texture", dataset=None, epochs=1, steps=None),
-                 "no epochs", id="texture epochs"),
-    pytest.param(dict(styles=["{tmp}/nope.png"]), "no such file", id="missing style"),
-    pytest.param(dict(batch_size=7), "fewer than one batch", id="batch too large"),
-    pytest.param(dict(out="{tmp}/missing/m.pt"), "does not exist", id="no output folder"),
-    pytest.param(dict(lr=-1.0), "--lr", id="negative lr"),
+                 ValueError, "no epochs", id="texture epochs"),
+    pytest.param(dict(styles=["{tmp}/nope.png"]), FileNotFoundError, "no such file",
+                 id="missing style"),
+    pytest.param(dict(batch_size=7), ValueError, "fewer than one batch", id="batch too large"),
+    pytest.param(dict(out="{tmp}/missing/m.pt"), ValueError, "out folder does not exist",
+                 id="no output folder"),
+    pytest.param(dict(out="{tmp}/style.png"), ValueError, "is one of the inputs",
+                 id="output is the style"),
+    pytest.param(dict(lr=-1.0), ValueError, "^lr must be positive, got -1.0$", id="negative lr"),
+    pytest.param(dict(workers=-1), ValueError, "^workers must be >= 0", id="negative workers"),
+    pytest.param(dict(style_layer_weights={"scale9": 1.0}), ValueError,
+                 "style_layer_weights name layers that are not style_layers: scale9",
+                 id="weight of another layer"),
 ])
-def test_bad_settings_are_user_errors(tmp_path: Path, make_config, overrides, message):
+def test_bad_settings_are_value_errors_naming_the_parameter(tmp_path: Path, make_config,
+                                                            overrides, error, message):
     (tmp_path / "empty").mkdir()
 
     def place(value):
@@ -114,8 +123,9 @@ def test_bad_settings_are_user_errors(tmp_path: Path, make_config, overrides, me
             return [place(v) for v in value]
         return value
 
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(error, match=message) as info:
         train(make_config(**{k: place(v) for k, v in overrides.items()}))
+    assert "--" not in str(info.value)
     assert not list(tmp_path.glob("*.pt*"))
 
 
@@ -135,3 +145,31 @@ def test_a_crash_while_writing_never_corrupts_the_last_checkpoint(make_config, m
     assert result.checkpoint_path.read_bytes() == good
     assert load_checkpoint(result.checkpoint_path)["step"] == 2
     assert not [p for p in result.checkpoint_path.parent.iterdir() if ".tmp" in p.name]
+
+
+def test_layer_weights_reach_the_loss(tmp_path: Path, make_config):
+    """``content_layer_weights`` and ``style_layer_weights`` (``--content-layers scale5:2``)
+    scale their layers' terms; weights of 1 change nothing."""
+    def first_step(name: str, **weights) -> dict[str, float]:
+        return train(make_config(out=str(tmp_path / f"{name}.pt"), steps=1, **weights)).losses[0]
+
+    plain = first_step("plain")
+    ones = first_step("ones", content_layer_weights={"scale5": 1.0},
+                      style_layer_weights={"scale3": 1.0, "scale5": 1.0})
+    assert ones == plain
+    doubled = first_step("doubled", content_layer_weights={"scale5": 2.0},
+                         style_layer_weights={"scale3": 2.0, "scale5": 2.0})
+    assert doubled["content"] == pytest.approx(2 * plain["content"], rel=1e-5)
+    assert doubled["style"] == pytest.approx(2 * plain["style"], rel=1e-5)
+
+
+def test_the_generator_is_built_as_model_files_build_it(make_config):
+    """One build path: a config's fresh network and a model file's both come from
+    ``build_network``, with the same architecture settings."""
+    from imagestyle.feedforward.networks import build_network, network_config
+
+    for config in (make_config(), make_config(arch="texture-net", mode="texture", dataset=None)):
+        c = config.resolved()
+        stored = network_config(c.network())  # what a model file records
+        assert {k: stored[k] for k in c.network_config()} == c.network_config()
+        assert network_config(build_network(c.arch, stored)) == stored

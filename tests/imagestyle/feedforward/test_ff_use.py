@@ -17,7 +17,6 @@ from imagestyle.feedforward.networks import TextureNet, TextureNetConfig, Transf
 from imagestyle.feedforward.sample import sample_files, sample_paths, sample_textures
 from imagestyle.feedforward.stylize import stylize_batch, stylize_files, stylize_images
 from imagestyle.imageio import load_image
-from shared import UserError
 
 HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime", "onnxscript"))
 
@@ -47,15 +46,10 @@ def texture_file(tmp_path: Path) -> Path:
     return _save(net, "texture-net", tmp_path / "texture.pt")
 
 
-def _png(path: Path, h: int, w: int, seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(path)
-    return path
-
-
-def test_stylize_keeps_each_input_size(tmp_path: Path, johnson_file: Path, stylize_texnet_file: Path):
-    inputs = [_png(tmp_path / "a.png", 23, 37), _png(tmp_path / "b.jpg", 40, 18, 1),
-              _png(tmp_path / "c.png", 23, 37, 2)]
+def test_stylize_keeps_each_input_size(tmp_path: Path, johnson_file: Path, stylize_texnet_file: Path,
+                                       random_png):
+    inputs = [random_png(tmp_path / "a.png", 37, 23), random_png(tmp_path / "b.jpg", 18, 40, 1),
+              random_png(tmp_path / "c.png", 37, 23, 2)]
     for model in (johnson_file, stylize_texnet_file):
         out_dir = tmp_path / f"out_{model.stem}"
         paths = stylize_files(model, inputs, out_dir, batch_size=2)
@@ -108,13 +102,14 @@ def test_sample_is_seeded_and_count_independent(tmp_path: Path, texture_file: Pa
     assert sample_paths(tmp_path / "x.png", 1) == [tmp_path / "x.png"]
 
 
-def test_wrong_kind_of_model_is_a_user_error(tmp_path: Path, johnson_file: Path, texture_file: Path):
-    img = _png(tmp_path / "in.png", 10, 10)
-    with pytest.raises(UserError, match="texture model"):
+def test_wrong_kind_of_model_is_a_value_error(tmp_path: Path, johnson_file: Path, texture_file: Path,
+                                               random_png):
+    img = random_png(tmp_path / "in.png", 10, 10)
+    with pytest.raises(ValueError, match="texture model"):
         stylize_files(texture_file, [img], tmp_path / "o.png")
-    with pytest.raises(UserError, match="stylisation model"):
+    with pytest.raises(ValueError, match="stylisation model"):
         sample_files(johnson_file, tmp_path / "s.png")
-    with pytest.raises(UserError, match="one of the inputs"):
+    with pytest.raises(ValueError, match="one of the inputs"):
         stylize_files(johnson_file, [img], img)
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "s.png").exists()
 
@@ -186,7 +181,7 @@ def test_an_export_that_does_not_match_pytorch_leaves_no_file(tmp_path: Path, jo
 
     monkeypatch.setattr(ex, "_export_torchscript", exporter)
     out = tmp_path / "m.torchscript"
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(ValueError, match=message):
         export_model(johnson_file, "torchscript", out)
     assert sorted(p.name for p in tmp_path.iterdir()) == [johnson_file.name]  # no temporary
 
@@ -204,18 +199,18 @@ def test_an_export_within_the_tolerance_is_written(tmp_path: Path, johnson_file:
 
 
 def test_export_errors_leave_no_file(tmp_path: Path, johnson_file: Path, monkeypatch):
-    with pytest.raises(UserError, match="unknown export format"):
+    with pytest.raises(ValueError, match="unknown export format"):
         export_model(johnson_file, "tflite", tmp_path / "x")
     import imagestyle.feedforward.export as ex
 
     monkeypatch.setattr(ex.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(UserError, match="pip install"):
+    with pytest.raises(ValueError, match="pip install"):
         export_model(johnson_file, "onnx", tmp_path / "x.onnx")
     assert not list(tmp_path.glob("x*")) and not list(tmp_path.glob(".x*"))
 
 
-def test_loaded_image_round_trip_keeps_size(tmp_path: Path, johnson_file: Path):
-    src = _png(tmp_path / "odd.png", 33, 51)
+def test_loaded_image_round_trip_keeps_size(tmp_path: Path, johnson_file: Path, random_png):
+    src = random_png(tmp_path / "odd.png", 51, 33)
     (dst,) = stylize_files(johnson_file, [src], tmp_path / "odd_out.png")
     assert load_image(dst).shape == load_image(src).shape
 
