@@ -224,7 +224,7 @@ def load_weights(arch: Arch, weights: str, *, progress: bool = False) -> tuple[d
         except Exception as exc:  # no network, proxy, corrupt cache...
             raise ValueError(
                 f"could not get torchvision's ImageNet-trained {arch} ({type(exc).__name__}: "
-                f"{' '.join(str(exc).split())[:120]}). torchvision downloads them from "
+                f"{' '.join(str(exc).split())[:120]}). torchvision downloads the file from "
                 f"{entry.url} into {cache} on first use; with no network, copy that file there, "
                 f"or pass weights PATH.pth, a local file (torchvision layout or a "
                 f"Caffe-converted VGG such as {_CAFFE_FILES[0 if arch == 'vgg19' else 1]}.pth)"
