@@ -198,7 +198,8 @@ def test_ctrl_c_inside_an_lbfgs_line_search_returns_the_best_point():
         res = optimize(torch.tensor([-1.2, 1.0], dtype=torch.float64), loss,
                        OptimConfig(iterations=50), quiet=True)
         assert res.interrupted and res.evaluations == stop_at - 1
-        assert res.loss == min(seen) < seen[0]
+        assert res.loss == min(seen)
+        assert stop_at == 3 or res.loss < seen[0]  # by the 9th evaluation it has moved
         assert res.loss == pytest.approx(float(rosenbrock(res.variable)))
 
 
