@@ -26,9 +26,25 @@ def num_frames(samples: int, hop: int) -> int:
     return 1 + samples // hop
 
 
-def magnitude(wave: Tensor, n_fft: int, hop: int) -> Tensor:
-    """``|STFT|`` of ``(..., time)`` -> ``(..., n_fft // 2 + 1, 1 + time // hop)``."""
+def magnitude(wave: Tensor, n_fft: int, hop: int, eps: float = 0.0) -> Tensor:
+    """``|STFT|`` of ``(..., time)`` -> ``(..., n_fft // 2 + 1, 1 + time // hop)``.
+
+    Args:
+        eps: 0 for the exact magnitude; ``eps > 0`` gives ``sqrt(re^2 + im^2 + eps)``, whose
+            gradient with respect to ``wave`` is finite where the STFT is 0 (silence), for
+            optimising the waveform itself (the waveform domain; ``eps = 1e-12`` moves the
+            magnitude by at most 1e-6).
+    """
+    if not eps >= 0:
+        raise ValueError(f"eps must be non-negative, got {eps}")
     window = hann_window(n_fft, wave.device, wave.dtype)
+    if eps > 0:
+        lead = wave.shape[:-1]
+        spec = torch.stft(wave.reshape(-1, wave.shape[-1]), n_fft=n_fft, hop_length=hop,
+                          win_length=n_fft, window=window, center=True, pad_mode="reflect",
+                          return_complex=True)  # (B, F, T), the same STFT as below
+        mag = torch.sqrt(spec.real.square() + spec.imag.square() + eps)  # (B, F, T)
+        return mag.reshape(*lead, *mag.shape[-2:])  # (..., F, T)
     return AF.spectrogram(wave, pad=0, window=window, n_fft=n_fft, hop_length=hop,
                           win_length=n_fft, power=1.0, normalized=False, center=True,
                           pad_mode="reflect")  # (..., F, T)
@@ -42,9 +58,13 @@ def phase(wave: Tensor, n_fft: int, hop: int) -> Tensor:
                           pad_mode="reflect").angle()  # (..., F, T)
 
 
-def log_spectrogram(wave: Tensor, n_fft: int, hop: int) -> Tensor:
-    """The reference's features: ``log1p(|STFT|)``, ``(..., time)`` -> ``(..., F, T)``."""
-    return torch.log1p(magnitude(wave, n_fft, hop)).contiguous()  # (..., F, T)
+def log_spectrogram(wave: Tensor, n_fft: int, hop: int, eps: float = 0.0) -> Tensor:
+    """The reference's features: ``log1p(|STFT|)``, ``(..., time)`` -> ``(..., F, T)``.
+
+    ``eps > 0`` takes the magnitude as ``sqrt(re^2 + im^2 + eps)`` (see :func:`magnitude`), so
+    that the spectrogram is differentiable in the waveform everywhere.
+    """
+    return torch.log1p(magnitude(wave, n_fft, hop, eps)).contiguous()  # (..., F, T)
 
 
 def log_to_magnitude(log_spec: Tensor) -> Tensor:

@@ -3,7 +3,10 @@
 :func:`style_transfer` keeps the content's structure (its features) with the styles' texture
 (their Gram matrices); :func:`texture_synthesis` matches the Gram matrices alone, for a clip of
 any length. Both optimise the log-magnitude spectrogram itself with the shared loop
-(:func:`shared.optimize`), then recover a waveform by Griffin-Lim.
+(:func:`shared.optimize`), then recover a waveform by Griffin-Lim. With
+``config.domain="waveform"`` they then optimise the samples themselves under the same features
+and objective, through a differentiable STFT (:func:`waveform_loss`), and return exactly the
+samples optimised (see :class:`AudioStyleConfig`'s note for the contract).
 
 .. note:: Beyond the reference: the content is used at full length and each style whole (the
    Gram is normalised by frame count, so no crop to 430 frames); several styles are blended;
@@ -17,12 +20,12 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 from torch import Tensor
 
-from shared import (OptimConfig, OptimResult, StyleContentObjective, blend_grams,
+from shared import (LossTerms, OptimConfig, OptimResult, StyleContentObjective, blend_grams,
                     normalize_blend_weights, optimize, select_device)
 
 from .audio import AudioClip, check_length, downmix, match_level, resample, rms
@@ -39,14 +42,22 @@ class AudioResult:
     Attributes:
         waveform: The result, ``(channels, time)`` float32 on the CPU, at ``sample_rate``.
         sample_rate: The content's rate (transfer) or the first style's (texture).
-        spectrogram: The optimised log spectrogram ``(channels, bins, frames)`` at the working
-            rate (``log1p`` magnitudes).
-        history: Loss terms per iteration (``{"total", "content", "style"}``), per channel.
-        loss: Final total loss, summed over channels; ``terms`` the same per term.
-        iterations, evaluations: Optimiser iterations and loss evaluations, summed over channels.
-        spectral_convergence: Of the Griffin-Lim reconstruction, mean over channels.
-        seconds: Wall time of each stage (``"features"``, ``"optimisation"``,
-            ``"reconstruction"``).
+        spectrogram: The log spectrogram ``(channels, bins, frames)`` at the working rate
+            (``log1p`` magnitudes): the optimised one in the spectrogram domain, the written
+            waveform's own (at the working rate) in the waveform domain.
+        history: Loss terms per iteration (``{"total", "content", "style"}``), per channel:
+            the spectrogram stage's iterations, then the waveform stage's.
+        loss: Final total loss of what is returned (the waveform stage's in the waveform
+            domain), summed over channels; ``terms`` the same per term.
+        iterations, evaluations: Optimiser iterations and loss evaluations of every stage,
+            summed over channels.
+        spectral_convergence: Of the Griffin-Lim reconstruction, mean over channels; ``None``
+            when no Griffin-Lim ran (waveform domain started from the content or noise).
+        seconds: Wall time of each stage (``"features"``, ``"optimisation"`` of the
+            spectrogram, ``"reconstruction"``, and ``"waveform"`` in the waveform domain).
+        stages: Per optimisation stage run (``"spectrogram"``, ``"waveform"``), summed over
+            channels: ``iterations``, ``evaluations``, ``start_loss``, ``loss`` (its best),
+            ``seconds``.
         interrupted: Ctrl-C stopped the optimisation. The channel being optimised is the best
             found so far; every later channel keeps its place unoptimised: the content channel
             unchanged in a style transfer, silence in a texture (its ``history`` is empty).
@@ -61,16 +72,22 @@ class AudioResult:
     terms: dict[str, float]
     iterations: int
     evaluations: int
-    spectral_convergence: float
+    spectral_convergence: Optional[float]
     seconds: dict[str, float]
     config: AudioStyleConfig
     interrupted: bool = False
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, object]:
-        """A JSON-ready summary: settings, losses, counts, spectral convergence, timings."""
+        """A JSON-ready summary: settings, domain and stages, losses, counts, spectral
+        convergence, timings. ``refine_iterations`` is the waveform stage's budget (0 in the
+        spectrogram domain); ``stages`` what each stage did."""
         return {
             "settings": {**asdict(self.config), **self.extra},
+            "domain": self.config.domain,
+            "refine_iterations": self.config.waveform_iterations,
+            "stages": self.stages,
             "loss": self.loss,
             "terms": self.terms,
             "iterations": self.iterations,
@@ -154,6 +171,41 @@ def _unoptimised_channel(content: Optional[Tensor], c: int, frames: int, out_sam
     return log_spectrogram(wave, config.n_fft, config.hop), wave  # (F, T), (N,)
 
 
+WAVEFORM_EPS = 1e-12  # inside the waveform stage's magnitude: a finite gradient at silence
+
+
+def waveform_loss(net: RandomConvBank, objective: StyleContentObjective, n_fft: int,
+                  hop: int) -> Callable[[Tensor], LossTerms]:
+    """The waveform domain's loss: samples ``(1, N)`` -> ``objective(net(S))`` with
+    ``S = log1p(sqrt(re^2 + im^2 + eps))`` of their STFT (:func:`log_spectrogram` with
+    ``eps = WAVEFORM_EPS``), differentiable in the samples (Mital 2017; Barry & Kim 2017;
+    Caracalla & Roebel 2020)."""
+
+    def loss(wave: Tensor) -> LossTerms:
+        return objective(net(log_spectrogram(wave, n_fft, hop, WAVEFORM_EPS)))  # (1, F, T)
+
+    return loss
+
+
+def _optim(config: AudioStyleConfig, iterations: int, numel: int) -> OptimConfig:
+    return OptimConfig(
+        optimizer=config.optimizer, iterations=iterations, lr=config.lr,
+        history_size=_lbfgs_history(config, numel),
+        line_search=config.line_search if config.optimizer == "lbfgs" else None,
+    )
+
+
+def _add_stage(stages: dict[str, dict[str, float]], name: str, result: OptimResult) -> None:
+    """Add one channel's run of stage ``name`` to the per-stage sums."""
+    row = stages.setdefault(name, {"iterations": 0, "evaluations": 0, "start_loss": 0.0,
+                                   "loss": 0.0, "seconds": 0.0})
+    row["iterations"] += result.iterations
+    row["evaluations"] += result.evaluations
+    row["start_loss"] += result.history[0]["total"] if result.history else result.loss
+    row["loss"] += result.loss
+    row["seconds"] += result.seconds
+
+
 def _synthesize(
     content: Optional[Tensor],
     styles: Sequence[Tensor],
@@ -167,6 +219,10 @@ def _synthesize(
 ) -> AudioResult:
     """Shared core: per output channel, build the objective, optimise, reconstruct.
 
+    Per channel: the spectrogram stage (optimise ``S``, then Griffin-Lim) when
+    ``config.spectrogram_stage``, then in the waveform domain the waveform stage (optimise the
+    samples from the Griffin-Lim result, the content's samples or noise, and keep them).
+
     Args:
         content: Content at the working rate ``(C, N)`` or ``None`` (texture).
         styles: Styles at the working rate, each ``(C_i, N_i)``; channel ``c`` of the result
@@ -176,12 +232,16 @@ def _synthesize(
     Returns:
         :class:`AudioResult` with one channel per content channel (per channel of the widest
         style for textures), each in its place. When Ctrl-C stops the optimisation of a
-        channel, that channel is the best found so far and the channels after it are not
-        optimised: in a style transfer each of them is its content channel unchanged (waveform
-        and spectrogram), in a texture it is silence (an all-zero spectrogram). Their
-        ``history`` is empty and they do not count in ``spectral_convergence``.
+        channel, that channel is the best found so far (Ctrl-C in its spectrogram stage: the
+        Griffin-Lim reconstruction of the best spectrogram, and no waveform stage) and the
+        channels after it are not optimised: in a style transfer each of them is its content
+        channel unchanged (waveform and spectrogram), in a texture it is silence (an all-zero
+        spectrogram). Their ``history`` is empty and they do not count in
+        ``spectral_convergence``.
     """
     seconds = {"features": 0.0, "optimisation": 0.0, "reconstruction": 0.0}
+    if config.domain == "waveform":
+        seconds["waveform"] = 0.0
     channels = content.shape[0] if content is not None else max(s.shape[0] for s in styles)
     t0 = time.perf_counter()
     net = RandomConvBank(config.bins, config.filters, config.kernel_widths, seed=config.seed,
@@ -191,6 +251,7 @@ def _synthesize(
 
     specs, histories = [], []
     loss, terms, iterations, evaluations, convergences = 0.0, {}, 0, 0, []
+    stages: dict[str, dict[str, float]] = {}
     interrupted = False
     waves = []
     target_cache: dict[tuple[int, ...], dict[str, Tensor]] = {}
@@ -222,55 +283,77 @@ def _synthesize(
             content_targets, targets, content_weight=config.content_weight,
             style_weight=config.style_weight, reduction="sum", gram_normalize="positions",
         ).to(device)
-        if config.init == "content" and content_spec is not None:
-            x0 = content_spec.clone(memory_format=torch.contiguous_format)  # (1, F, T)
-        else:
-            x0 = (torch.randn(1, config.bins, frames, generator=generator)
-                  * config.init_scale).to(device)  # (1, F, T)
         seconds["features"] += time.perf_counter() - t0
-
-        optim = OptimConfig(
-            optimizer=config.optimizer, iterations=config.iterations, lr=config.lr,
-            history_size=_lbfgs_history(config, x0.numel()),
-            line_search=config.line_search if config.optimizer == "lbfgs" else None,
-        )
         desc = label if channels == 1 else f"{label} ch{c + 1}/{channels}"
-        result: OptimResult = optimize(x0, lambda x: objective(net(x)), optim, quiet=quiet,
-                                       desc=desc)
+        history: list[dict[str, float]] = []
+        result: Optional[OptimResult] = None
+
+        if config.spectrogram_stage:
+            t0 = time.perf_counter()
+            if config.init == "content" and content_spec is not None:
+                x0 = content_spec.clone(memory_format=torch.contiguous_format)  # (1, F, T)
+            else:
+                x0 = (torch.randn(1, config.bins, frames, generator=generator)
+                      * config.init_scale).to(device)  # (1, F, T)
+            seconds["features"] += time.perf_counter() - t0
+            result = optimize(x0, lambda x: objective(net(x)),
+                              _optim(config, config.iterations, x0.numel()), quiet=quiet,
+                              desc=desc)
+            seconds["optimisation"] += result.seconds
+            _add_stage(stages, "spectrogram", result)
+            history += result.history
+            spec = result.variable.detach()  # (1, F, T)
+
+            t0 = time.perf_counter()
+            mag = log_to_magnitude(spec)  # (1, F, T)
+            start = None
+            if config.phase_init == "content" and content is not None:
+                start = phase(content[c:c + 1].to(device), config.n_fft, config.hop)  # (1, F, T)
+            wave = griffin_lim(mag, config.n_fft, config.hop, config.griffin_lim_iters,
+                               config.momentum, length=out_samples, generator=generator,
+                               init_phase=start,
+                               progress=None if quiet else f"Griffin-Lim{desc[len(label):]}")
+            # wave: (1, N)
+            convergences.append(spectral_convergence(mag, wave, config.n_fft, config.hop))
+            seconds["reconstruction"] += time.perf_counter() - t0
+        elif config.waveform_init == "content" and content is not None:
+            wave = content[c:c + 1].to(device)  # (1, N)
+        else:  # waveform_init "noise"
+            wave = (torch.randn(1, out_samples, generator=generator)
+                    * config.init_scale).to(device)  # (1, N)
+
+        if config.domain == "waveform" and not (result is not None and result.interrupted):
+            result = optimize(wave.contiguous(),
+                              waveform_loss(net, objective, config.n_fft, config.hop),
+                              _optim(config, config.waveform_iterations, wave.numel()),
+                              quiet=quiet, desc=f"{desc} (waveform)")
+            seconds["waveform"] += result.seconds
+            _add_stage(stages, "waveform", result)
+            history += result.history
+            wave = result.variable.detach()  # (1, N)
+            spec = log_spectrogram(wave, config.n_fft, config.hop)  # (1, F, T), as written
+        assert result is not None
         del objective, content_targets
-        seconds["optimisation"] += result.seconds
-        loss += result.loss
+        loss += result.loss  # of the last stage: the written result's
         for k, v in result.terms.items():
             terms[k] = terms.get(k, 0.0) + v
-        iterations += result.iterations
-        evaluations += result.evaluations
-        histories.append(result.history)
-        spec = result.variable.detach()  # (1, F, T)
+        histories.append(history)
         specs.append(spec[0].cpu())
-
-        t0 = time.perf_counter()
-        mag = log_to_magnitude(spec)  # (1, F, T)
-        start = None
-        if config.phase_init == "content" and content is not None:
-            start = phase(content[c:c + 1].to(device), config.n_fft, config.hop)  # (1, F, T)
-        wave = griffin_lim(mag, config.n_fft, config.hop, config.griffin_lim_iters,
-                           config.momentum, length=out_samples, generator=generator,
-                           init_phase=start,
-                           progress=None if quiet else f"Griffin-Lim{desc[len(label):]}")  # (1, N)
-        convergences.append(spectral_convergence(mag, wave, config.n_fft, config.hop))
         waves.append(wave[0].cpu())
-        seconds["reconstruction"] += time.perf_counter() - t0
         if result.interrupted:
             interrupted = True
 
+    iterations = sum(int(r["iterations"]) for r in stages.values())
+    evaluations = sum(int(r["evaluations"]) for r in stages.values())
     return AudioResult(
         waveform=torch.stack(waves),  # (C, N) at the working rate, level not yet matched
         sample_rate=config.sample_rate,
         spectrogram=torch.stack(specs),  # (C, F, T)
         history=histories, loss=loss, terms=terms, iterations=iterations,
         evaluations=evaluations,
-        spectral_convergence=float(sum(convergences) / max(len(convergences), 1)),
-        seconds=seconds, config=config, interrupted=interrupted,
+        spectral_convergence=(float(sum(convergences) / len(convergences)) if convergences
+                              else None),
+        seconds=seconds, config=config, interrupted=interrupted, stages=stages,
     )
 
 
@@ -339,7 +422,8 @@ def texture_synthesis(
 ) -> AudioResult:
     """New audio of ``seconds`` seconds whose Gram statistics match the styles' (content
     weight 0, from noise: Ulyanov & Lebedev's texture synthesis). ``config``'s content weight,
-    ``init`` and ``phase_init`` do not apply: there is no content.
+    ``init`` and ``phase_init`` do not apply: there is no content; ``waveform_init`` may be
+    ``"griffin-lim"`` or ``"noise"`` (``"content"`` raises ValueError).
 
     Returns:
         :class:`AudioResult` at the first style's rate, its RMS matched to the styles' (blended
@@ -348,6 +432,9 @@ def texture_synthesis(
     config = config or AudioStyleConfig()
     if not styles:
         raise ValueError("texture_synthesis needs at least one style clip")
+    if config.waveform_init == "content":
+        raise ValueError("waveform_init 'content' needs a content clip; a texture's waveform "
+                         "starts from 'griffin-lim' or 'noise'")
     if not (seconds > 0) or seconds == float("inf"):
         raise ValueError(f"seconds must be positive and finite, got {seconds}")
     style_weights = normalize_blend_weights(len(styles), style_weights)
@@ -372,5 +459,5 @@ def texture_synthesis(
     return _finish(result, rate, int(round(seconds * rate)), target)
 
 
-__all__ = ["AudioResult", "chunked_grams", "style_grams", "style_transfer", "texture_synthesis",
-           "working_signal"]
+__all__ = ["AudioResult", "WAVEFORM_EPS", "chunked_grams", "style_grams", "style_transfer",
+           "texture_synthesis", "waveform_loss", "working_signal"]
