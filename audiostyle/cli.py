@@ -35,6 +35,8 @@ FLAGS = {
     "griffin_lim_iters": "--griffin-lim-iters", "momentum": "--momentum",
     "phase_init": "--phase-init", "seed": "--seed", "precision": "--precision",
     "seconds": "--seconds", "device": "--device", "preset": "--preset",
+    "domain": "--domain", "waveform_init": "--waveform-init",
+    "refine_iterations": "--refine-iterations",
 }
 
 
@@ -111,6 +113,25 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
                    help=f"Fast Griffin-Lim momentum in [0, 1), 0 = plain (default: "
                         f"{d.momentum})")
 
+    w = p.add_argument_group(
+        "domain (what is optimised and written)",
+        "--iterations counts the spectrogram stage's iterations, --refine-iterations the "
+        "waveform stage's. spectrogram (the reference's): optimise the spectrogram, write its "
+        "Griffin-Lim reconstruction; cheapest. waveform: then optimise the samples themselves "
+        "through a differentiable STFT and write exactly them, no phase reconstruction; the "
+        "written file's own spectrogram is the one matched, at about twice the cost")
+    w.add_argument("--domain", choices=("spectrogram", "waveform"),
+                   help=f"what is optimised and written (default: {d.domain})")
+    starts = ("griffin-lim", "content", "noise") if transfer else ("griffin-lim", "noise")
+    w.add_argument("--waveform-init", choices=starts,
+                   help="start of the waveform stage (--domain waveform only): griffin-lim, "
+                        "the reconstruction of a spectrogram stage of --iterations"
+                        + (", or the content's samples or noise" if transfer else ", or noise")
+                        + " with no spectrogram stage (default: griffin-lim)")
+    w.add_argument("--refine-iterations", type=int, metavar="N",
+                   help="L-BFGS iterations of the waveform stage (--domain waveform only; "
+                        "default: as many as --iterations)")
+
     x = p.add_argument_group("execution")
     x.add_argument("--seed", type=int, metavar="S",
                    help=f"seeds the filters, the start and the phase (default: {d.seed})")
@@ -161,7 +182,8 @@ def _config(args: argparse.Namespace) -> AudioStyleConfig:
         optimizer=args.optimizer, filters=args.filters, kernel_widths=widths,
         n_fft=args.n_fft, hop=args.hop, sample_rate=args.sample_rate,
         griffin_lim_iters=args.griffin_lim_iters, momentum=args.momentum, seed=args.seed,
-        precision=args.precision)
+        precision=args.precision, domain=args.domain, waveform_init=args.waveform_init,
+        refine_iterations=args.refine_iterations)
 
 
 def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:

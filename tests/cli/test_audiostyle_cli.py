@@ -67,8 +67,36 @@ def test_transfer_writes_audio_metrics_and_plot(clips) -> None:
     assert set(m["seconds"]) >= {"load", "optimisation", "reconstruction", "write"}
     assert m["settings"]["filters"] == 16 and 0 < m["spectral_convergence"]
     assert m["terms"]["style"] > 0 and m["terms"]["content"] > 0
+    assert m["domain"] == "spectrogram" and m["refine_iterations"] == 0
+    assert list(m["stages"]) == ["spectrogram"] and m["stages"]["spectrogram"]["iterations"] == 8
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert _files(folder) == {"content.wav", "style.flac", "out.wav", "m.json", "p.png"}
+
+
+def test_waveform_domain_end_to_end(clips) -> None:
+    """--domain waveform: the refinement (spectrogram stage, Griffin-Lim, waveform stage) for a
+    stereo transfer, the one-stage form from noise for a texture; the metrics say which."""
+    folder, content, style = clips
+    out, metrics = folder / "w.wav", folder / "w.json"
+    assert cli.main(["transfer", content, style, "-o", str(out), "--metrics", str(metrics),
+                     "--stereo", "--domain", "waveform", "--refine-iterations", "3", *TINY]) == 0
+    data, rate = sf.read(str(out), always_2d=True)
+    assert rate == 11025 and data.shape == (8820, 2) and np.isfinite(data).all()
+    m = json.loads(metrics.read_text())
+    assert m["domain"] == "waveform" and m["refine_iterations"] == 3
+    assert m["settings"]["refine_iterations"] == 3 and m["settings"]["waveform_init"] is None
+    assert m["stages"]["spectrogram"]["iterations"] == 8  # two channels x 4
+    assert m["stages"]["waveform"]["iterations"] == 6 and m["iterations"] == 14
+    assert m["loss"] == pytest.approx(m["stages"]["waveform"]["loss"])
+    assert "waveform" in m["seconds"] and 0 < m["spectral_convergence"]
+    tex, tex_metrics = folder / "t.wav", folder / "t.json"
+    assert cli.main(["texture", style, "-o", str(tex), "--seconds", "0.5", "--domain",
+                     "waveform", "--waveform-init", "noise", "--metrics", str(tex_metrics),
+                     *TINY]) == 0
+    assert sf.info(str(tex)).frames == 4000
+    m = json.loads(tex_metrics.read_text())
+    assert list(m["stages"]) == ["waveform"] and m["stages"]["waveform"]["iterations"] == 4
+    assert m["refine_iterations"] == 4 and m["spectral_convergence"] is None
 
 
 def test_texture_and_plot_commands(clips) -> None:
@@ -208,6 +236,20 @@ BAD_INPUTS = [
                  id="bad device"),
     pytest.param(["plot", "{dir}/missing.wav", "-o", "{dir}/p.png"], "missing.wav",
                  id="plot missing"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--refine-iterations", "5"],
+                 "--refine-iterations needs --domain 'waveform', got --domain 'spectrogram'",
+                 id="refine iterations without the waveform domain"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--waveform-init", "noise"],
+                 "--waveform-init needs --domain 'waveform'",
+                 id="waveform init without the waveform domain"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--domain", "waveform",
+                  "--refine-iterations", "-1"],
+                 "--refine-iterations must be a non-negative integer, got -1",
+                 id="negative refine iterations"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--domain", "samples"],
+                 "--domain", id="unknown domain"),
+    pytest.param(["texture", "{good}", "-o", "{out}", "--seconds", "1", "--domain", "waveform",
+                  "--waveform-init", "content"], "--waveform-init", id="texture from content"),
 ]
 
 
