@@ -2,7 +2,9 @@
 
 Ulyanov & Lebedev (2016) represent a clip by ``S = log1p(|STFT|)`` (Hann window, centred frames)
 and discard the phase; the result's phase is recovered by Griffin-Lim (Griffin & Lim 1984), here
-with the momentum of Fast Griffin-Lim (Perraudin, Balazs & Sondergaard 2013).
+with the momentum of Fast Griffin-Lim (Perraudin, Balazs & Sondergaard 2013). The waveform
+domain (see :class:`audiostyle.AudioStyleConfig`) needs no phase: it differentiates
+:func:`log_spectrogram` with ``eps > 0`` with respect to the samples.
 """
 
 from __future__ import annotations

@@ -164,6 +164,34 @@ def test_ctrl_c_in_the_waveform_stage_keeps_the_best_samples(content_clip, style
     assert torch.isfinite(result.waveform).all() and result.waveform.abs().max() > 0
 
 
+def test_ctrl_c_in_the_spectrogram_stage_skips_the_waveform_stage(content_clip, style_clip,
+                                                                 waveform_config,
+                                                                 monkeypatch) -> None:
+    """Ctrl-C means "stop and give me what you have": the best spectrogram's Griffin-Lim
+    reconstruction, no waveform stage after it."""
+    from audiostyle import transfer
+
+    real = transfer.optimize
+    seen = []
+
+    def stop_early(x0, loss_fn, optim, **kwargs):
+        seen.append(x0.dim())
+        calls = [0]
+
+        def stopping(x):
+            calls[0] += 1
+            if calls[0] == 4:
+                raise KeyboardInterrupt
+            return loss_fn(x)
+
+        return real(x0, stopping, optim, **kwargs)
+
+    monkeypatch.setattr(transfer, "optimize", stop_early)
+    result = style_transfer(content_clip, [style_clip], waveform_config, device="cpu")
+    assert seen == [3] and result.interrupted and list(result.stages) == ["spectrogram"]
+    assert torch.isfinite(result.waveform).all() and result.waveform.abs().max() > 0
+
+
 def test_bad_settings_are_value_errors_naming_the_parameter(style_clip, tiny_config) -> None:
     with pytest.raises(ValueError, match="^domain must be 'spectrogram' or 'waveform'"):
         AudioStyleConfig(domain="samples")  # type: ignore[arg-type]
