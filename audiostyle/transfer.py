@@ -43,8 +43,8 @@ class AudioResult:
         waveform: The result, ``(channels, time)`` float32 on the CPU, at ``sample_rate``.
         sample_rate: The content's rate (transfer) or the first style's (texture).
         spectrogram: The log spectrogram ``(channels, bins, frames)`` at the working rate
-            (``log1p`` magnitudes): the optimised one in the spectrogram domain, the written
-            waveform's own (at the working rate) in the waveform domain.
+            (``log1p`` magnitudes): the optimised one in the spectrogram domain, in the waveform
+            domain the optimised samples' own (before the level match).
         history: Loss terms per iteration (``{"total", "content", "style"}``), per channel:
             the spectrogram stage's iterations, then the waveform stage's.
         loss: Final total loss of what is returned (the waveform stage's in the waveform
