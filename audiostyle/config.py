@@ -75,7 +75,7 @@ class AudioStyleConfig:
     griffin_lim_iters: int = 500  # Griffin-Lim iterations
     momentum: float = 0.99  # Fast Griffin-Lim momentum in [0, 1); 0 is the reference's plain GL
     phase_init: Literal["random", "content"] = "random"  # Griffin-Lim's start (transfer only)
-    # --- domain: what is optimised and written (see the note on the waveform domain below)
+    # --- domain: what is optimised and written (see the module note on domain="waveform")
     domain: DomainName = "spectrogram"  # "spectrogram": optimise S, write its Griffin-Lim
     # reconstruction (the reference); "waveform": optimise and write the samples themselves
     waveform_init: Optional[WaveformInitName] = None  # waveform domain only: start of the
