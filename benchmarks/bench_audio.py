@@ -31,6 +31,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from timing import matmul_gflops  # benchmarks/timing.py
+
 from audiostyle import AudioStyleConfig, load_audio, preset_config
 from audiostyle.network import RandomConvBank
 from audiostyle.spectral import log_spectrogram, num_frames
@@ -46,22 +48,6 @@ def _clip(path: Path, seconds: float, out: Path) -> Path:
     reps = int(np.ceil(n / data.shape[0]))
     sf.write(str(out), np.tile(data, (reps, 1))[:n], rate, subtype="PCM_16")
     return out
-
-
-def matmul_gflops(m: int, k: int, n: int, device: torch.device, repeats: int = 5) -> float:
-    """Best-of-``repeats`` float32 ``(m, k) @ (k, n)`` rate in GFLOP/s."""
-    a = torch.randn(m, k, device=device)
-    b = torch.randn(k, n, device=device)
-    best = float("inf")
-    for _ in range(repeats + 1):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        a @ b
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - t)
-    return 2.0 * m * k * n / best / 1e9
 
 
 def scipy_reference(content: torch.Tensor | None, style: torch.Tensor, weight: torch.Tensor,

@@ -20,29 +20,11 @@ import warnings
 
 import torch
 
+from timing import matmul_gflops, sync as _sync  # benchmarks/timing.py
+
 from imagestyle.features import DEFAULT_LAYERS, build_extractor
 from imagestyle.vgg import _BLOCKS, _CHANNELS, layer_names
 from shared import StyleContentObjective, select_device
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
-    """Measured float32 ``n x n`` matmul rate in GFLOP/s (best of ``repeats``)."""
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
-    a @ b
-    _sync(device)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        _sync(device)
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
 
 
 def gatys_flops(size: int, content: list[str], style: list[str], arch: str = "vgg19") -> float:
@@ -106,7 +88,8 @@ def main() -> None:
     device = select_device(args.device)
     name = (torch.cuda.get_device_name(device) if device.type == "cuda"
             else f"CPU, {torch.get_num_threads()} threads")
-    peak = matmul_gflops(device, n=8192 if device.type == "cuda" else 2048)
+    n = 8192 if device.type == "cuda" else 2048
+    peak = matmul_gflops(n, n, n, device)
     layers = DEFAULT_LAYERS["vgg19"]
     print(f"device: {name}; float32 matmul: {peak:.0f} GFLOP/s")
     print(f"{'size':>6} {'ms/iter':>9} {'GFLOP/iter':>11} {'GFLOP/s':>9} {'% matmul':>9}")

@@ -24,13 +24,11 @@ import numpy as np
 import soundfile as sf
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import sync as _sync  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parent / "examples"
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _tile(path: Path, seconds: float, out: Path) -> Path:
