@@ -36,7 +36,7 @@ FLAGS = {
     "phase_init": "--phase-init", "seed": "--seed", "precision": "--precision",
     "seconds": "--seconds", "device": "--device", "preset": "--preset",
     "domain": "--domain", "waveform_init": "--waveform-init",
-    "refine_iterations": "--refine-iterations",
+    "refine_iterations": "--refine-iterations", "level": "--level",
 }
 
 
@@ -137,6 +137,10 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
                    help=f"seeds the filters, the start and the phase (default: {d.seed})")
     x.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:i]",
                    help="where to compute (default: %(default)s)")
+    io.add_argument("--level", choices=("optimised", "content"),
+                    help="loudness of the result: the one the optimisation chose, or the "
+                         "content's RMS (textures: the styles'); never clipped (default: "
+                         "optimised)")
     x.add_argument("--precision", choices=("fp32", "bf16"),
                    help="arithmetic of the optimised convolution: fp32 (the reference's) or "
                         "bf16 around a float32 anchor, about 1.3x faster per evaluation on a "
@@ -182,7 +186,7 @@ def _config(args: argparse.Namespace) -> AudioStyleConfig:
         optimizer=args.optimizer, filters=args.filters, kernel_widths=widths,
         n_fft=args.n_fft, hop=args.hop, sample_rate=args.sample_rate,
         griffin_lim_iters=args.griffin_lim_iters, momentum=args.momentum, seed=args.seed,
-        precision=args.precision, domain=args.domain, waveform_init=args.waveform_init,
+        precision=args.precision, level=args.level, domain=args.domain, waveform_init=args.waveform_init,
         refine_iterations=args.refine_iterations)
 
 

@@ -15,6 +15,8 @@ S = log1p|STFT|, one random 1-D convolution of 4096 filters of width 11, alpha =
      per iteration (``benchmarks/bench_audio_parity.py``).
    * The style Gram is computed on the whole style clip, and the content is used at full length
      (the reference crops both to 430 frames).
+   * ``level="optimised"``: the result is written at the level the optimisation chose, not
+     peak-normalised (see :mod:`audiostyle.transfer` for the held-out measurements).
    * ``domain="waveform"`` (not the reference's, not in any preset): after, or instead of,
      the spectrogram stage the samples themselves are optimised (Mital 2017; Barry & Kim 2017;
      Caracalla & Roebel 2020), each evaluation taking ``S = log1p(sqrt(re^2 + im^2 + 1e-12))``
@@ -75,6 +77,11 @@ class AudioStyleConfig:
     griffin_lim_iters: int = 500  # Griffin-Lim iterations
     momentum: float = 0.99  # Fast Griffin-Lim momentum in [0, 1); 0 is the reference's plain GL
     phase_init: Literal["random", "content"] = "random"  # Griffin-Lim's start (transfer only)
+    # --- output level
+    level: Literal["optimised", "content"] = "optimised"  # "optimised": write the level the
+    # optimisation chose (Griffin-Lim's output scaled so its STFT magnitude has the optimised
+    # magnitude's norm; the waveform domain's samples as they are); "content": match the
+    # content's RMS (textures: the styles'). Both are peak-limited, never clipped.
     # --- domain: what is optimised and written (see the module note on domain="waveform")
     domain: DomainName = "spectrogram"  # "spectrogram": optimise S, write its Griffin-Lim
     # reconstruction (the reference); "waveform": optimise and write the samples themselves
@@ -119,6 +126,8 @@ class AudioStyleConfig:
         need(0.0 <= self.momentum < 1.0, "momentum must be in [0, 1)", self.momentum)
         need(self.phase_init in ("random", "content"), "phase_init must be 'random' or 'content'",
              self.phase_init)
+        need(self.level in ("optimised", "content"), "level must be 'optimised' or 'content'",
+             self.level)
         need(self.domain in ("spectrogram", "waveform"),
              "domain must be 'spectrogram' or 'waveform'", self.domain)
         need(self.waveform_init in (None, "griffin-lim", "content", "noise"),

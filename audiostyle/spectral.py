@@ -162,5 +162,24 @@ def spectral_convergence(mag: Tensor, wave: Tensor, n_fft: int, hop: int) -> flo
     return float(num / den)
 
 
+def match_spectral_level(wave: Tensor, mag: Tensor, n_fft: int, hop: int) -> Tensor:
+    """``wave`` scaled so that its STFT magnitude has the norm of ``mag``.
+
+    Griffin-Lim's output of an inconsistent spectrogram is quieter than the spectrogram (the
+    inconsistent part cancels); this gives it back the level that was optimised.
+
+    Args:
+        mag: The target magnitude ``(1, F, T)``.
+        wave: Its reconstruction ``(1, time)``.
+
+    Returns:
+        ``(1, time)``; ``wave`` unchanged if it is silent.
+    """
+    rebuilt = torch.linalg.vector_norm(magnitude(wave, n_fft, hop)[..., : mag.shape[-1]])
+    if float(rebuilt) == 0.0:
+        return wave
+    return wave * (torch.linalg.vector_norm(mag) / rebuilt)
+
+
 __all__ = ["griffin_lim", "hann_window", "log_spectrogram", "log_to_magnitude", "magnitude",
-           "num_frames", "phase", "spectral_convergence"]
+           "match_spectral_level", "num_frames", "phase", "spectral_convergence"]

@@ -10,8 +10,10 @@ from audiostyle import AudioClip, AudioStyleConfig
 
 @pytest.fixture
 def tiny_config() -> AudioStyleConfig:
+    # level="content": these tests check the RMS match; the optimised level (the default) is
+    # tested in test_transfer.py::test_the_result_keeps_the_optimised_level
     return AudioStyleConfig(sample_rate=RATE, n_fft=256, hop=64, filters=32, kernel_widths=(5,),
-                            iterations=15, griffin_lim_iters=10, seed=0)
+                            iterations=15, griffin_lim_iters=10, seed=0, level="content")
 
 
 @pytest.fixture

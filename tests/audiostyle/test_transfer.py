@@ -232,3 +232,39 @@ def test_cuda_matches_cpu(content_clip, style_clip, tiny_config) -> None:
     cpu = style_transfer(content_clip, [style_clip], cfg, device="cpu")
     gpu = style_transfer(content_clip, [style_clip], cfg, device="cuda")
     assert abs(cpu.loss - gpu.loss) <= 1e-2 * abs(cpu.loss) + 1e-4
+
+
+@pytest.mark.parametrize("mode", ["transfer", "texture"])
+def test_the_result_keeps_the_optimised_level(content_clip, style_clip, tiny_config, mode) -> None:
+    """level="optimised" (the default): Griffin-Lim's output is given the optimised
+    magnitude's norm, and written at that level (no RMS match); level="content" rescales."""
+    from audiostyle.spectral import log_to_magnitude, magnitude
+
+    cfg = dataclasses.replace(tiny_config, level="optimised", griffin_lim_iters=30)
+    if mode == "transfer":
+        kept = style_transfer(content_clip, [style_clip], cfg, device="cpu")
+        matched = style_transfer(content_clip, [style_clip],
+                                 dataclasses.replace(cfg, level="content"), device="cpu")
+        reference = content_clip.samples
+    else:
+        kept = texture_synthesis([style_clip], 0.8, cfg, device="cpu")
+        matched = texture_synthesis([style_clip], 0.8, dataclasses.replace(cfg, level="content"),
+                                    device="cpu")
+        reference = style_clip.samples
+    optimised = float(log_to_magnitude(kept.spectrogram).norm())
+    written = float(magnitude(kept.waveform, cfg.n_fft, cfg.hop)[..., :kept.spectrogram.shape[-1]]
+                    .norm())
+    assert written == pytest.approx(optimised, rel=0.05)
+    torch.testing.assert_close(rms(matched.waveform), rms(reference), rtol=1e-3, atol=0)
+    # the same optimisation, only the gain differs
+    ratio = kept.waveform / matched.waveform.where(matched.waveform.abs() > 1e-6,
+                                                   torch.ones(()))
+    gains = ratio[matched.waveform.abs() > 1e-6]
+    assert float(gains.std() / gains.mean().abs()) < 1e-3
+
+
+def test_silence_stays_near_silence_at_the_optimised_level(tiny_config) -> None:
+    silence = AudioClip(torch.zeros(1, RATE), RATE, "silence.wav")
+    cfg = dataclasses.replace(tiny_config, iterations=2, level="optimised")
+    result = style_transfer(silence, [silence], cfg, device="cpu")
+    assert torch.isfinite(result.waveform).all() and float(result.waveform.abs().max()) < 1e-3
