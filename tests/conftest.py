@@ -78,3 +78,22 @@ def style_png(tmp_path: Path) -> Path:
     img = np.clip(stripes + rng.integers(0, 40, (32, 32, 3)), 0, 255).astype(np.uint8)
     Image.fromarray(img).save(path)
     return path
+
+
+@pytest.fixture
+def ctrl_c_at():
+    """``ctrl_c_at(loss_fn, n)``: ``loss_fn`` that raises KeyboardInterrupt at its n-th call,
+    as a user's Ctrl-C inside an optimisation would."""
+
+    def wrap(loss_fn, n: int):
+        calls = [0]
+
+        def stopping(x):
+            calls[0] += 1
+            if calls[0] == n:
+                raise KeyboardInterrupt
+            return loss_fn(x)
+
+        return stopping
+
+    return wrap

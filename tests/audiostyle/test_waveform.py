@@ -138,8 +138,8 @@ def test_stereo_is_per_channel_and_a_seed_gives_one_output(tiny_config) -> None:
 
 
 def test_ctrl_c_in_the_waveform_stage_keeps_the_best_samples(content_clip, style_clip,
-                                                             waveform_config,
-                                                             monkeypatch) -> None:
+                                                             waveform_config, monkeypatch,
+                                                             ctrl_c_at) -> None:
     from audiostyle import transfer
 
     real = transfer.optimize
@@ -147,15 +147,7 @@ def test_ctrl_c_in_the_waveform_stage_keeps_the_best_samples(content_clip, style
     def stop_in_waveform_stage(x0, loss_fn, optim, **kwargs):
         if x0.dim() == 3:  # the spectrogram stage runs to its end
             return real(x0, loss_fn, optim, **kwargs)
-        calls = [0]
-
-        def stopping(x):
-            calls[0] += 1
-            if calls[0] == 4:
-                raise KeyboardInterrupt
-            return loss_fn(x)
-
-        return real(x0, stopping, optim, **kwargs)
+        return real(x0, ctrl_c_at(loss_fn, 4), optim, **kwargs)
 
     monkeypatch.setattr(transfer, "optimize", stop_in_waveform_stage)
     result = style_transfer(content_clip, [style_clip], waveform_config, device="cpu")
@@ -165,8 +157,8 @@ def test_ctrl_c_in_the_waveform_stage_keeps_the_best_samples(content_clip, style
 
 
 def test_ctrl_c_in_the_spectrogram_stage_skips_the_waveform_stage(content_clip, style_clip,
-                                                                 waveform_config,
-                                                                 monkeypatch) -> None:
+                                                                 waveform_config, monkeypatch,
+                                                                 ctrl_c_at) -> None:
     """Ctrl-C means "stop and give me what you have": the best spectrogram's Griffin-Lim
     reconstruction, no waveform stage after it."""
     from audiostyle import transfer
@@ -176,15 +168,7 @@ def test_ctrl_c_in_the_spectrogram_stage_skips_the_waveform_stage(content_clip, 
 
     def stop_early(x0, loss_fn, optim, **kwargs):
         seen.append(x0.dim())
-        calls = [0]
-
-        def stopping(x):
-            calls[0] += 1
-            if calls[0] == 4:
-                raise KeyboardInterrupt
-            return loss_fn(x)
-
-        return real(x0, stopping, optim, **kwargs)
+        return real(x0, ctrl_c_at(loss_fn, 4), optim, **kwargs)
 
     monkeypatch.setattr(transfer, "optimize", stop_early)
     result = style_transfer(content_clip, [style_clip], waveform_config, device="cpu")

@@ -127,7 +127,8 @@ def test_presets_and_options_reach_the_config(clips, monkeypatch) -> None:
     assert cfg.init == "content"
 
 
-def test_interrupted_run_writes_the_best_result_so_far(clips, monkeypatch, capsys) -> None:
+def test_interrupted_run_writes_the_best_result_so_far(clips, monkeypatch, capsys,
+                                                       ctrl_c_at) -> None:
     """Ctrl-C inside the optimisation: the best result so far is reconstructed and written,
     the command says where and exits 130 (as imagestyle does)."""
     folder, content, style = clips
@@ -136,15 +137,7 @@ def test_interrupted_run_writes_the_best_result_so_far(clips, monkeypatch, capsy
     real = transfer.optimize
 
     def interrupted(x0, loss_fn, optim, **kwargs):
-        calls = [0]
-
-        def stopping(x):
-            calls[0] += 1
-            if calls[0] == 3:
-                raise KeyboardInterrupt
-            return loss_fn(x)
-
-        return real(x0, stopping, optim, **kwargs)
+        return real(x0, ctrl_c_at(loss_fn, 3), optim, **kwargs)
 
     monkeypatch.setattr(transfer, "optimize", interrupted)
     out = folder / "o.wav"
