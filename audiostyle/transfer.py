@@ -203,15 +203,200 @@ def _optim(config: AudioStyleConfig, iterations: int, numel: int) -> OptimConfig
     )
 
 
-def _add_stage(stages: dict[str, dict[str, float]], name: str, result: OptimResult) -> None:
-    """Add one channel's run of stage ``name`` to the per-stage sums."""
-    row = stages.setdefault(name, {"iterations": 0, "evaluations": 0, "start_loss": 0.0,
-                                   "loss": 0.0, "seconds": 0.0})
-    row["iterations"] += result.iterations
-    row["evaluations"] += result.evaluations
-    row["start_loss"] += result.history[0]["total"] if result.history else result.loss
-    row["loss"] += result.loss
-    row["seconds"] += result.seconds
+@dataclass
+class Tally:
+    """Wall time per stage and what each optimisation stage did, summed over channels and
+    windows (see :class:`AudioResult`'s ``seconds`` and ``stages``)."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: {
+        "features": 0.0, "optimisation": 0.0, "reconstruction": 0.0})
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+    convergences: list[float] = field(default_factory=list)
+
+    def add(self, name: str, result: OptimResult) -> None:
+        """Add one run of the optimisation stage ``name`` (``"spectrogram"``, ``"waveform"``)."""
+        row = self.stages.setdefault(name, {"iterations": 0, "evaluations": 0,
+                                            "start_loss": 0.0, "loss": 0.0, "seconds": 0.0})
+        row["iterations"] += result.iterations
+        row["evaluations"] += result.evaluations
+        row["start_loss"] += result.history[0]["total"] if result.history else result.loss
+        row["loss"] += result.loss
+        row["seconds"] += result.seconds
+        key = "optimisation" if name == "spectrogram" else name
+        self.seconds[key] = self.seconds.get(key, 0.0) + result.seconds
+
+    def timed(self, key: str) -> "_Timed":
+        """``with tally.timed("features"): ...`` adds the block's wall time to ``key``."""
+        return _Timed(self.seconds, key)
+
+
+class _Timed:
+    def __init__(self, seconds: dict[str, float], key: str) -> None:
+        self.seconds, self.key = seconds, key
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds[self.key] = self.seconds.get(self.key, 0.0) + time.perf_counter() - self.start
+
+
+@dataclass
+class Channel:
+    """One output channel's result: spectrogram ``(1, F, T)`` and waveform ``(1, N)`` (CPU,
+    working rate), its loss history, the last stage's :class:`OptimResult` (None when the
+    channel was not optimised)."""
+
+    spec: Tensor
+    wave: Tensor
+    history: list[dict[str, float]]
+    result: Optional[OptimResult]
+
+    @property
+    def interrupted(self) -> bool:
+        return self.result is not None and self.result.interrupted
+
+
+def build_network(config: AudioStyleConfig, device: torch.device) -> RandomConvBank:
+    """The random feature network of ``config`` (seeded by ``config.seed``) on ``device``."""
+    return RandomConvBank(config.bins, config.filters, config.kernel_widths, seed=config.seed,
+                          precision=config.precision).to(device)
+
+
+def build_objective(net: RandomConvBank, style_targets: dict[str, Tensor],
+                    content_spec: Optional[Tensor],
+                    config: AudioStyleConfig) -> StyleContentObjective:
+    """The objective of one channel (or window): the style Grams ``{"conv<K>": (1, C, C)}``
+    and, for a transfer with ``content_weight > 0``, the features of ``content_spec``
+    ``(1, F, T)``."""
+    content_targets: dict[str, Tensor] = {}
+    if content_spec is not None and config.content_weight > 0:
+        with torch.no_grad():
+            content_targets = net(content_spec)
+    device = next(iter(style_targets.values())).device
+    return StyleContentObjective(
+        content_targets, style_targets, content_weight=config.content_weight,
+        style_weight=config.style_weight, reduction="sum", gram_normalize="positions",
+    ).to(device)
+
+
+def start_spectrogram(content_spec: Optional[Tensor], frames: int, config: AudioStyleConfig,
+                      generator: torch.Generator, device: torch.device) -> Tensor:
+    """The spectrogram stage's start ``(1, F, T)``: the content's spectrogram
+    (``init="content"``) or ``randn * init_scale`` drawn from ``generator``."""
+    if config.init == "content" and content_spec is not None:
+        return content_spec.clone(memory_format=torch.contiguous_format)
+    return (torch.randn(1, config.bins, frames, generator=generator)
+            * config.init_scale).to(device)
+
+
+def optimise_spectrogram(net: RandomConvBank, objective: StyleContentObjective, x0: Tensor,
+                         config: AudioStyleConfig, quiet: bool, desc: str,
+                         prefix: Optional[Tensor] = None) -> OptimResult:
+    """L-BFGS on the log spectrogram ``x0`` ``(1, F, T)`` under ``objective(net(x))``.
+
+    ``prefix`` ``(1, F, P)``, fixed frames the variable continues (a texture window's
+    context): the loss is then taken on ``cat(prefix, x)``."""
+    if prefix is None:
+        loss = lambda x: objective(net(x))  # noqa: E731
+    else:
+        loss = lambda x: objective(net(torch.cat([prefix, x], dim=-1)))  # noqa: E731
+    return optimize(x0, loss, _optim(config, config.iterations, x0.numel()), quiet=quiet,
+                    desc=desc)
+
+
+def reconstruct(spec: Tensor, content_wave: Optional[Tensor], out_samples: int,
+                config: AudioStyleConfig, generator: torch.Generator,
+                progress: Optional[str]) -> tuple[Tensor, float]:
+    """Griffin-Lim of the log spectrogram ``spec`` ``(1, F, T)`` (from the content's phase
+    when ``phase_init="content"`` and ``content_wave`` ``(1, N)`` is given), at the level
+    ``config.level`` asks for. Returns the waveform ``(1, out_samples)`` and its spectral
+    convergence."""
+    mag = log_to_magnitude(spec)  # (1, F, T)
+    start = None
+    if config.phase_init == "content" and content_wave is not None:
+        start = phase(content_wave, config.n_fft, config.hop)  # (1, F, T)
+    wave = griffin_lim(mag, config.n_fft, config.hop, config.griffin_lim_iters,
+                       config.momentum, length=out_samples, generator=generator,
+                       init_phase=start, progress=progress)  # (1, N)
+    if config.level == "optimised":
+        wave = match_spectral_level(wave, mag, config.n_fft, config.hop)  # (1, N)
+    return wave, spectral_convergence(mag, wave, config.n_fft, config.hop)
+
+
+def optimise_waveform(net: RandomConvBank, objective: StyleContentObjective, wave: Tensor,
+                      config: AudioStyleConfig, quiet: bool, desc: str) -> OptimResult:
+    """The waveform stage: L-BFGS on the samples ``wave`` ``(1, N)`` (:func:`waveform_loss`)."""
+    return optimize(wave.contiguous(), waveform_loss(net, objective, config.n_fft, config.hop),
+                    _optim(config, config.waveform_iterations, wave.numel()), quiet=quiet,
+                    desc=f"{desc} (waveform)")
+
+
+def _first_wave(content_wave: Optional[Tensor], out_samples: int, config: AudioStyleConfig,
+                generator: torch.Generator, device: torch.device) -> Tensor:
+    """The waveform stage's start without a spectrogram stage: the content's samples or
+    ``randn * init_scale`` samples, ``(1, N)``."""
+    if config.waveform_init == "content" and content_wave is not None:
+        return content_wave
+    return (torch.randn(1, out_samples, generator=generator) * config.init_scale).to(device)
+
+
+def synthesize_channel(net: RandomConvBank, style_targets: dict[str, Tensor],
+                       content_wave: Optional[Tensor], frames: int, out_samples: int,
+                       config: AudioStyleConfig, generator: torch.Generator, tally: Tally,
+                       quiet: bool, desc: str, label: str) -> Channel:
+    """One channel, whole: the spectrogram stage (optimise ``S``, Griffin-Lim) when
+    ``config.spectrogram_stage``, then in the waveform domain the waveform stage.
+
+    Args:
+        content_wave: This channel of the content ``(1, N)`` on the network's device, or
+            None (texture).
+        frames, out_samples: Spectrogram frames and samples of the result.
+    """
+    device = net.weight(net.kernel_widths[0]).device
+    with tally.timed("features"):
+        content_spec = None if content_wave is None else log_spectrogram(
+            content_wave, config.n_fft, config.hop)  # (1, F, T)
+        objective = build_objective(net, style_targets, content_spec, config)
+    history: list[dict[str, float]] = []
+    result: Optional[OptimResult] = None
+    if config.spectrogram_stage:
+        with tally.timed("features"):
+            x0 = start_spectrogram(content_spec, frames, config, generator, device)
+        result = optimise_spectrogram(net, objective, x0, config, quiet, desc)
+        tally.add("spectrogram", result)
+        history += result.history
+        spec = result.variable.detach()  # (1, F, T)
+        with tally.timed("reconstruction"):
+            wave, convergence = reconstruct(
+                spec, content_wave, out_samples, config, generator,
+                None if quiet else f"Griffin-Lim{desc[len(label):]}")  # (1, N)
+        tally.convergences.append(convergence)
+    else:
+        wave = _first_wave(content_wave, out_samples, config, generator, device)
+    if config.domain == "waveform" and not (result is not None and result.interrupted):
+        result = optimise_waveform(net, objective, wave, config, quiet, desc)
+        tally.add("waveform", result)
+        history += result.history
+        wave = result.variable.detach()  # (1, N)
+        spec = log_spectrogram(wave, config.n_fft, config.hop)  # (1, F, T), as written
+    return Channel(spec.cpu(), wave.cpu(), history, result)
+
+
+def _channel_targets(net: RandomConvBank, styles: Sequence[Tensor], c: int,
+                     cache: dict[tuple[int, ...], dict[str, Tensor]], config: AudioStyleConfig,
+                     style_weights: Optional[Sequence[float]]) -> dict[str, Tensor]:
+    """The blended style Grams of output channel ``c``: channel ``c`` of each style that has
+    it, the style's downmix otherwise; mono styles serve every channel, so ``cache`` keeps
+    the last channel's Grams."""
+    key = tuple(c if 1 < s.shape[0] and c < s.shape[0] else -1 for s in styles)  # -1: downmix
+    if key not in cache:
+        device = net.weight(net.kernel_widths[0]).device
+        specs = [log_spectrogram((s[k:k + 1] if k >= 0 else downmix(s)).to(device),
+                                 config.n_fft, config.hop) for s, k in zip(styles, key)]
+        cache.clear()
+        cache[key] = style_grams(net, specs, style_weights)
+    return cache[key]
 
 
 def _synthesize(
@@ -225,11 +410,8 @@ def _synthesize(
     quiet: bool,
     label: str,
 ) -> AudioResult:
-    """Shared core: per output channel, build the objective, optimise, reconstruct.
-
-    Per channel: the spectrogram stage (optimise ``S``, then Griffin-Lim) when
-    ``config.spectrogram_stage``, then in the waveform domain the waveform stage (optimise the
-    samples from the Griffin-Lim result, the content's samples or noise, and keep them).
+    """Shared core: per output channel, build the objective, optimise, reconstruct
+    (:func:`synthesize_channel`).
 
     Args:
         content: Content at the working rate ``(C, N)`` or ``None`` (texture).
@@ -247,123 +429,48 @@ def _synthesize(
         spectrogram). Their ``history`` is empty and they do not count in
         ``spectral_convergence``.
     """
-    seconds = {"features": 0.0, "optimisation": 0.0, "reconstruction": 0.0}
+    tally = Tally()
     if config.domain == "waveform":
-        seconds["waveform"] = 0.0
+        tally.seconds["waveform"] = 0.0
     channels = content.shape[0] if content is not None else max(s.shape[0] for s in styles)
-    t0 = time.perf_counter()
-    net = RandomConvBank(config.bins, config.filters, config.kernel_widths, seed=config.seed,
-                         precision=config.precision).to(device)
+    with tally.timed("features"):
+        net = build_network(config, device)
     generator = torch.Generator().manual_seed(config.seed)
-    seconds["features"] += time.perf_counter() - t0
-
-    specs, histories = [], []
-    loss, terms, iterations, evaluations, convergences = 0.0, {}, 0, 0, []
-    stages: dict[str, dict[str, float]] = {}
-    interrupted = False
-    waves = []
-    target_cache: dict[tuple[int, ...], dict[str, Tensor]] = {}
+    cache: dict[tuple[int, ...], dict[str, Tensor]] = {}
+    done: list[Channel] = []
     for c in range(channels):
-        if interrupted:  # Ctrl-C during an earlier channel: keep this one's place, unoptimised
+        if any(ch.interrupted for ch in done):  # Ctrl-C earlier: keep its place, unoptimised
             spec, wave = _unoptimised_channel(content, c, frames, out_samples, config)
-            specs.append(spec)
-            waves.append(wave)
-            histories.append([])
+            done.append(Channel(spec[None], wave[None], [], None))
             continue
-        t0 = time.perf_counter()
-        key = tuple(c if 1 < s.shape[0] and c < s.shape[0] else -1 for s in styles)  # -1: downmix
-        if key not in target_cache:  # mono styles serve every channel: their Grams once
-            style_specs = [
-                log_spectrogram((s[k:k + 1] if k >= 0 else downmix(s)).to(device),
-                                config.n_fft, config.hop) for s, k in zip(styles, key)]
-            target_cache = {key: style_grams(net, style_specs, style_weights)}
-            del style_specs
-        targets = target_cache[key]
-        content_targets = {}
-        content_spec = None
-        if content is not None:
-            content_spec = log_spectrogram(content[c:c + 1].to(device), config.n_fft,
-                                           config.hop)  # (1, F, T)
-            if config.content_weight > 0:
-                with torch.no_grad():
-                    content_targets = net(content_spec)
-        objective = StyleContentObjective(
-            content_targets, targets, content_weight=config.content_weight,
-            style_weight=config.style_weight, reduction="sum", gram_normalize="positions",
-        ).to(device)
-        seconds["features"] += time.perf_counter() - t0
+        with tally.timed("features"):
+            targets = _channel_targets(net, styles, c, cache, config, style_weights)
         desc = label if channels == 1 else f"{label} ch{c + 1}/{channels}"
-        history: list[dict[str, float]] = []
-        result: Optional[OptimResult] = None
+        content_wave = None if content is None else content[c:c + 1].to(device)  # (1, N)
+        done.append(synthesize_channel(net, targets, content_wave, frames, out_samples, config,
+                                       generator, tally, quiet, desc, label))
+    return _result(done, config, tally)
 
-        if config.spectrogram_stage:
-            t0 = time.perf_counter()
-            if config.init == "content" and content_spec is not None:
-                x0 = content_spec.clone(memory_format=torch.contiguous_format)  # (1, F, T)
-            else:
-                x0 = (torch.randn(1, config.bins, frames, generator=generator)
-                      * config.init_scale).to(device)  # (1, F, T)
-            seconds["features"] += time.perf_counter() - t0
-            result = optimize(x0, lambda x: objective(net(x)),
-                              _optim(config, config.iterations, x0.numel()), quiet=quiet,
-                              desc=desc)
-            seconds["optimisation"] += result.seconds
-            _add_stage(stages, "spectrogram", result)
-            history += result.history
-            spec = result.variable.detach()  # (1, F, T)
 
-            t0 = time.perf_counter()
-            mag = log_to_magnitude(spec)  # (1, F, T)
-            start = None
-            if config.phase_init == "content" and content is not None:
-                start = phase(content[c:c + 1].to(device), config.n_fft, config.hop)  # (1, F, T)
-            wave = griffin_lim(mag, config.n_fft, config.hop, config.griffin_lim_iters,
-                               config.momentum, length=out_samples, generator=generator,
-                               init_phase=start,
-                               progress=None if quiet else f"Griffin-Lim{desc[len(label):]}")
-            # wave: (1, N)
-            if config.level == "optimised":
-                wave = match_spectral_level(wave, mag, config.n_fft, config.hop)  # (1, N)
-            convergences.append(spectral_convergence(mag, wave, config.n_fft, config.hop))
-            seconds["reconstruction"] += time.perf_counter() - t0
-        elif config.waveform_init == "content" and content is not None:
-            wave = content[c:c + 1].to(device)  # (1, N)
-        else:  # waveform_init "noise"
-            wave = (torch.randn(1, out_samples, generator=generator)
-                    * config.init_scale).to(device)  # (1, N)
-
-        if config.domain == "waveform" and not (result is not None and result.interrupted):
-            result = optimize(wave.contiguous(),
-                              waveform_loss(net, objective, config.n_fft, config.hop),
-                              _optim(config, config.waveform_iterations, wave.numel()),
-                              quiet=quiet, desc=f"{desc} (waveform)")
-            seconds["waveform"] += result.seconds
-            _add_stage(stages, "waveform", result)
-            history += result.history
-            wave = result.variable.detach()  # (1, N)
-            spec = log_spectrogram(wave, config.n_fft, config.hop)  # (1, F, T), as written
-        assert result is not None
-        del objective, content_targets
-        loss += result.loss  # of the last stage: the written result's
-        for k, v in result.terms.items():
+def _result(done: Sequence[Channel], config: AudioStyleConfig, tally: Tally) -> AudioResult:
+    """Stack the channels into an :class:`AudioResult` at the working rate (level not yet
+    matched): the loss of each channel's last stage, the stages' counts summed."""
+    results = [ch.result for ch in done if ch.result is not None]
+    terms: dict[str, float] = {}
+    for r in results:
+        for k, v in r.terms.items():
             terms[k] = terms.get(k, 0.0) + v
-        histories.append(history)
-        specs.append(spec[0].cpu())
-        waves.append(wave[0].cpu())
-        if result.interrupted:
-            interrupted = True
-
-    iterations = sum(int(r["iterations"]) for r in stages.values())
-    evaluations = sum(int(r["evaluations"]) for r in stages.values())
+    conv = tally.convergences
     return AudioResult(
-        waveform=torch.stack(waves),  # (C, N) at the working rate, level not yet matched
+        waveform=torch.cat([ch.wave for ch in done]),  # (C, N)
         sample_rate=config.sample_rate,
-        spectrogram=torch.stack(specs),  # (C, F, T)
-        history=histories, loss=loss, terms=terms, iterations=iterations,
-        evaluations=evaluations,
-        spectral_convergence=(float(sum(convergences) / len(convergences)) if convergences
-                              else None),
-        seconds=seconds, config=config, interrupted=interrupted, stages=stages,
+        spectrogram=torch.cat([ch.spec for ch in done]),  # (C, F, T)
+        history=[ch.history for ch in done], loss=sum(r.loss for r in results), terms=terms,
+        iterations=sum(int(r["iterations"]) for r in tally.stages.values()),
+        evaluations=sum(int(r["evaluations"]) for r in tally.stages.values()),
+        spectral_convergence=float(sum(conv) / len(conv)) if conv else None,
+        seconds=tally.seconds, config=config,
+        interrupted=any(ch.interrupted for ch in done), stages=tally.stages,
     )
 
 
