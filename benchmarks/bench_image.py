@@ -23,29 +23,19 @@ import torch
 from timing import matmul_gflops, sync as _sync  # benchmarks/timing.py
 
 from imagestyle.features import DEFAULT_LAYERS, build_extractor
-from imagestyle.vgg import _BLOCKS, _CHANNELS, layer_names
+from imagestyle.vgg import vgg_layout
 from shared import StyleContentObjective, select_device
 
 
 def gatys_flops(size: int, content: list[str], style: list[str], arch: str = "vgg19") -> float:
     """Analytic FLOPs of one forward + backward Gatys evaluation on a square ``size`` image."""
-    names = layer_names(arch)  # type: ignore[arg-type]
-    deepest = max(names.index(n) for n in content + style)
-    h = w = size
-    in_ch, conv = 3, 0.0
-    channels: dict[str, tuple[int, int]] = {}
-    block = 0
-    counts = iter([b for b, n in enumerate(_BLOCKS[arch]) for _ in range(n)])
-    for name in names[: deepest + 1]:
+    layout = vgg_layout(arch)  # type: ignore[arg-type]
+    conv = 0.0
+    for name in layout.upto(content + style):
         if name.startswith("conv"):
-            block = next(counts)
-            out_ch = _CHANNELS[block]
-            conv += 2 * in_ch * out_ch * 9 * h * w
-            in_ch = out_ch
-        channels[name] = (in_ch, h * w)
-        if name.startswith("pool"):
-            h, w = h // 2, w // 2
-    gram = sum(2 * channels[n][0] ** 2 * channels[n][1] for n in style)
+            side = size // layout.stride(name)
+            conv += 2 * layout.in_channels(name) * layout.channels(name) * 9 * side * side
+    gram = sum(2 * layout.channels(n) ** 2 * (size // layout.stride(n)) ** 2 for n in style)
     return 2 * conv + 3 * gram  # backward: input gradient of each conv; Gram backward ~2x
 
 

@@ -9,14 +9,40 @@ are frozen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import torch
 from torch import nn
 
-from .vgg import VGGFeatures, load_weights
+from .random_multiscale import multiscale_layout
+from .vgg import VGGFeatures, load_weights, vgg_layout
 
 MODELS = ("vgg19", "vgg16", "random-multiscale")
+
+
+class FeatureLayout(Protocol):
+    """What every feature network's layout answers (:class:`imagestyle.vgg.VGGLayout`,
+    :class:`imagestyle.random_multiscale.MultiscaleLayout`)."""
+
+    names: tuple[str, ...]  # every layer, in order
+
+    def channels(self, name: str) -> int:
+        """Channels of layer ``name``'s output."""
+        ...
+
+    def stride(self, name: str) -> int:
+        """Downsampling of layer ``name``'s output relative to the image."""
+        ...
+
+
+def feature_layout(model: str) -> FeatureLayout:
+    """The layer layout of the feature network ``model`` as :func:`build_extractor` builds it
+    (one object per model: ask it for names, channels and strides, never run the network)."""
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    if model == "random-multiscale":
+        return multiscale_layout()
+    return vgg_layout(model)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

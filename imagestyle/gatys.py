@@ -62,7 +62,7 @@ from shared import (
 )
 
 from .color import gray_to_rgb, luminance, match_color_histogram, match_luminance_stats, restore_chrominance
-from .features import DEFAULT_LAYERS, build_extractor
+from .features import DEFAULT_LAYERS, build_extractor, feature_layout
 from .memory import check_memory
 
 PreserveColor = Literal["luminance", "histogram"]
@@ -243,12 +243,6 @@ def _build(cfg: GatysConfig, layers: Sequence[str], device: torch.device) -> nn.
                                preprocess=cfg.preprocess, seed=cfg.seed, device=device)
 
 
-def _channels(extractor: nn.Module, layers: Sequence[str], device: torch.device) -> list[int]:
-    with torch.no_grad():
-        probe = extractor(torch.zeros(1, 3, 64, 64, device=device))
-    return [probe[n].shape[1] for n in layers]
-
-
 def _prepare_styles(styles: Sequence[Tensor], cfg: GatysConfig, color_ref: Tensor | None
                     ) -> list[Tensor]:
     out = []
@@ -302,7 +296,7 @@ def _optimise_levels(
     extractor = _build(cfg, layers, device)
     sizes = level_sizes(out_size, cfg.scales)
     if cfg.check_memory:
-        grams = _channels(extractor, style_layers, device)
+        grams = [feature_layout(cfg.model).channels(n) for n in style_layers]
         check_memory(cfg.model, layers, out_size, device, optimizer=cfg.optimizer,
                      history_size=cfg.history_size, gram_channels=grams)
     fscale = cfg.feature_scale or feature_scale_for(cfg.model,

@@ -14,7 +14,8 @@ from typing import Sequence
 
 import torch
 
-from .vgg import _BLOCKS, _CHANNELS, layer_names
+from .random_multiscale import multiscale_layout
+from .vgg import vgg_layout
 
 _FLOAT = 4  # bytes per float32
 _HEADROOM = 0.85  # use at most this share of the free memory
@@ -22,34 +23,25 @@ _HEADROOM = 0.85  # use at most this share of the free memory
 
 def _vgg_activation_floats(arch: str, layers: Sequence[str], h: int, w: int) -> tuple[int, int]:
     """(floats of all activations up to the deepest layer, parameter floats)."""
-    names = layer_names(arch)  # type: ignore[arg-type]
-    deepest = max(names.index(n) for n in layers)
-    total, params, in_ch = 0, 0, 3
-    block_of = {}
-    for b, n in enumerate(_BLOCKS[arch]):
-        for i in range(1, n + 1):
-            block_of[f"conv{b + 1}_{i}"] = b
-    for name in names[: deepest + 1]:
+    layout = vgg_layout(arch)  # type: ignore[arg-type]
+    total, params = 0, 0
+    for name in layout.upto(layers):
+        c, s = layout.channels(name), layout.stride(name)
         if name.startswith("conv"):
-            c = _CHANNELS[block_of[name]]
-            params += in_ch * c * 9 + c
-            in_ch = c
-        if name.startswith("pool"):
-            h, w = h // 2, w // 2
-        total += in_ch * h * w  # this layer's output
+            params += layout.in_channels(name) * c * 9 + c
+        total += c * (h // s) * (w // s)  # this layer's output
     return total, params
 
 
 def _multiscale_activation_floats(layers: Sequence[str], h: int, w: int) -> tuple[int, int]:
-    from .random_multiscale import CHANNELS, KERNEL_SIZES, layer_name, pooled_kernel
-
+    layout = multiscale_layout()
     total, params = 3 * h * w, 0
-    for k in KERNEL_SIZES:
-        if layer_name(k) not in layers:
+    for name in layout.names:
+        if name not in layers:
             continue
-        d, taps = pooled_kernel(k)
-        total += 2 * CHANNELS * max(1, h // d) * max(1, w // d) + 3 * (h // d) * (w // d)
-        params += CHANNELS * 3 * taps * taps
+        c, d, taps = layout.channels(name), layout.stride(name), layout.taps(name)
+        total += 2 * c * max(1, h // d) * max(1, w // d) + 3 * (h // d) * (w // d)
+        params += c * 3 * taps * taps
     return total, params
 
 

@@ -32,7 +32,9 @@ scale.
 
 from __future__ import annotations
 
+import functools
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -63,6 +65,66 @@ def pooled_kernel(kernel_size: int, max_kernel: int = MAX_KERNEL) -> tuple[int, 
     return d, max(1, min(k, max_kernel if d > 1 else kernel_size))
 
 
+@dataclass(frozen=True)
+class MultiscaleLayout:
+    """The layer layout of the random multi-scale layer (the counterpart of
+    :class:`imagestyle.vgg.VGGLayout`): every scale reads the image, none reads another.
+
+    Build it with :func:`multiscale_layout`.
+
+    Attributes:
+        names: Layer names in order, ``scale3`` ... ``scale55``.
+        kernel_sizes: Nominal filter size of each layer.
+        width: Filters per scale (every layer's channel count).
+        plans: ``(d, k')`` of each layer (:func:`pooled_kernel`): the image is pooled by ``d``
+            and filtered with ``k' x k'`` taps, so a layer's output is about
+            ``(B, width, H // d - k' + 1, W // d - k' + 1)``.
+    """
+
+    names: tuple[str, ...]
+    kernel_sizes: tuple[int, ...]
+    width: int
+    plans: tuple[tuple[int, int], ...]
+
+    def index(self, name: str) -> int:
+        """Position of ``name`` in :attr:`names`."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise ValueError(f"unknown random-multiscale layer {name}; valid layers: "
+                             f"{', '.join(self.names)}") from None
+
+    def channels(self, name: str) -> int:
+        """Channels of layer ``name``'s output (the same for every scale)."""
+        self.index(name)
+        return self.width
+
+    def stride(self, name: str) -> int:
+        """Pooling factor ``d`` of the image layer ``name`` filters."""
+        return self.plans[self.index(name)][0]
+
+    def taps(self, name: str) -> int:
+        """Kernel taps ``k'`` of layer ``name`` on its pooled image."""
+        return self.plans[self.index(name)][1]
+
+
+def multiscale_layout(kernel_sizes: Sequence[int] = KERNEL_SIZES, channels: int = CHANNELS,
+                      max_kernel: int = MAX_KERNEL) -> MultiscaleLayout:
+    """The :class:`MultiscaleLayout` of a layer with these settings (built once per setting)."""
+    return _multiscale_layout(tuple(int(k) for k in kernel_sizes), int(channels), int(max_kernel))
+
+
+@functools.lru_cache(maxsize=None)
+def _multiscale_layout(kernel_sizes: tuple[int, ...], channels: int, max_kernel: int
+                       ) -> MultiscaleLayout:
+    if channels < 1:
+        raise ValueError(f"channels must be positive, got {channels}")
+    if any(k < 1 for k in kernel_sizes):
+        raise ValueError(f"kernel sizes must be positive, got {list(kernel_sizes)}")
+    return MultiscaleLayout(tuple(layer_name(k) for k in kernel_sizes), tuple(kernel_sizes),
+                            int(channels), tuple(pooled_kernel(k, max_kernel) for k in kernel_sizes))
+
+
 class RandomMultiscaleFeatures(nn.Module):
     """One layer of random multi-size filters with a ReLU (Ustyuzhaninov et al. 2017).
 
@@ -89,24 +151,20 @@ class RandomMultiscaleFeatures(nn.Module):
         max_kernel: int = MAX_KERNEL,
     ) -> None:
         super().__init__()
-        if channels < 1:
-            raise ValueError(f"channels must be positive, got {channels}")
-        if any(k < 1 for k in kernel_sizes):
-            raise ValueError(f"kernel sizes must be positive, got {list(kernel_sizes)}")
-        self.available_layers = [layer_name(k) for k in kernel_sizes]
+        self.layout = multiscale_layout(kernel_sizes, channels, max_kernel)
+        self.available_layers = list(self.layout.names)
         layers = list(dict.fromkeys(layers)) or list(self.available_layers)
         unknown = [n for n in layers if n not in self.available_layers]
         if unknown:
             raise ValueError(f"unknown random-multiscale layer(s) {', '.join(unknown)}; valid "
                              f"layers: {', '.join(self.available_layers)}")
         self.layers = layers
-        self.channels = int(channels)
-        self.kernel_sizes = tuple(int(k) for k in kernel_sizes)
+        self.channels = self.layout.width
+        self.kernel_sizes = self.layout.kernel_sizes
         self.plan: dict[str, tuple[int, int]] = {}  # name -> (pool factor, kernel taps)
         gen = torch.Generator().manual_seed(int(seed))
-        for k in self.kernel_sizes:
-            name = layer_name(k)
-            d, taps = pooled_kernel(k, max_kernel)
+        for name in self.layout.names:
+            d, taps = self.layout.stride(name), self.layout.taps(name)
             # Draw every scale's weights, used or not, so a scale's filters do not depend on
             # which other layers were asked for.
             w = torch.randn(self.channels, 3, taps, taps, generator=gen)  # (C, 3, k', k')

@@ -16,7 +16,9 @@ The preprocessing lives inside the extractor, so callers always give RGB images 
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Mapping, Sequence
 
@@ -28,7 +30,7 @@ Arch = Literal["vgg16", "vgg19"]
 Pooling = Literal["max", "avg"]
 Preprocess = Literal["torchvision", "caffe"]
 
-# Convolutions per block.
+# Convolutions per block and channels per block: read them through vgg_layout().
 _BLOCKS: dict[str, tuple[int, ...]] = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 _CHANNELS = (64, 128, 256, 512, 512)
 # Caffe-converted files that keep torchvision's key layout, known by their published names.
@@ -38,31 +40,95 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
-def layer_names(arch: Arch) -> list[str]:
-    """Every layer of ``arch`` in order: ``conv1_1, relu1_1, ..., pool5``."""
+@dataclass(frozen=True)
+class VGGLayout:
+    """The layer layout of one VGG architecture, asked of one object by everyone (the
+    extractor, the memory estimate, the benchmarks).
+
+    Layers are named as in the papers: ``conv1_1, relu1_1, ..., pool1, ..., pool5``; their
+    order is that of torchvision's ``vgg*.features`` Sequential. Build it with
+    :func:`vgg_layout` (one instance per architecture).
+
+    Attributes:
+        arch: ``"vgg16"`` or ``"vgg19"``.
+        names: Every layer in order.
+        out_channels: Output channels of each layer, in the order of ``names``.
+        strides: Downsampling of each layer's output relative to the input image (1, 2, ..., 32),
+            in the order of ``names``: a layer's output is ``(B, C, H // s, W // s)``.
+    """
+
+    arch: str
+    names: tuple[str, ...]
+    out_channels: tuple[int, ...]
+    strides: tuple[int, ...]
+
+    def index(self, name: str) -> int:
+        """Position of ``name`` in :attr:`names` (its index in torchvision's Sequential)."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise ValueError(f"unknown {self.arch} layer {name}; valid layers: "
+                             f"{', '.join(self.names)}") from None
+
+    def channels(self, name: str) -> int:
+        """Channels ``C`` of layer ``name``'s output."""
+        return self.out_channels[self.index(name)]
+
+    def in_channels(self, name: str) -> int:
+        """Channels of layer ``name``'s input (3 for ``conv1_1``)."""
+        i = self.index(name)
+        return self.out_channels[i - 1] if i else 3
+
+    def stride(self, name: str) -> int:
+        """Downsampling factor of layer ``name``'s output relative to the image."""
+        return self.strides[self.index(name)]
+
+    def upto(self, layers: Sequence[str]) -> tuple[str, ...]:
+        """Every layer from the first up to the deepest of ``layers`` (what must be run)."""
+        if not layers:
+            raise ValueError("no feature layers were asked for")
+        return self.names[: max(self.index(n) for n in layers) + 1]
+
+
+@functools.lru_cache(maxsize=None)
+def vgg_layout(arch: Arch) -> VGGLayout:
+    """The :class:`VGGLayout` of ``arch`` (built once per architecture)."""
     if arch not in _BLOCKS:
         raise ValueError(f"arch must be one of {sorted(_BLOCKS)}, got {arch!r}")
-    names = []
-    for b, n in enumerate(_BLOCKS[arch], start=1):
+    names: list[str] = []
+    channels: list[int] = []
+    strides: list[int] = []
+    for b, (n, c) in enumerate(zip(_BLOCKS[arch], _CHANNELS), start=1):
+        stride = 2 ** (b - 1)
         for i in range(1, n + 1):
             names += [f"conv{b}_{i}", f"relu{b}_{i}"]
+            channels += [c, c]
+            strides += [stride, stride]
         names.append(f"pool{b}")
-    return names
+        channels.append(c)
+        strides.append(2 * stride)
+    return VGGLayout(arch, tuple(names), tuple(channels), tuple(strides))
+
+
+def layer_names(arch: Arch) -> list[str]:
+    """Every layer of ``arch`` in order: ``conv1_1, relu1_1, ..., pool5``."""
+    return list(vgg_layout(arch).names)
 
 
 def torchvision_index(arch: Arch) -> dict[str, int]:
     """Map each layer name to its index in torchvision's ``vgg*.features`` Sequential."""
-    return {name: i for i, name in enumerate(layer_names(arch))}
+    return {name: i for i, name in enumerate(vgg_layout(arch).names)}
 
 
-def _build_layers(arch: Arch, pooling: Pooling) -> nn.Sequential:
+def _build_layers(layout: VGGLayout, pooling: Pooling) -> nn.Sequential:
     layers: list[nn.Module] = []
-    in_ch = 3
-    for b, n in enumerate(_BLOCKS[arch]):
-        for _ in range(n):
-            layers += [nn.Conv2d(in_ch, _CHANNELS[b], 3, padding=1), nn.ReLU(inplace=False)]
-            in_ch = _CHANNELS[b]
-        layers.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
+    for name in layout.names:
+        if name.startswith("conv"):
+            layers.append(nn.Conv2d(layout.in_channels(name), layout.channels(name), 3, padding=1))
+        elif name.startswith("relu"):
+            layers.append(nn.ReLU(inplace=False))
+        else:
+            layers.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
     return nn.Sequential(*layers)
 
 
@@ -135,7 +201,8 @@ class VGGFeatures(nn.Module):
         preprocess: Preprocess = "torchvision",
     ) -> None:
         super().__init__()
-        valid = layer_names(arch)
+        self.layout = vgg_layout(arch)
+        valid = list(self.layout.names)
         if pooling not in ("max", "avg"):
             raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
         if preprocess not in ("torchvision", "caffe"):
@@ -150,16 +217,15 @@ class VGGFeatures(nn.Module):
         self.layers = list(dict.fromkeys(layers))
         self.available_layers = valid
         self.preprocess = preprocess
-        full = _build_layers(arch, pooling)
+        full = _build_layers(self.layout, pooling)
         if state_dict is not None:
             try:
                 full.load_state_dict(state_dict)
             except RuntimeError as exc:
                 first = str(exc).strip().splitlines()[-1].strip()
                 raise ValueError(f"the weights do not match {arch}: {first}") from None
-        deepest = max(valid.index(n) for n in self.layers)
-        self.features = nn.Sequential(*list(full)[: deepest + 1])
-        self._names = valid[: deepest + 1]
+        self._names = list(self.layout.upto(self.layers))
+        self.features = nn.Sequential(*list(full)[: len(self._names)])
         self.requires_grad_(False)
         self.eval()
         if preprocess == "torchvision":

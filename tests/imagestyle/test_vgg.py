@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 import torch
 import torchvision
 
-from imagestyle.features import build_extractor
+from imagestyle.features import build_extractor, feature_layout
 from imagestyle.vgg import (
     CAFFE_MEAN_BGR,
     VGGFeatures,
@@ -17,6 +18,7 @@ from imagestyle.vgg import (
     layer_names,
     load_weights,
     torchvision_index,
+    vgg_layout,
 )
 
 from imagestyle_helpers import vgg_state
@@ -36,6 +38,34 @@ def test_layer_names_match_torchvision_indices() -> None:
     idx = torchvision_index("vgg16")
     assert idx["conv1_1"] == 0 and idx["relu5_3"] == 29 and idx["pool5"] == 30
     assert len(layer_names("vgg19")) == 37
+
+
+@pytest.mark.parametrize("model", ["vgg19", "vgg16", "random-multiscale"])
+def test_layout_answers_what_the_network_computes(model: str) -> None:
+    layout = feature_layout(model)
+    layers = [n for n in layout.names if not n.startswith("conv")]
+    with pytest.warns(UserWarning) if model != "random-multiscale" else nullcontext():
+        net = build_extractor(model, layers, weights="random")
+    assert net.layout is layout  # the extractor owns the same object everyone asks
+    with torch.no_grad():
+        out = net(torch.rand(1, 3, 64, 96))
+    for name in layers:
+        assert out[name].shape[1] == layout.channels(name), name
+        if model != "random-multiscale":  # VGG pads: the stride alone gives the size
+            assert out[name].shape[-2:] == (64 // layout.stride(name), 96 // layout.stride(name))
+        else:  # valid convolution on the image pooled by the stride
+            d, k = layout.stride(name), layout.taps(name)
+            assert out[name].shape[-1] == pytest.approx(96 // d - k + 1, abs=1), name
+
+
+def test_vgg_layout_is_built_once_and_names_its_layers() -> None:
+    layout = vgg_layout("vgg19")
+    assert vgg_layout("vgg19") is layout
+    assert layout.upto(["relu2_1"])[-1] == "relu2_1" and len(layout.upto(["relu2_1"])) == 7
+    assert (layout.in_channels("conv1_1"), layout.in_channels("conv2_1")) == (3, 64)
+    assert layout.stride("pool5") == 32 and layout.channels("pool5") == 512
+    with pytest.raises(ValueError, match="unknown vgg19 layer relu9_9"):
+        layout.channels("relu9_9")
 
 
 def test_torchvision_layout_matches_torchvision_vgg(tmp_path: Path) -> None:
