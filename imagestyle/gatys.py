@@ -63,6 +63,7 @@ from shared import (
 
 from .color import gray_to_rgb, luminance, match_color_histogram, match_luminance_stats, restore_chrominance
 from .features import DEFAULT_LAYERS, build_extractor, feature_layout
+from .imageio import image_size, scaled_size, target_size
 from .memory import check_memory
 
 PreserveColor = Literal["luminance", "histogram"]
@@ -167,13 +168,6 @@ def resize(image: Tensor, size: tuple[int, int]) -> Tensor:
                          antialias=shrink).clamp(0, 1)
 
 
-def fit_longest(hw: Sequence[int], longest: int) -> tuple[int, int]:
-    """``(W, H)`` of an image of shape ``(H, W)`` scaled so its longest side is ``longest``."""
-    h, w = int(hw[0]), int(hw[1])
-    s = longest / max(h, w)
-    return (max(1, round(w * s)), max(1, round(h * s)))
-
-
 def level_sizes(size: tuple[int, int], scales: int, minimum: int = 16) -> list[tuple[int, int]]:
     """Coarse-to-fine sizes ``(W, H)``: ``size / 2^(scales-1)``, ..., ``size`` (at least
     ``minimum`` px on the short side)."""
@@ -182,7 +176,7 @@ def level_sizes(size: tuple[int, int], scales: int, minimum: int = 16) -> list[t
     for i in range(scales - 1, -1, -1):
         f = 2.0 ** -i
         s = max(f, minimum / min(w, h)) if min(w, h) > minimum else 1.0
-        out.append((max(1, round(w * s)), max(1, round(h * s))))
+        out.append(scaled_size(size, s))
     return out
 
 
@@ -282,7 +276,7 @@ def _optimise_levels(
                          + ": there is nothing to optimise")
     device = select_device(cfg.device)
     style_longest = max(1, round(cfg.style_scale * max(out_size)))
-    style_sizes = [fit_longest(s.shape[-2:], style_longest) for s in styles]
+    style_sizes = [target_size(image_size(s), style_longest) for s in styles]
     content_layers, style_layers = _layer_lists(cfg, texture,
                                                 min(min(wh) for wh in style_sizes))
     layers = list(dict.fromkeys(content_layers + style_layers))
@@ -312,9 +306,8 @@ def _optimise_levels(
         shrink = size[0] / out_size[0]
         with torch.no_grad():
             style_feats = []
-            for s, (sw, sh) in zip(styles, style_sizes):
-                ssize = (max(1, round(sw * shrink)), max(1, round(sh * shrink)))
-                style_feats.append(extractor(resize(s, ssize).to(device)))
+            for s, ssize in zip(styles, style_sizes):
+                style_feats.append(extractor(resize(s, scaled_size(ssize, shrink)).to(device)))
             content_feats = (extractor(resize(content, size).to(device))
                              if content is not None else None)
         w, h = size
@@ -405,8 +398,7 @@ def stylize(
     _check_images(styles, "styles")
     if len(styles) == 0:
         raise ValueError("at least one style image is needed")
-    out_size = (cfg.size if isinstance(cfg.size, tuple)
-                else fit_longest(content.shape[-2:], int(cfg.size)))
+    out_size = target_size(image_size(content), cfg.size)
     content_full = content
     styles = _prepare_styles(styles, cfg, content_full)
     if cfg.preserve_color == "luminance":
@@ -426,7 +418,7 @@ def stylize(
 
     def finish(image: Tensor) -> Tensor:
         if cfg.preserve_color == "luminance":
-            return restore_chrominance(image, resize(content_full, tuple(image.shape[-1:-3:-1])))
+            return restore_chrominance(image, resize(content_full, image_size(image)))
         return image
 
     return _optimise_levels(cfg, content, styles, out_size, start, snapshot,
@@ -487,8 +479,7 @@ def synthesize_texture(
     def finish(image: Tensor) -> Tensor:
         if cfg.preserve_color == "luminance":
             assert color_reference is not None
-            return restore_chrominance(image, resize(color_reference,
-                                                     tuple(image.shape[-1:-3:-1])))
+            return restore_chrominance(image, resize(color_reference, image_size(image)))
         return image
 
     cfg = replace(cfg, content_weight=0.0)

@@ -74,13 +74,29 @@ def load_image(path: str | Path, size: int | tuple[int, int] | None = None) -> T
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0)  # (1, 3, H, W)
 
 
-def target_size(wh: tuple[int, int], size: int | tuple[int, int]) -> tuple[int, int]:
-    """``(W, H)`` after scaling ``wh`` so its longest side is ``size`` (or exactly ``size``)."""
-    if isinstance(size, tuple):
-        return (int(size[0]), int(size[1]))
-    w, h = wh
-    scale = size / max(w, h)
+def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
+    """``(W, H)`` of an image of size ``size = (W, H)`` scaled by ``scale``: each side rounded to
+    the nearest pixel and at least 1.
+
+    The one computation of a resized image's size in :mod:`imagestyle`. Sizes are ``(W, H)``
+    everywhere (Pillow's order, and that of ``--size WxH``); a tensor's ``(..., H, W)`` shape
+    is read with :func:`image_size`.
+    """
+    w, h = size
     return (max(1, round(w * scale)), max(1, round(h * scale)))
+
+
+def target_size(size: tuple[int, int], target: int | tuple[int, int]) -> tuple[int, int]:
+    """``(W, H)`` of an image of size ``size = (W, H)`` scaled so its longest side is
+    ``target`` (:func:`scaled_size`), or exactly ``target = (W, H)``."""
+    if isinstance(target, tuple):
+        return (int(target[0]), int(target[1]))
+    return scaled_size(size, target / max(size))
+
+
+def image_size(image: Tensor) -> tuple[int, int]:
+    """``(W, H)`` of an image tensor ``(..., H, W)``."""
+    return (int(image.shape[-1]), int(image.shape[-2]))
 
 
 def parse_size(text: str) -> int | tuple[int, int]:

@@ -14,6 +14,7 @@ from typing import Sequence
 
 import torch
 
+from .imageio import scaled_size
 from .random_multiscale import multiscale_layout
 from .vgg import vgg_layout
 
@@ -126,8 +127,7 @@ def check_memory(
     lo, hi = 0, longest
     while lo < hi:  # largest longest side that fits
         mid = (lo + hi + 1) // 2
-        s = mid / longest
-        fit = (max(1, round(w * s)), max(1, round(h * s)))
+        fit = scaled_size(size, mid / longest)
         if estimate_bytes(model, layers, fit, **kwargs) <= _HEADROOM * free:
             lo = mid
         else:

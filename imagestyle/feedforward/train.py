@@ -36,7 +36,7 @@ from shared import (NonFiniteLossError, StyleContentObjective, autocast, check_o
                     content_loss, seed_everything, select_device)
 
 from ..features import DEFAULT_LAYERS, build_extractor
-from ..imageio import load_image
+from ..imageio import load_image, target_size
 from .data import ImageFolderDataset, ResumableSampler, batches_per_epoch
 from .modelfile import (CHECKPOINT_FORMAT, VERSION, load_checkpoint, model_payload, save_payload)
 from .networks import TextureNet, build_network
@@ -186,7 +186,7 @@ def _multiscale_layers(styles: list[str], style_size: int, image_size: int) -> O
                 w, h = img.size
         except (OSError, ValueError, SyntaxError):
             return None
-        short = min(short, round(min(w, h) * style_size / max(w, h)))
+        short = min(short, *target_size((w, h), style_size))
     return multiscale_style_layers(short)
 
 

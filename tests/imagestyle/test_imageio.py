@@ -9,7 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from imagestyle.imageio import load_image, parse_size, save_image, target_size
+from imagestyle.imageio import (image_size, load_image, parse_size, save_image, scaled_size,
+                                target_size)
 
 
 def test_exif_orientation_is_honoured(tmp_path: Path) -> None:
@@ -52,7 +53,16 @@ def test_resize_and_sizes(tmp_path: Path) -> None:
     assert load_image(tmp_path / "a.png", 10).shape == (1, 3, 5, 10)
     assert load_image(tmp_path / "a.png", (7, 3)).shape == (1, 3, 3, 7)
     assert target_size((40, 20), 100) == (100, 50)
+    assert target_size((40, 20), (7, 3)) == (7, 3)
     assert parse_size("64") == 64 and parse_size("640x480") == (640, 480)
+
+
+def test_one_size_convention_for_files_tensors_and_scales(tmp_path: Path) -> None:
+    Image.new("RGB", (41, 17)).save(tmp_path / "odd.png")
+    image = load_image(tmp_path / "odd.png", 30)
+    assert image_size(image) == target_size((41, 17), 30) == (30, 12)  # (W, H) everywhere
+    assert scaled_size((41, 17), 0.5) == (20, 8)  # rounded, not truncated
+    assert scaled_size((41, 1), 0.1) == (4, 1)  # never below 1 px
 
 
 @pytest.mark.parametrize("bad", ["0", "x", "10x-1", "big"])
