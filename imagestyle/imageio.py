@@ -79,7 +79,7 @@ def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
     the nearest pixel and at least 1.
 
     The one computation of a resized image's size in :mod:`imagestyle`. Sizes are ``(W, H)``
-    everywhere (Pillow's order, and that of ``--size WxH``); a tensor's ``(..., H, W)`` shape
+    everywhere (Pillow's order, and that of a ``WxH`` size); a tensor's ``(..., H, W)`` shape
     is read with :func:`image_size`.
     """
     w, h = size
