@@ -45,9 +45,9 @@ from media import Clip, clip_path  # noqa: E402
 from audiostyle import AudioStyleConfig, RandomConvBank, load_audio  # noqa: E402
 from audiostyle.audio import downmix  # noqa: E402
 from audiostyle.cli import main as audiostyle_main  # noqa: E402
+from audiostyle.quality import heldout_style_distance  # noqa: E402
 from audiostyle.spectral import log_spectrogram, num_frames  # noqa: E402
 from audiostyle.transfer import working_signal  # noqa: E402
-from shared import gram_matrix  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -77,20 +77,12 @@ CASES = (
 
 
 def held_out_distance(path: Path, style: Path) -> float:
-    """Relative Gram distance ``||G - G_s|| / ||G_s||`` of ``path`` to ``style`` under two
-    random layers (widths 5 and 25, 512 filters, seed 1234) that no tool setting uses."""
-    cfg = AudioStyleConfig()
-    net = RandomConvBank(cfg.bins, 512, (5, 25), seed=1234)
-    total = 0.0
-    with torch.no_grad():
-        grams = []
-        for p in (path, style):
-            wave = working_signal(load_audio(p), cfg, False, "clip")
-            feats = net(log_spectrogram(wave, cfg.n_fft, cfg.hop))
-            grams.append({k: gram_matrix(v) for k, v in feats.items()})
-        for k in grams[1]:
-            total += float((grams[0][k] - grams[1][k]).norm() / grams[1][k].norm())
-    return total / len(grams[1])
+    """Relative Gram distance ``||G - G_s|| / ||G_s||`` of the file ``path`` to ``style`` under
+    the held-out network (:func:`audiostyle.quality.heldout_style_distance`: widths 5 and 25,
+    512 filters, seed 1234, no tool setting uses them)."""
+    out, ref = load_audio(path), load_audio(style)
+    return heldout_style_distance(out.samples, [ref.samples], out.sample_rate,
+                                  [ref.sample_rate])
 
 
 def problem(case: Case, paths: dict[str, Path], config: AudioStyleConfig,

@@ -1,0 +1,149 @@
+"""Held-out quality measures of a result: how close its texture is to the styles', and how much
+of the content's structure it keeps, under a random network the optimisation never saw.
+
+The optimised loss says how well a result fits the network it was optimised on, which it can
+over-fit (and a spectrogram's loss says nothing of what Griffin-Lim loses on the way to the
+written samples). These measures take the *samples* and a different random network: another
+seed (1234) and other widths (5 and 25 frames, 512 filters) than any setting of the tool, at
+the reference's fixed front end (mono, 22050 Hz, STFT 2048/512), so runs with different
+settings compare on one scale:
+
+* :func:`heldout_style_distance`: ``mean_l ||G_l(result) - G_l(style)||_F / ||G_l(style)||_F``,
+  the relative Gram distance per held-out layer (styles blended like the tool blends them);
+  0 is the style's own texture.
+* :func:`content_distance`: ``mean_l ||F_l(result) - F_l(content)||_F / ||F_l(content)||_F``,
+  the relative feature distance (time-aligned); 0 is the content itself.
+
+A transfer's progress is the share of the content-to-style gap it closes,
+``1 - d(result) / d(content)`` with ``d`` the held-out style distance.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from shared import blend_grams, normalize_blend_weights
+
+from .audio import downmix, resample
+from .network import RandomConvBank
+from .spectral import log_spectrogram
+from .transfer import chunked_grams
+
+HELDOUT_RATE = 22050  # the measures' fixed front end: the reference's
+HELDOUT_N_FFT = 2048
+HELDOUT_HOP = 512
+HELDOUT_SEED = 1234  # a seed, widths and filter count that no tool setting uses
+HELDOUT_WIDTHS = (5, 25)
+HELDOUT_FILTERS = 512
+HELDOUT_MIN_SECONDS = (max(HELDOUT_WIDTHS) - 1) * HELDOUT_HOP / HELDOUT_RATE  # 0.557 s: the
+# shortest clip the held-out network reads (its widest kernel)
+
+_NETS: dict[str, RandomConvBank] = {}
+
+
+def heldout_network(device: torch.device | str = "cpu") -> RandomConvBank:
+    """The held-out random network (seed 1234, widths 5 and 25, 512 filters, 1025 bins)."""
+    key = str(device)
+    if key not in _NETS:
+        _NETS[key] = RandomConvBank(HELDOUT_N_FFT // 2 + 1, HELDOUT_FILTERS, HELDOUT_WIDTHS,
+                                    seed=HELDOUT_SEED).to(device)
+    return _NETS[key]
+
+
+def _spec(wave: Tensor, sample_rate: int, device: torch.device | str) -> Tensor:
+    """Mono log spectrogram ``(1, 1025, T)`` at the measures' front end of ``(C, N)`` or
+    ``(N,)`` samples at ``sample_rate``."""
+    wave = wave.detach().to("cpu", torch.float32)
+    if wave.dim() == 1:
+        wave = wave[None]  # (1, N)
+    wave = resample(downmix(wave), sample_rate, HELDOUT_RATE)  # (1, N')
+    if wave.shape[-1] < (max(HELDOUT_WIDTHS) - 1) * HELDOUT_HOP:
+        raise ValueError(f"wave must last at least {(max(HELDOUT_WIDTHS) - 1) * HELDOUT_HOP} "
+                         f"samples at {HELDOUT_RATE} Hz for the held-out measures, got "
+                         f"{wave.shape[-1]}")
+    return log_spectrogram(wave.to(device), HELDOUT_N_FFT, HELDOUT_HOP)  # (1, F, T)
+
+
+def heldout_grams(wave: Tensor, sample_rate: int,
+                  device: torch.device | str = "cpu") -> dict[str, Tensor]:
+    """Held-out Grams ``{"conv5": (1, 512, 512), "conv25": ...}`` of ``wave`` ``(C, N)`` or
+    ``(N,)`` at ``sample_rate`` (downmixed, any length: accumulated in chunks)."""
+    return chunked_grams(heldout_network(device), _spec(wave, sample_rate, device))
+
+
+def heldout_style_distance(wave: Tensor, styles: Sequence[Tensor], sample_rate: int,
+                           style_rates: Optional[Sequence[int]] = None,
+                           style_weights: Optional[Sequence[float]] = None,
+                           device: torch.device | str = "cpu") -> float:
+    """Relative Gram distance of ``wave`` to the blended styles under the held-out network.
+
+    Args:
+        wave: The result, ``(C, N)`` or ``(N,)`` at ``sample_rate`` (downmixed).
+        styles: Style recordings, each ``(C_i, N_i)`` or ``(N_i,)``, at ``style_rates``
+            (default: all at ``sample_rate``).
+        style_weights: Blend weights, normalised to sum 1 (default equal), as the tool's.
+
+    Returns:
+        ``mean_l ||G_l(wave) - G_l(styles)||_F / ||G_l(styles)||_F`` over the held-out layers.
+    """
+    if not styles:
+        raise ValueError("styles must hold at least one recording")
+    rates = list(style_rates) if style_rates is not None else [sample_rate] * len(styles)
+    if len(rates) != len(styles):
+        raise ValueError(f"style_rates gives {len(rates)} rates for {len(styles)} styles")
+    weights = normalize_blend_weights(len(styles), style_weights)
+    per_style = [heldout_grams(s, r, device) for s, r in zip(styles, rates)]
+    got = heldout_grams(wave, sample_rate, device)
+    total = 0.0
+    for name in got:
+        target = blend_grams([g[name] for g in per_style], weights)  # (1, C, C)
+        total += float((got[name] - target).norm() / target.norm().clamp_min(1e-30))
+    return total / len(got)
+
+
+def content_distance(wave: Tensor, content: Tensor, sample_rate: int,
+                     content_rate: Optional[int] = None, device: torch.device | str = "cpu",
+                     chunk_frames: int = 4096) -> float:
+    """Relative feature distance of ``wave`` to ``content`` under the held-out network.
+
+    Args:
+        wave: The result, ``(C, N)`` or ``(N,)`` at ``sample_rate`` (downmixed).
+        content: The content, ``(C, M)`` or ``(M,)`` at ``content_rate`` (default
+            ``sample_rate``); the two are compared frame by frame over the shorter's frames.
+
+    Returns:
+        ``mean_l ||F_l(wave) - F_l(content)||_F / ||F_l(content)||_F`` over the held-out
+        layers, accumulated over chunks of ``chunk_frames`` positions.
+    """
+    a = _spec(wave, sample_rate, device)  # (1, F, T)
+    b = _spec(content, content_rate or sample_rate, device)  # (1, F, T')
+    frames = min(a.shape[-1], b.shape[-1])
+    net = heldout_network(device)
+    widest = net.receptive_frames
+    diff: dict[str, float] = {}
+    norm: dict[str, float] = {}
+    with torch.no_grad():
+        for start in range(0, frames - widest + 1, chunk_frames):
+            last = start + chunk_frames > frames - widest
+            stop = frames if last else start + chunk_frames + widest - 1
+            fa, fb = net(a[..., start:stop]), net(b[..., start:stop])
+            for name in fa:
+                n = fa[name].shape[-1] if last else chunk_frames  # own positions
+                da = fa[name][..., :n] - fb[name][..., :n]  # (1, C, n)
+                diff[name] = diff.get(name, 0.0) + float(da.square().sum())
+                norm[name] = norm.get(name, 0.0) + float(fb[name][..., :n].square().sum())
+    return sum((diff[k] / max(norm[k], 1e-30)) ** 0.5 for k in diff) / len(diff)
+
+
+def gap_closed(result_distance: float, content_distance_to_style: float) -> float:
+    """Share of the content-to-style held-out gap a transfer closed:
+    ``1 - result_distance / content_distance_to_style`` (1: the style's texture; 0: no
+    closer than the content; negative: further)."""
+    return 1.0 - result_distance / max(content_distance_to_style, 1e-30)
+
+
+__all__ = ["HELDOUT_FILTERS", "HELDOUT_MIN_SECONDS", "HELDOUT_SEED", "HELDOUT_WIDTHS", "content_distance",
+           "gap_closed", "heldout_grams", "heldout_network", "heldout_style_distance"]

@@ -1,0 +1,80 @@
+"""The held-out quality measures: zero at the target, the whole-clip Gram formula, blends,
+chunking, rates, and the CLI's metrics file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from audio_signals import clicks, tone, write_wav
+from audiostyle.audio import resample
+from audiostyle.cli import main
+from audiostyle.quality import (HELDOUT_MIN_SECONDS, content_distance, gap_closed,
+                                heldout_network, heldout_style_distance)
+from audiostyle.spectral import log_spectrogram
+from shared import gram_matrix
+
+RATE = 22050
+
+
+def test_the_style_is_at_distance_zero_and_other_audio_is_not() -> None:
+    style = clicks(1.5, RATE)
+    assert heldout_style_distance(style, [style], RATE) == pytest.approx(0.0, abs=1e-6)
+    assert heldout_style_distance(tone(1.5, RATE), [style], RATE) > 0.3
+
+
+def test_it_is_the_relative_gram_distance_of_the_whole_features() -> None:
+    wave, style = tone(2.0, RATE), clicks(1.5, RATE)
+    net = heldout_network()
+    with torch.no_grad():
+        g = [{k: gram_matrix(v) for k, v in net(log_spectrogram(x, 2048, 512)).items()}
+             for x in (wave, style)]
+    want = sum(float((g[0][k] - g[1][k]).norm() / g[1][k].norm()) for k in g[1]) / 2
+    assert heldout_style_distance(wave, [style], RATE) == pytest.approx(want, rel=1e-5)
+
+
+def test_styles_blend_and_rates_are_resampled() -> None:
+    wave, a, b = tone(1.5, RATE), clicks(1.5, RATE), tone(1.5, RATE, freqs=(500.0,))
+    only_a = heldout_style_distance(wave, [a], RATE)
+    assert heldout_style_distance(wave, [a, b], RATE, style_weights=[1.0, 0.0]) == \
+        pytest.approx(only_a, rel=1e-6)
+    a16 = resample(a, RATE, 16000)
+    assert heldout_style_distance(wave, [a16], RATE, [16000]) == pytest.approx(only_a, rel=0.05)
+
+
+def test_content_distance_is_zero_for_the_content_and_chunks_change_nothing() -> None:
+    content, other = tone(3.0, RATE), clicks(3.0, RATE)
+    assert content_distance(content, content, RATE) == 0.0
+    whole = content_distance(other, content, RATE)
+    assert whole > 0.3
+    assert content_distance(other, content, RATE, chunk_frames=7) == pytest.approx(whole,
+                                                                                  rel=1e-5)
+    assert gap_closed(0.25, 1.0) == 0.75
+
+
+def test_too_short_a_clip_raises_a_value_error_naming_it() -> None:
+    with pytest.raises(ValueError, match="wave must last"):
+        heldout_style_distance(tone(0.5 * HELDOUT_MIN_SECONDS, RATE), [clicks(1.0, RATE)], RATE)
+
+
+def test_transfer_metrics_report_the_held_out_measures(tmp_path) -> None:
+    content = write_wav(tmp_path / "c.wav", tone(1.0), 8000)
+    style = write_wav(tmp_path / "s.wav", clicks(1.5), 8000)
+    out, metrics = tmp_path / "out.wav", tmp_path / "m.json"
+    assert main(["transfer", content, style, "-o", str(out), "--metrics", str(metrics),
+                 "--sample-rate", "8000", "--n-fft", "256", "--hop", "64", "--filters", "16",
+                 "--kernel-width", "5", "--iterations", "5", "--griffin-lim-iters", "5",
+                 "--quiet", "--device", "cpu"]) == 0
+    q = json.loads(metrics.read_text())["quality"]
+    from audiostyle import load_audio
+
+    written, c, s = (load_audio(p) for p in (out, content, style))
+    assert q["heldout_style_distance"] == pytest.approx(
+        heldout_style_distance(written.samples, [s.samples], 8000), rel=1e-3)
+    assert q["content_heldout_style_distance"] == pytest.approx(
+        heldout_style_distance(c.samples, [s.samples], 8000), rel=1e-6)
+    assert q["gap_closed"] == pytest.approx(gap_closed(q["heldout_style_distance"],
+                                                       q["content_heldout_style_distance"]))
+    assert 0 < q["content_distance"] < 2
