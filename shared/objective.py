@@ -9,7 +9,7 @@ progress bars, loss histories and metrics files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -67,7 +67,8 @@ class StyleContentObjective(nn.Module):
       ``tv_weight=1e-3``.
 
     Args:
-        content_targets: Target feature maps by layer name, each ``(1, C, *spatial)``.
+        content_targets: Target feature maps by layer name, each ``(1, C, *spatial)`` (or
+            ``(B, C, *spatial)`` for a batch of variables with one target each).
         style_targets: Target Gram matrices by layer name, each ``(1, C, C)`` (already blended
             if there are several styles; see :meth:`from_features`).
         content_weight, style_weight, tv_weight: Weights of the three terms.
@@ -77,6 +78,9 @@ class StyleContentObjective(nn.Module):
         tv_reduction: Reduction of the TV term when it differs from ``reduction``
             (jcjohnson/neural-style: mean squared error for content and style, but a plain
             sum for TV); ``None`` means ``reduction``.
+        content_layers: The layers of the content term, when their targets come with each call
+            (``forward(features, content_targets=...)``: feed-forward training, where every
+            batch is its own content); default: the layers of ``content_targets``.
     """
 
     def __init__(
@@ -92,16 +96,24 @@ class StyleContentObjective(nn.Module):
         reduction: Reduction = "sum",
         gram_normalize: GramNormalize = "positions",
         tv_reduction: Reduction | None = None,
+        content_layers: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
         content_targets = dict(content_targets or {})
         style_targets = dict(style_targets or {})
-        if not content_targets and not style_targets and tv_weight == 0:
+        if content_layers is not None:
+            unknown = sorted(set(content_targets) - set(content_layers))
+            if unknown:
+                raise ValueError(f"content_targets name layers that are not content_layers: "
+                                 f"{unknown}")
+        if not content_layers and not content_targets and not style_targets and tv_weight == 0:
             raise ValueError("the objective needs at least one content or style target")
         for name, w in (("content", content_weight), ("style", style_weight), ("tv", tv_weight)):
             if not (w >= 0.0) or w == float("inf"):
                 raise ValueError(f"{name} weight must be finite and non-negative, got {w}")
-        self.content_layers = list(content_targets)
+        self.content_layers = list(content_layers if content_layers is not None
+                                   else content_targets)
+        self._stored_content = list(content_targets)  # layers with a stored target
         self.style_layers = list(style_targets)
         self.content_weight = float(content_weight)
         self.style_weight = float(style_weight)
@@ -113,7 +125,7 @@ class StyleContentObjective(nn.Module):
         self.reduction: Reduction = reduction
         self.tv_reduction: Reduction = tv_reduction or reduction
         self.gram_normalize: GramNormalize = gram_normalize
-        for i, name in enumerate(self.content_layers):
+        for i, name in enumerate(self._stored_content):
             self.register_buffer(f"content_target_{i}", content_targets[name].detach())
         for i, name in enumerate(self.style_layers):
             target = style_targets[name].detach()
@@ -137,7 +149,9 @@ class StyleContentObjective(nn.Module):
         """Build the objective from feature dicts, computing each style's Grams once.
 
         Args:
-            content_features: Named features of the content, each ``(1, C, *spatial)``.
+            content_features: Named features of the content, each ``(1, C, *spatial)``; ``None``
+                with ``content_layers`` leaves the content targets to each call
+                (``forward(features, content_targets=...)``).
             style_features: One dict of named features per style source, each
                 ``(1, C, *spatial)``; spatial sizes may differ from the content's.
             content_layers, style_layers: Which layers to use for each term.
@@ -146,9 +160,7 @@ class StyleContentObjective(nn.Module):
             **kwargs: The remaining keyword arguments of the constructor.
         """
         content_targets = {}
-        if content_layers:
-            if content_features is None:
-                raise ValueError("content layers were given but no content features")
+        if content_layers and content_features is not None:
             content_targets = {name: content_features[name].detach() for name in content_layers}
         style_targets = {}
         if style_layers:
@@ -159,7 +171,8 @@ class StyleContentObjective(nn.Module):
                     grams = [gram_matrix(f[name], gram_normalize) for f in style_features]
                     style_targets[name] = blend_grams(grams, style_blend_weights)
         return cls(
-            content_targets, style_targets, gram_normalize=gram_normalize, **kwargs  # type: ignore[arg-type]
+            content_targets, style_targets, gram_normalize=gram_normalize,  # type: ignore[arg-type]
+            content_layers=list(content_layers), **kwargs,  # type: ignore[arg-type]
         )
 
     @property
@@ -168,17 +181,31 @@ class StyleContentObjective(nn.Module):
         return list(dict.fromkeys(self.content_layers + self.style_layers))
 
     def content_target(self, name: str) -> Tensor:
-        return getattr(self, f"content_target_{self.content_layers.index(name)}")
+        """The stored content target of layer ``name``, ``(1, C, *spatial)``."""
+        if name not in self._stored_content:
+            raise ValueError(f"content layer {name!r} has no stored target; pass content_targets "
+                             "to the call")
+        return getattr(self, f"content_target_{self._stored_content.index(name)}")
 
     def style_target(self, name: str) -> Tensor:
+        """The style target (Gram matrix) of layer ``name``, ``(1, C, C)``."""
         return getattr(self, f"style_target_{self.style_layers.index(name)}")
 
-    def forward(self, features: Mapping[str, Tensor], image: Tensor | None = None) -> LossTerms:
+    def forward(
+        self,
+        features: Mapping[str, Tensor],
+        image: Tensor | None = None,
+        content_targets: Mapping[str, Tensor] | None = None,
+    ) -> LossTerms:
         """Evaluate the objective.
 
         Args:
             features: Named feature maps of the current variable, each ``(B, C, *spatial)``.
             image: The variable itself, ``(B, C, *spatial)``, needed when ``tv_weight > 0``.
+            content_targets: Content targets of this call by layer name, each
+                ``(B, C, *spatial)`` (one per item of the batch) or ``(1, C, *spatial)``;
+                they replace the stored ones (detached: no gradient flows into a target).
+                Needed for content layers without a stored target.
 
         Returns:
             :class:`LossTerms` with the total and the weighted terms.
@@ -189,30 +216,46 @@ class StyleContentObjective(nn.Module):
         layers: dict[str, Tensor] = {}
         terms: dict[str, Tensor] = {}
         if self.content_layers and self.content_weight > 0:
-            c_total = None
-            for name in self.content_layers:
-                term = self.content_weight * self.content_layer_weights[name] * content_loss(
-                    features[name], self.content_target(name), self.reduction
-                )
-                layers[f"content/{name}"] = term
-                c_total = term if c_total is None else c_total + term
-            terms["content"] = c_total  # type: ignore[assignment]
+            terms["content"] = self._content_term(features, content_targets, layers)
         if self.style_layers and self.style_weight > 0:
-            s_total = None
-            for name in self.style_layers:
-                term = self.style_weight * self.style_layer_weights[name] * gram_style_loss(
-                    features[name], self.style_target(name), self.gram_normalize, self.reduction
-                )
-                layers[f"style/{name}"] = term
-                s_total = term if s_total is None else s_total + term
-            terms["style"] = s_total  # type: ignore[assignment]
+            terms["style"] = self._style_term(features, layers)
         if self.tv_weight > 0:
             if image is None:
                 raise ValueError("tv_weight > 0 needs the image passed to the objective")
             terms["tv"] = self.tv_weight * tv_loss(image, self.tv_reduction)
         if not terms:
             raise ValueError("every term of the objective has zero weight")
-        total = None
-        for t in terms.values():
-            total = t if total is None else total + t
-        return LossTerms(total=total, terms=terms, layers=layers)  # type: ignore[arg-type]
+        return LossTerms(total=_sum(terms.values()), terms=terms, layers=layers)
+
+    def _content_term(self, features: Mapping[str, Tensor],
+                      targets: Mapping[str, Tensor] | None, layers: dict[str, Tensor]) -> Tensor:
+        """The weighted content term; each layer's term is also put in ``layers``."""
+        if targets is not None:
+            missing = [n for n in self.content_layers if n not in targets]
+            if missing:
+                raise ValueError(f"content_targets lack the content layers {missing}")
+        for name in self.content_layers:
+            target = (targets[name].detach() if targets is not None
+                      else self.content_target(name))
+            layers[f"content/{name}"] = (
+                self.content_weight * self.content_layer_weights[name]
+                * content_loss(features[name], target, self.reduction))
+        return _sum(layers[f"content/{n}"] for n in self.content_layers)
+
+    def _style_term(self, features: Mapping[str, Tensor], layers: dict[str, Tensor]) -> Tensor:
+        """The weighted style term; each layer's term is also put in ``layers``."""
+        for name in self.style_layers:
+            layers[f"style/{name}"] = (
+                self.style_weight * self.style_layer_weights[name]
+                * gram_style_loss(features[name], self.style_target(name), self.gram_normalize,
+                                  self.reduction))
+        return _sum(layers[f"style/{n}"] for n in self.style_layers)
+
+
+def _sum(values: Iterable[Tensor]) -> Tensor:
+    """``values[0] + values[1] + ...`` (in order, keeping the graph)."""
+    total: Tensor | None = None
+    for v in values:
+        total = v if total is None else total + v
+    assert total is not None
+    return total

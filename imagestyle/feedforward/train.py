@@ -1,8 +1,9 @@
 """Training feed-forward generators with a perceptual loss (Johnson et al. 2016; Ulyanov et al. 2016).
 
-The loss is the shared objective: style Grams of the style image(s) are computed once
-(:class:`shared.StyleContentObjective`, with the TV term), and the content term compares the
-generated batch's features with the content batch's own (:func:`shared.content_loss`).
+The loss is the shared objective, :class:`shared.StyleContentObjective`, as the optimisation
+methods use it: style Grams of the style image(s) are computed once, and the content term
+compares the generated batch's features with the content batch's own, given with each call
+(``objective(features, image=..., content_targets=...)``).
 
 Reproducibility and resume: the model is initialised from ``seed``; the data order is a
 function of ``(seed, epoch)``, the crops of ``(seed, epoch, index)``, and the noise of a step of
@@ -33,7 +34,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from shared import (NonFiniteLossError, StyleContentObjective, autocast, check_output_path,
-                    content_loss, seed_everything, select_device)
+                    seed_everything, select_device)
 
 from ..features import DEFAULT_LAYERS, build_extractor
 from ..imageio import load_image, target_size
@@ -318,10 +319,12 @@ class _Trainer:
             style_feats = [{k: v.float() for k, v in self.extractor(s.to(device)).items()}
                            for s in styles]
         self.objective = StyleContentObjective.from_features(
-            None, style_feats, style_layers=c.style_layers, gram_normalize="channels_positions",
-            reduction="mean", style_weight=c.style_weight, tv_weight=c.tv_weight,
+            None, style_feats, content_layers=c.content_layers, style_layers=c.style_layers,
+            gram_normalize="channels_positions", reduction="mean",
+            content_weight=c.content_weight, style_weight=c.style_weight,
+            tv_weight=c.tv_weight, content_layer_weights=c.content_layer_weights,
             style_layer_weights=c.style_layer_weights,
-        ).to(device)
+        ).to(device)  # content targets: each batch's own features, given per call
         self.train_net: nn.Module = self.net
         if dist_info.world_size > 1:
             if device.type == "cuda":
@@ -408,22 +411,13 @@ class _Trainer:
                 assert isinstance(self.net, TextureNet)
                 noise = torch.randn(self.net.noise_shape(b, s, s), generator=gen).to(self.device)
                 out = self.train_net(noise)
-            feats = self.extractor(out)
-            feats = {k: v.float() for k, v in feats.items()}
-            terms = self.objective(feats, image=out.float())
-            total = terms.total
-            values = terms.floats()
-            if content is not None and c.content_layers and c.content_weight > 0:
+            feats = {k: v.float() for k, v in self.extractor(out).items()}
+            targets = None
+            if content is not None and c.content_layers:
                 with torch.no_grad():
-                    target = self.extractor(content)
-                layer_weights = c.content_layer_weights or {}
-                content_term = sum(layer_weights.get(l, 1.0)
-                                   * content_loss(feats[l], target[l].float(), "mean")
-                                   for l in c.content_layers) * c.content_weight
-                total = total + content_term
-                values["content"] = float(content_term.detach())
-                values["total"] = float(total.detach())
-        return total, values
+                    targets = {k: v.float() for k, v in self.extractor(content).items()}
+            terms = self.objective(feats, image=out.float(), content_targets=targets)
+        return terms.total, terms.floats()
 
     def _generate(self, content: Tensor, gen: torch.Generator) -> Tensor:
         if isinstance(self.net, TextureNet):

@@ -79,6 +79,34 @@ def test_objective_terms_and_weights():
     assert obj.layers == ["a", "b"]
 
 
+def test_per_call_content_targets_replace_the_stored_ones_item_by_item():
+    torch.manual_seed(1)
+    style = {"a": torch.randn(1, 3, 8)}
+    per_call = StyleContentObjective.from_features(
+        None, [style], content_layers=["a"], style_layers=["a"], content_weight=2.0,
+        reduction="mean")
+    x = {"a": torch.randn(4, 3, 8, requires_grad=True)}
+    targets = {"a": torch.randn(4, 3, 8, requires_grad=True)}  # one content per batch item
+    out = per_call(x, content_targets=targets)
+    torch.testing.assert_close(out.terms["content"],
+                               2.0 * ((x["a"] - targets["a"]) ** 2).mean())
+    out.total.backward()
+    assert x["a"].grad is not None and targets["a"].grad is None  # targets are detached
+    for i in range(4):  # batched equals per-item for the content term
+        one = per_call({"a": x["a"][i:i + 1]}, content_targets={"a": targets["a"][i:i + 1]})
+        torch.testing.assert_close(one.terms["content"],
+                                   2.0 * ((x["a"][i] - targets["a"][i]) ** 2).mean())
+    with pytest.raises(ValueError, match="no stored target"):
+        per_call(x)
+    stored = StyleContentObjective.from_features({"a": targets["a"][:1]}, [style],
+                                                 content_layers=["a"], style_layers=["a"])
+    other = {"a": torch.zeros(1, 3, 8)}
+    torch.testing.assert_close(stored(x, content_targets=other).terms["content"],
+                               (x["a"] ** 2).sum())  # the call's targets win
+    with pytest.raises(ValueError, match="lack the content layers"):
+        stored(x, content_targets={})
+
+
 def test_objective_targets_are_buffers_and_detached():
     f = torch.randn(1, 2, 5, requires_grad=True)
     obj = StyleContentObjective.from_features({"a": f}, [{"a": f}], content_layers=["a"],
