@@ -194,8 +194,10 @@ class AutocorrObjective(StyleContentObjective):
     def autocorr_target(self, name: str) -> Tensor:
         return getattr(self, f"autocorr_target_{self.autocorr_layers.index(name)}")
 
-    def forward(self, features: Mapping[str, Tensor], image: Tensor | None = None) -> LossTerms:
-        base = super().forward(features, image)
+    def forward(self, features: Mapping[str, Tensor], *args: object,
+                **kwargs: object) -> LossTerms:
+        """:meth:`shared.StyleContentObjective.forward` (same arguments) plus the term."""
+        base = super().forward(features, *args, **kwargs)  # type: ignore[arg-type]
         total = None
         layers = dict(base.layers)
         for name in self.autocorr_layers:
