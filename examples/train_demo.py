@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"3/4 training an Ulyanov texture network in texture mode ({args.steps} steps)")
     result = train(TrainConfig(out=str(out / "texture.pt"), arch="texture-net", mode="texture",
-                               batch_size=4, scales=5, **common))
+                               batch_size=4, pyramid_scales=5, **common))
     print(f"    loss {result.losses[0]['total']:.4g} -> {result.losses[-1]['total']:.4g}")
 
     print("4/4 sampling three textures (any size: 320x200)")

@@ -39,10 +39,11 @@ FLAGS: dict[str, str] = {
     "line_search": "--line-search", "init": "--init", "preserve_color": "--preserve-color",
     "seed": "--seed", "device": "--device",
     # train (TrainConfig)
-    "styles": "--style", "out": "--out", "arch": "--arch", "mode": "--mode",
+    "styles": "STYLE", "out": "--output", "arch": "--arch", "mode": "--mode",
     "dataset": "--dataset", "image_size": "--image-size", "style_size": "--style-size",
     "batch_size": "--batch-size", "steps": "--steps", "epochs": "--epochs", "norm": "--norm",
-    "width": "--width", "checkpoint_every": "--checkpoint-every",
+    "width": "--width", "pyramid_scales": "--pyramid-scales",
+    "checkpoint_every": "--checkpoint-every",
     "workers": "--workers", "resume": "--resume",
     # sample
     "count": "--count",

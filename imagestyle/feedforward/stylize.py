@@ -7,6 +7,7 @@ memory (the output is returned as float32 in [0, 1]).
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -144,32 +145,20 @@ def check_readable(path: Path) -> None:
         raise ValueError(f"{path}: not an image Pillow can read") from None
 
 
-def stylize_files(model: str | Path, inputs: Sequence[str | Path], output: str | Path, *,
-                  size: Optional[int | tuple[int, int]] = None, preserve_color: Optional[str] = None,
-                  batch_size: int = 4, device: torch.device | str = "cpu", seed: int = 0) -> list[Path]:
-    """Stylise image files with a model file; write the results atomically.
+class StylizeInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`stylize_files`: the images in :attr:`written` are complete (every
+    write is atomic), the others were not written."""
 
-    ``output`` is a file for one input and a folder (made if missing) for several. The model,
-    every input's header and every output path are checked before anything is written; images
-    are then read, stylised and written ``batch_size`` at a time, so any number of inputs fits in
-    memory.
+    def __init__(self, written: list[Path]) -> None:
+        super().__init__(f"interrupted after writing {len(written)} image(s)")
+        self.written = written
 
-    Returns:
-        The paths written.
 
-    Raises:
-        FileNotFoundError: a missing model or input file.
-        ValueError: a bad model or input file, or an output that cannot be written or would
-            overwrite an input or the model.
-    """
-    device = torch.device(device)
-    in_paths = [Path(p) for p in inputs]
-    if not in_paths:
-        raise ValueError("inputs must name at least one image")
-    out = Path(output)
-    protected = [*in_paths, Path(model)]
-    into_folder = len(in_paths) > 1 or out.is_dir()
-    if into_folder:
+def _check_outputs(model: Path, in_paths: list[Path], out: Path) -> None:
+    """Raise ``ValueError`` unless ``out`` can take the results of ``in_paths`` (a file for one
+    input, a folder for several) without overwriting an input or the model."""
+    protected = [*in_paths, model]
+    if len(in_paths) > 1 or out.is_dir():
         if out.exists() and not out.is_dir():
             raise ValueError(f"output {out}: several inputs need an output folder, and {out} is "
                              "a file")
@@ -178,27 +167,73 @@ def stylize_files(model: str | Path, inputs: Sequence[str | Path], output: str |
                 raise ValueError(f"output {out}: several inputs need an output folder, not an "
                                  "image file name")
             check_output_path(out)  # the folder it is made in exists
-    else:
-        if out.suffix.lower() not in SAVE_FORMATS:
-            raise ValueError(f"output {out}: unsupported image extension {out.suffix!r}; use one "
-                             f"of {', '.join(sorted(SAVE_FORMATS))}")
-        check_output_path(out, protected)
+        return
+    if out.suffix.lower() not in SAVE_FORMATS:
+        raise ValueError(f"output {out}: unsupported image extension {out.suffix!r}; use one "
+                         f"of {', '.join(sorted(SAVE_FORMATS))}")
+    check_output_path(out, protected)
+
+
+def stylize_files(model: str | Path, inputs: Sequence[str | Path], output: str | Path, *,
+                  size: Optional[int | tuple[int, int]] = None, preserve_color: Optional[str] = None,
+                  batch_size: int = 4, device: torch.device | str = "cpu", seed: int = 0,
+                  progress: bool = False) -> list[Path]:
+    """Stylise image files with a model file; write the results atomically.
+
+    ``output`` is a file for one input and a folder (made if missing) for several. The model,
+    every input's header and every output path are checked before anything is written; images
+    are then read, stylised and written ``batch_size`` at a time, so any number of inputs fits in
+    memory. ``progress`` shows a progress bar (after 2 s).
+
+    Returns:
+        The paths written.
+
+    Raises:
+        FileNotFoundError: a missing model or input file.
+        ValueError: a bad model or input file, or an output that cannot be written or would
+            overwrite an input or the model.
+        StylizeInterrupted: Ctrl-C; the images written so far are complete and listed.
+    """
+    device = torch.device(device)
+    in_paths = [Path(p) for p in inputs]
+    if not in_paths:
+        raise ValueError("inputs must name at least one image")
+    out = Path(output)
+    _check_outputs(Path(model), in_paths, out)
     net, _ = load_generator(model, device, "stylize")
     for p in in_paths:
         check_readable(p)
     targets = output_paths(in_paths, out)
     if out.is_dir():  # files in an existing folder might be inputs (a new folder holds none)
         for t in targets:
-            check_output_path(t, protected)
+            check_output_path(t, [*in_paths, Path(model)])
     if len(in_paths) > 1:
         out.mkdir(exist_ok=True)
-    generator_seed = seed
-    for start in range(0, len(in_paths), batch_size):
-        chunk = range(start, min(len(in_paths), start + batch_size))
-        images = [load_image(in_paths[i], size=size) for i in chunk]
-        results = stylize_images(net, images, batch_size=batch_size, preserve_color=preserve_color,
-                                 seed=generator_seed)
-        generator_seed += 1
-        for image, i in zip(results, chunk):
-            save_image(image, targets[i])
+    written: list[Path] = []
+    try:
+        _stylize_in_chunks(net, in_paths, targets, written, size=size, batch_size=batch_size,
+                           preserve_color=preserve_color, seed=seed, progress=progress)
+    except KeyboardInterrupt:
+        raise StylizeInterrupted(written) from None
     return targets
+
+
+def _stylize_in_chunks(net: nn.Module, in_paths: Sequence[Path], targets: Sequence[Path],
+                       written: list[Path], *, size: Optional[int | tuple[int, int]],
+                       batch_size: int, preserve_color: Optional[str], seed: int,
+                       progress: bool) -> None:
+    """Read, stylise and write ``batch_size`` images at a time, appending each file written to
+    ``written``; the noise seed of texture-net models advances by one per chunk."""
+    from tqdm import tqdm
+
+    with tqdm(total=len(in_paths), unit="image", desc="stylize", disable=not progress,
+              delay=2.0, dynamic_ncols=True, leave=False, file=sys.stderr) as bar:
+        for k, start in enumerate(range(0, len(in_paths), batch_size)):
+            chunk = range(start, min(len(in_paths), start + batch_size))
+            images = [load_image(in_paths[i], size=size) for i in chunk]
+            results = stylize_images(net, images, batch_size=batch_size,
+                                     preserve_color=preserve_color, seed=seed + k)
+            for image, i in zip(results, chunk):
+                save_image(image, targets[i])
+                written.append(targets[i])
+                bar.update(1)

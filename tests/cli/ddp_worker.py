@@ -23,7 +23,7 @@ def main() -> int:
 
     out_dir = Path(sys.argv[1])
 
-    class RecordingTrainer(train_module._Trainer):
+    class RecordingTrainer(train_module.Trainer):
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             assert self.sampler is not None
@@ -40,7 +40,7 @@ def main() -> int:
             torch.save({"shard": shard, "batch": batch, "world_size": self.dist.world_size,
                         **grads}, out_dir / f"rank{self.dist.rank}.pt")
 
-    train_module._Trainer = RecordingTrainer
+    train_module.Trainer = RecordingTrainer
     return cli_main(sys.argv[2:])
 
 

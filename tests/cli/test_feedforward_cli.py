@@ -16,7 +16,7 @@ from PIL import Image
 
 from imagestyle.cli import main
 
-TINY = ["--image-size", "32", "--batch-size", "2", "--width", "0.125", "--scales", "3",
+TINY = ["--image-size", "32", "--batch-size", "2", "--width", "0.125", "--pyramid-scales", "3",
         "--channels", "4", "--features", "random-multiscale", "--content-layers", "scale5",
         "--style-layers", "scale3,scale5", "--device", "cpu", "--quiet"]
 
@@ -30,10 +30,10 @@ def work(tmp_path_factory, random_png) -> Path:
         random_png(root / "photos" / ("sub" if i % 2 else "") / f"p{i}.png", 40, 36 + i, i)
     (root / "photos" / "bad.jpg").write_bytes(b"not a jpeg")
     random_png(root / "style.png", 32, 32, 9)
-    assert main(["train", "--style", str(root / "style.png"), "--dataset", str(root / "photos"),
-                 "--out", str(root / "sty.pt"), "--steps", "2", *TINY]) == 0
-    assert main(["train", "--arch", "texture-net", "--mode", "texture", "--style",
-                 str(root / "style.png"), "--out", str(root / "tex.pt"), "--steps", "2", *TINY]) == 0
+    assert main(["train", str(root / "style.png"), "--dataset", str(root / "photos"),
+                 "-o", str(root / "sty.pt"), "--steps", "2", *TINY]) == 0
+    assert main(["train", "--arch", "texture-net", "--mode", "texture",
+                 str(root / "style.png"), "-o", str(root / "tex.pt"), "--steps", "2", *TINY]) == 0
     return root
 
 
@@ -48,8 +48,8 @@ def _fail(argv: list[str], capsys, match: str) -> str:
 @pytest.mark.slow  # the module fixture trains two models
 def test_train_writes_model_and_checkpoint_and_resumes(work: Path, capsys):
     assert (work / "sty.pt").exists() and (work / "sty.pt.ckpt").exists()
-    argv = ["train", "--style", str(work / "style.png"), "--dataset", str(work / "photos"),
-            "--out", str(work / "sty.pt"), "--steps", "3", *TINY]
+    argv = ["train", str(work / "style.png"), "--dataset", str(work / "photos"),
+            "-o", str(work / "sty.pt"), "--steps", "3", *TINY]
     assert main([*argv, "--resume"]) == 0
     assert "resumed from" in capsys.readouterr().err
 
@@ -80,7 +80,7 @@ def test_stylize_sample_export(work: Path, capsys):
 
 
 # (argv, a piece of the message, whether a checkpoint of another run sits at m.pt.ckpt);
-# "train" cases get the tiny settings and "--out {tmp}/m.pt"; "{tmp}" is the test's folder,
+# "train" cases get the tiny settings and "-o {tmp}/m.pt"; "{tmp}" is the test's folder,
 # "{work}" the trained models', "{keep}" an image that must stay as it is.
 FF_BAD_INPUTS = [
     pytest.param(["train", "--dataset", "{tmp}/empty"], "holds no images", False,
@@ -103,6 +103,15 @@ FF_BAD_INPUTS = [
                  "argument --style-layers: bad weight", False, id="bad layer weight"),
     pytest.param(["train", "--dataset", "{work}/photos", "--model", "random-multiscale"],
                  "--model", False, id="--model is a trained model file"),
+    pytest.param(["train", "--dataset", "{work}/photos", "--out", "{tmp}/m.pt"],
+                 "train --out was renamed: use -o/--output", False, id="old --out"),
+    pytest.param(["train", "--dataset", "{work}/photos", "--style", "{keep}"],
+                 "train --style was renamed: use positional STYLE", False, id="old --style"),
+    pytest.param(["train", "--dataset", "{work}/photos", "--scales", "3"],
+                 "train --scales was renamed: use --pyramid-scales", False, id="old --scales"),
+    pytest.param(["train", "--dataset", "{work}/photos", "--pyramid-scales", "11"],
+                 "--pyramid-scales must be between 1 and 10, got 11", False,
+                 id="pyramid scales out of range"),
     pytest.param(["stylize", "--model", "{work}/sty.pt", "{keep}", "{keep}", "-o",
                   "{tmp}/o.png"], "several inputs need an output folder", False,
                  id="several inputs, one output file"),
@@ -145,7 +154,7 @@ def test_bad_input_is_one_line_and_clobbers_nothing(work: Path, tmp_path: Path, 
         shutil.copy(work / "sty.pt.ckpt", tmp_path / "m.pt.ckpt")
     argv = [a.format(tmp=tmp_path, work=work, keep=keep) for a in argv]
     if argv[0] == "train":
-        argv = ["train", "--style", str(work / "style.png"), "--out", str(tmp_path / "m.pt"),
+        argv = ["train", str(work / "style.png"), "-o", str(tmp_path / "m.pt"),
                 "--steps", "1", *TINY, *argv[1:]]
     _fail(argv, capsys, match)
     assert keep.read_bytes() == before
@@ -160,6 +169,7 @@ def test_torchrun_two_gloo_processes_match_one_process_with_the_global_batch(wor
     and the same seed: the shards are disjoint and cover the photos, DDP averages the ranks'
     gradients, and after 3 steps the weights agree."""
     from imagestyle.feedforward.modelfile import load_checkpoint, load_model
+    from imagestyle.feedforward.networks import build_network
     from imagestyle.feedforward.train import TrainConfig, train
     from shared import seed_everything
 
@@ -174,11 +184,12 @@ def test_torchrun_two_gloo_processes_match_one_process_with_the_global_batch(wor
            "PYTHONPATH": os.pathsep.join([code, *filter(None, [os.environ.get("PYTHONPATH")])])}
     worker = Path(__file__).with_name("ddp_worker.py")
     cmd = [str(torchrun), "--standalone", "--nproc-per-node", "2", str(worker), str(tmp_path),
-           "train", "--style", str(work / "style.png"), "--dataset", str(work / "photos"),
-           "--out", str(out), "--steps", "3", "--checkpoint-every", "2", *TINY]
+           "train", str(work / "style.png"), "--dataset", str(work / "photos"),
+           "-o", str(out), "--steps", "3", "--checkpoint-every", "2", *TINY]
+    cmd.remove("--quiet")  # the summary line is wanted
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stderr.count("trained 3 steps") == 1  # only rank 0 logs
+    assert proc.stderr.count(f"imagestyle: wrote {out} (step 3/3") == 1  # only rank 0 prints
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp.pt", "ddp.pt.ckpt", "rank0.pt",
                                                           "rank1.pt"]
     ckpt = load_checkpoint(tmp_path / "ddp.pt.ckpt")
@@ -201,13 +212,13 @@ def test_torchrun_two_gloo_processes_match_one_process_with_the_global_batch(wor
     single = TrainConfig(
         styles=[str(work / "style.png")], dataset=str(work / "photos"),
         out=str(tmp_path / "one" / "one.pt"), steps=3, checkpoint_every=0, image_size=32,
-        batch_size=4, width=0.125, scales=3, channels=4, model="random-multiscale",
+        batch_size=4, width=0.125, pyramid_scales=3, channels=4, model="random-multiscale",
         content_layers=["scale5"], style_layers=["scale3", "scale5"], device="cpu", quiet=True)
     (tmp_path / "one").mkdir()
     train(single, log=lambda message: None)
     two, one = load_model(out)[0], load_model(single.out)[0]
     seed_everything(single.seed)
-    start = single.network().eval()  # the initial weights, drawn as training draws them
+    start = build_network(single.arch, single.resolved().network_config()).eval()  # the initial weights, drawn as training draws them
     x = torch.rand(2, 3, 36, 40, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         y_two, y_one, y_start = two(x), one(x), start(x)
@@ -236,3 +247,84 @@ def test_train_demo_never_deletes_a_users_folder(tmp_path: Path, capsys):
         assert "is not an empty folder" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
     assert (tmp_path / "mine.txt").read_text() == "keep me"
+
+
+def _train_argv(work: Path, out: Path, steps: int) -> list[str]:
+    return ["train", str(work / "style.png"), "--dataset", str(work / "photos"), "-o", str(out),
+            "--steps", str(steps), "--checkpoint-every", "0", *TINY]
+
+
+def _sigint_after_step(monkeypatch, step: int) -> None:
+    """A real SIGINT (the user's first Ctrl-C) right after training step ``step``."""
+    import signal
+
+    from imagestyle.feedforward.trainer import Trainer
+
+    real = Trainer.take_step
+
+    def take_step(self, content):  # type: ignore[no-untyped-def]
+        values = real(self, content)
+        if self.step == step:
+            signal.raise_signal(signal.SIGINT)
+        return values
+
+    monkeypatch.setattr(Trainer, "take_step", take_step)
+
+
+def test_ctrl_c_in_train_writes_a_model_that_stylize_uses_and_exits_130(work: Path,
+                                                                         tmp_path: Path, capsys,
+                                                                         monkeypatch):
+    from imagestyle.feedforward.modelfile import load_checkpoint
+
+    out = tmp_path / "m.pt"
+    _sigint_after_step(monkeypatch, 2)
+    assert main(_train_argv(work, out, steps=6)) == 130
+    err = capsys.readouterr().err
+    assert f"imagestyle: interrupted; wrote the model so far to {out} (step 2/6" in err  # --quiet
+    assert f"checkpoint {out}.ckpt" in err
+    assert load_checkpoint(Path(f"{out}.ckpt"))["step"] == 2
+    photo = sorted((work / "photos").rglob("p*.png"))[0]
+    assert main(["stylize", "--model", str(out), str(photo), "-o", str(tmp_path / "s.png"),
+                 "--quiet"]) == 0
+    with Image.open(tmp_path / "s.png") as img, Image.open(photo) as src:
+        assert img.size == src.size
+
+
+def test_a_second_ctrl_c_in_train_leaves_no_partial_file(work: Path, tmp_path: Path, capsys,
+                                                         monkeypatch):
+    """The first Ctrl-C asks for a checkpoint; a second one while it is written aborts at once
+    (exit 130) and leaves neither a half-written model nor a checkpoint."""
+    import signal
+
+    import imagestyle.feedforward.modelfile as modelfile
+
+    def second_ctrl_c(obj, path):  # type: ignore[no-untyped-def]
+        Path(path).write_bytes(b"half a file")
+        signal.raise_signal(signal.SIGINT)
+
+    _sigint_after_step(monkeypatch, 1)
+    monkeypatch.setattr(modelfile.torch, "save", second_ctrl_c)
+    assert main(_train_argv(work, tmp_path / "m.pt", steps=6)) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_in_stylize_keeps_the_images_done_and_exits_130(work: Path, tmp_path: Path,
+                                                               capsys, monkeypatch, ctrl_c_at):
+    import imagestyle.feedforward.stylize as stylize_module
+
+    real = stylize_module.stylize_images
+    stopping = ctrl_c_at(lambda call: real(*call[0], **call[1]), 3)  # Ctrl-C in the 3rd batch
+    monkeypatch.setattr(stylize_module, "stylize_images", lambda *a, **k: stopping((a, k)))
+    photos = sorted((work / "photos").rglob("p*.png"))
+    out = tmp_path / "styled"
+    argv = ["stylize", "--model", str(work / "sty.pt"), *map(str, photos), "-o", str(out),
+            "--batch-size", "1", "--quiet"]
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert f"imagestyle: interrupted; wrote 2 of {len(photos)} image(s) to {out}" in err
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(p.name for p in photos[:2])  # complete files only, no temporaries
+    for name, photo in zip(written, photos):
+        with Image.open(out / name) as img, Image.open(photo) as src:
+            assert img.size == src.size

@@ -256,7 +256,7 @@ def test_failing_loss_is_one_line_and_writes_nothing(files: dict[str, Path], tmp
         for i in range(2):
             random_png(photos / f"p{i}.png", 36, 32, 10 + i)
         before = set(tmp_path.iterdir())
-        args = ["train", "--style", files["style"], "--dataset", photos, "--out",
+        args = ["train", files["style"], "--dataset", photos, "-o",
                 tmp_path / "m.pt", "--steps", "2", "--image-size", "24", "--batch-size", "2",
                 "--width", "0.125", "--features", "random-multiscale", "--content-layers",
                 "scale5", "--style-layers", "scale3,scale5", "--device", "cpu", "--quiet"]
@@ -287,14 +287,16 @@ def test_parse_layers() -> None:
 def test_one_layer_grammar_and_one_meaning_per_flag() -> None:
     """``--content-layers``/``--style-layers`` read ``NAME[:WEIGHT],...`` in transfer, texture
     and train; ``--features`` is the feature network there, ``--model`` a trained model file in
-    stylize, sample and export."""
+    stylize, sample and export; every subcommand writes to ``-o/--output``; ``--scales`` is the
+    coarse-to-fine levels of transfer and texture, train's pyramid is ``--pyramid-scales``."""
     parser = build_parser()
     common = {"transfer": ["c.png", "s.png", "-o", "o.png"], "texture": ["s.png", "-o", "o.png"],
-              "train": ["--style", "s.png", "--out", "m.pt"]}
+              "train": ["s.png", "-o", "m.pt"]}
     for command, argv in common.items():
         args = parser.parse_args([command, *argv, "--features", "vgg16", "--style-layers",
                                   "relu1_2:2,relu2_2"])
-        assert args.features == "vgg16"
+        assert args.features == "vgg16" and args.style == ["s.png"]
+        assert args.output == ("m.pt" if command == "train" else "o.png")
         assert args.style_layers == (["relu1_2", "relu2_2"], {"relu1_2": 2.0, "relu2_2": 1.0})
         if command != "texture":
             args = parser.parse_args([command, *argv, "--content-layers", "relu3_3"])
@@ -304,9 +306,13 @@ def test_one_layer_grammar_and_one_meaning_per_flag() -> None:
     for argv in (["stylize", "--model", "m.pt", "in.png", "-o", "o.png"],
                  ["sample", "--model", "m.pt", "-o", "o.png"],
                  ["export", "--model", "m.pt", "--format", "onnx", "-o", "m.onnx"]):
-        assert parser.parse_args(argv).model == "m.pt"
+        args = parser.parse_args(argv)
+        assert args.model == "m.pt" and args.output.startswith(("o.png", "m.onnx"))
         with pytest.raises(UserError, match="--features"):
             parser.parse_args([*argv, "--features", "vgg16"])
+    assert parser.parse_args(["texture", "s.png", "-o", "o.png", "--scales", "2"]).scales == 2
+    train = parser.parse_args(["train", "s.png", "-o", "m.pt", "--pyramid-scales", "4"])
+    assert train.pyramid_scales == 4 and not hasattr(train, "scales")
 
 
 def test_help_states_defaults_and_subcommands(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,7 @@ TINY_LAYERS = {"model": "random-multiscale", "content_layers": ["scale5"],
 def tiny_config(tmp_path: Path, photo_dir: Path, style: Path, **overrides) -> TrainConfig:
     """Settings of a tiny CPU run: 32 px, batch 2, width 1/8, two random-filter scales."""
     settings = dict(styles=[str(style)], out=str(tmp_path / "model.pt"), dataset=str(photo_dir),
-                    image_size=32, batch_size=2, steps=4, width=0.125, scales=3, channels=4,
+                    image_size=32, batch_size=2, steps=4, width=0.125, pyramid_scales=3, channels=4,
                     checkpoint_every=0, quiet=True, device="cpu", **TINY_LAYERS)
     settings.update(overrides)
     if settings.get("mode") == "texture":
@@ -23,7 +23,7 @@ def tiny_config(tmp_path: Path, photo_dir: Path, style: Path, **overrides) -> Tr
 
 def tiny_cli_args(photo_dir: Path, style: Path, out: Path, *extra: str) -> list[str]:
     """``imagestyle train`` arguments of the same tiny run."""
-    return ["train", "--style", str(style), "--dataset", str(photo_dir), "--out", str(out),
+    return ["train", str(style), "--dataset", str(photo_dir), "-o", str(out),
             "--image-size", "32", "--batch-size", "2", "--steps", "3", "--width", "0.125",
             "--features", "random-multiscale", "--content-layers", "scale5",
             "--style-layers", "scale3,scale5", "--device", "cpu", "--quiet", *extra]

@@ -164,12 +164,14 @@ def test_layer_weights_reach_the_loss(tmp_path: Path, make_config):
 
 
 def test_the_generator_is_built_as_model_files_build_it(make_config):
-    """One build path: a config's fresh network and a model file's both come from
-    ``build_network``, with the same architecture settings."""
+    """One build path: a run's generator and a model file's both come from ``build_network``
+    with the config's architecture settings (``TrainConfig`` builds nothing itself)."""
     from imagestyle.feedforward.networks import build_network, network_config
+    from imagestyle.feedforward.train import TrainConfig
 
+    assert not hasattr(TrainConfig, "network")
     for config in (make_config(), make_config(arch="texture-net", mode="texture", dataset=None)):
         c = config.resolved()
-        stored = network_config(c.network())  # what a model file records
+        stored = network_config(build_network(c.arch, c.network_config()))  # a model file's
         assert {k: stored[k] for k in c.network_config()} == c.network_config()
         assert network_config(build_network(c.arch, stored)) == stored
