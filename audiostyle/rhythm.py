@@ -5,19 +5,26 @@ texture matched on Grams alone smears the style's beat. Antognini, Hoffman & Wei
 diverse, high-quality audio textures", 2019) add, per filter ``k`` of a feature map ``F``
 ``(C, T)``, its autocorrelation over time lags,
 
-    A_k(tau) = 1 / (T - tau) * sum_t F_k(t) F_k(t + tau),    tau = 1 .. L,
+    A_k(tau) = 1 / (T - tau) * sum_t G_k(t) G_k(t + tau),    tau = 1 .. L,
+    G_k(t) = F_k(t) - mean_t F_k(t),
 
 and the loss ``sum_k sum_tau (A_k(tau) - A^style_k(tau))^2`` per layer, blended over styles
 like the Grams. It is computed with an FFT (a zero-padded circular correlation has no wrap-around
 for lags up to ``L`` when the transform is at least ``T + L`` long), so its cost is
 ``O(C T log T)``, small beside the convolution.
 
-.. note:: Departures from the paper: the sum over positions is divided by the overlap
-   ``T - tau`` (the paper divides by nothing), so a lag's value is a mean like the Gram's
-   diagonal (its ``tau = 0`` value) and does not depend on the clip's length, which lets a
-   style of any length serve a texture of any length. Lag 0 is left out: it is the Gram's
-   diagonal, already matched. The style's targets are accumulated in chunks of output positions
-   (:func:`chunked_autocorrelation`), so a long style costs one chunk's feature memory.
+.. note:: Departures from the paper: each feature map is centred (its mean over time taken
+   out: an autocovariance), because a ReLU feature's mean is large and its square, the same at
+   every lag, would repeat the Gram's diagonal ``L`` times over and drown the rhythm. Measured
+   on a 6 s drum texture (1024 filters, 50 iterations, weight 10, lags to 3 s; held-out style
+   distance of :mod:`audiostyle.quality`, Gram term of the tool's own network): uncentred
+   0.674 and 420, centred 0.584 and 134, no term 0.593 and 18. The sum over positions is
+   divided by the overlap ``T - tau`` (the paper divides by nothing), so a lag's value is a
+   mean like the Gram's entries and does not depend on the clip's length, which lets a style
+   of any length serve a texture of any length. Lag 0 is left out (the variance, close to
+   what the Gram holds). The style's targets are accumulated in chunks of output positions
+   (:func:`chunked_autocorrelation`, two passes: the means, then the lagged products), so a
+   long style costs one chunk's feature memory.
 
 The functions here are pure; :class:`AutocorrObjective` only holds targets and a weight.
 """
@@ -63,14 +70,16 @@ def lag_sums(head: Tensor, span: Tensor, max_lag: int) -> Tensor:
 
 
 def autocorrelation(features: Tensor, max_lag: int) -> Tensor:
-    """Overlap-normalised autocorrelation of each feature map over lags ``1 .. max_lag``.
+    """Overlap-normalised autocorrelation of each centred feature map over lags
+    ``1 .. max_lag``.
 
     Args:
         features: ``(B, C, T)`` with ``T > max_lag``.
         max_lag: ``L >= 1``.
 
     Returns:
-        ``(B, C, L)``: ``A[b, k, tau - 1] = sum_t F[b, k, t] F[b, k, t + tau] / (T - tau)``.
+        ``(B, C, L)``: ``A[b, k, tau - 1] = sum_t G[b, k, t] G[b, k, t + tau] / (T - tau)``
+        with ``G = F - mean_t F``.
     """
     if features.dim() != 3:
         raise ValueError(f"features must be (B, C, T), got {features.dim()} dimensions")
@@ -80,7 +89,8 @@ def autocorrelation(features: Tensor, max_lag: int) -> Tensor:
                          f"got {max_lag}")
     overlap = torch.arange(t - 1, t - max_lag - 1, -1, device=features.device,
                            dtype=features.dtype)  # (L,): T - tau
-    return lag_sums(features, features, max_lag) / overlap  # (B, C, L)
+    centred = features - features.mean(-1, keepdim=True)  # (B, C, T)
+    return lag_sums(centred, centred, max_lag) / overlap  # (B, C, L)
 
 
 def autocorrelation_loss(features: Tensor, target: Tensor) -> Tensor:
@@ -106,9 +116,10 @@ def chunked_autocorrelation(net: Callable[[Tensor], Mapping[str, Tensor]], width
                             chunk_frames: int = 4096) -> dict[str, Tensor]:
     """:func:`autocorrelation` of every layer of ``net`` on a spectrogram of any length.
 
-    The lagged products are sums over positions, so they are accumulated over chunks of
-    ``chunk_frames`` output positions, each run through ``net`` with the ``max_lag`` positions
-    after it (and the widest kernel less one): memory is one chunk's features. Equals
+    The means and the lagged products are sums over positions, so they are accumulated over
+    chunks of ``chunk_frames`` output positions, each run through ``net`` with the ``max_lag``
+    positions after it (and the widest kernel less one), in two passes (the means, then the
+    products of the centred features): memory is one chunk's features. Equals
     :func:`autocorrelation` of the whole features up to summation order.
 
     Args:
@@ -126,17 +137,27 @@ def chunked_autocorrelation(net: Callable[[Tensor], Mapping[str, Tensor]], width
     if frames - widest + 1 <= max_lag:
         raise ValueError(f"max_lag must be less than the style's {frames - widest + 1} feature "
                          f"frames, got {max_lag}")
+    means: dict[str, Tensor] = {}
     sums: dict[str, Tensor] = {}
     with torch.no_grad():
-        for start in range(0, frames - widest + 1, chunk_frames):
-            last = start + chunk_frames > frames - widest
-            stop = frames if last else min(frames, start + chunk_frames + max_lag + widest - 1)
-            feats = net(spec[..., start:stop])
-            for name, f in feats.items():
-                head = f if last else f[..., :chunk_frames]  # (1, C, n)
-                part = lag_sums(head, f, max_lag)  # (1, C, L)
-                sums[name] = part if name not in sums else sums[name].add_(part)
-            del feats
+        for centring in (True, False):
+            for start in range(0, frames - widest + 1, chunk_frames):
+                last = start + chunk_frames > frames - widest
+                stop = frames if last else min(frames,
+                                               start + chunk_frames + max_lag + widest - 1)
+                feats = net(spec[..., start:stop])
+                for name, f in feats.items():
+                    head = f if last else f[..., :chunk_frames]  # (1, C, n)
+                    if centring:
+                        part = head.sum(-1, keepdim=True)  # (1, C, 1)
+                        means[name] = part if name not in means else means[name].add_(part)
+                        continue
+                    f = f - means[name]  # (1, C, m)
+                    part = lag_sums(f[..., :head.shape[-1]], f, max_lag)  # (1, C, L)
+                    sums[name] = part if name not in sums else sums[name].add_(part)
+                del feats
+            if centring:  # layer K has frames - K + 1 positions
+                means = {name: m / (frames - k + 1) for k, (name, m) in zip(widths, means.items())}
     out = {}
     for k, name in zip(widths, sums):
         positions = frames - k + 1

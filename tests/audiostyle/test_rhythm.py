@@ -21,7 +21,9 @@ RATE = 8000
 
 
 def _direct(f: torch.Tensor, lags: int) -> torch.Tensor:
+    """The centred, overlap-normalised autocorrelation as a plain sum per lag."""
     t = f.shape[-1]
+    f = f - f.mean(-1, keepdim=True)
     return torch.stack([(f[..., :t - k] * f[..., k:]).sum(-1) / (t - k)
                         for k in range(1, lags + 1)], dim=-1)
 
