@@ -12,17 +12,22 @@ errors name its parameters; :data:`FLAGS` turns those names into this tool's fla
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from shared import UserError, atomic_write, check_output_path, select_device
 from shared.cli import ArgumentParser, sys_exit
 
 from .audio import AudioClip, check_audio_output, load_audio, save_audio
 from .config import PRESET_NAMES, AudioStyleConfig, preset_config
+from .parallel import init_from_env, parse_devices, spawn
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 
@@ -37,6 +42,8 @@ FLAGS = {
     "seconds": "--seconds", "device": "--device", "preset": "--preset",
     "domain": "--domain", "waveform_init": "--waveform-init",
     "refine_iterations": "--refine-iterations", "level": "--level",
+    "devices": "--device",
+    "autocorr_weight": "--autocorr-weight", "autocorr_seconds": "--autocorr-seconds",
 }
 
 
@@ -70,7 +77,10 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
     io.add_argument("--stereo", action="store_true",
                     help="process each channel and write as many (default: downmix to mono)")
     io.add_argument("--metrics", metavar="F.json",
-                    help="write settings, losses, counts, spectral convergence and timings")
+                    help="write settings, losses, counts, spectral convergence, timings and "
+                         "held-out quality measures of the result (its Gram distance to the "
+                         "styles and, for a transfer, its feature distance to the content, "
+                         "under a random network no setting uses: compare settings with them)")
     io.add_argument("--plot", metavar="F.png",
                     help="write the spectrograms of the inputs and the result, and the loss curve")
     io.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -87,8 +97,10 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
         m.add_argument("--init", choices=("noise", "content"),
                        help="start from randn*1e-3 or from the content (default: noise; "
                             "fast and best: content)")
-        m.add_argument("--phase-init", choices=("random", "content"),
-                       help="Griffin-Lim starts from a random phase or the content's "
+        m.add_argument("--phase-init", choices=("random", "content", "pghi"),
+                       help="Griffin-Lim starts from a random phase, the content's, or pghi: "
+                            "the phase integrated from the result's magnitude (Prusa et al. "
+                            "2017), a far better start than random at 0.1-0.5 s per 10 s "
                             "(default: random; fast and best: content)")
     m.add_argument("--iterations", type=int, metavar="N",
                    help=f"optimiser iterations (default: {d.iterations})")
@@ -132,11 +144,31 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
                    help="L-BFGS iterations of the waveform stage (--domain waveform only; "
                         "default: as many as --iterations)")
 
+    r = p.add_argument_group(
+        "rhythm (Antognini et al. 2019)",
+        "a Gram matrix averages over time, so a texture keeps the style's sounds but smears "
+        "its beat; this term also matches each feature's autocorrelation over time lags, so "
+        "the result keeps the style's rhythm. Use it for rhythmic textures (drums, loops, "
+        "arpeggios); it costs little (an FFT per evaluation) but trades some Gram match for "
+        "the rhythm")
+    r.add_argument("--autocorr-weight", type=float, metavar="W",
+                   help=f"weight of the autocorrelation term; 0 turns it off, as the reference "
+                        f"(default: {d.autocorr_weight}; try 10)")
+    r.add_argument("--autocorr-seconds", type=float, metavar="S",
+                   help=f"longest lag it matches, in seconds: a few beats "
+                        f"(default: {d.autocorr_seconds})")
+
     x = p.add_argument_group("execution")
     x.add_argument("--seed", type=int, metavar="S",
                    help=f"seeds the filters, the start and the phase (default: {d.seed})")
-    x.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:i]",
-                   help="where to compute (default: %(default)s)")
+    x.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:i][,cuda:j...]",
+                   help="where to compute (default: %(default)s); several devices, e.g. "
+                        "cuda:0,cuda:1, share a long transfer's windows, one process each "
+                        "(as `torchrun --nproc-per-node N -m audiostyle ...` does)")
+    x.add_argument("--window-seconds", type=float, metavar="S",
+                   help="longer audio is optimised and reconstructed in windows of this "
+                        "length, crossfaded (memory is set by the window, not the file; "
+                        f"default: {d.window_frames * d.hop / d.sample_rate:.1f})")
     io.add_argument("--level", choices=("optimised", "content"),
                     help="loudness of the result: the one the optimisation chose, or the "
                          "content's RMS (textures: the styles'); never clipped (default: "
@@ -187,7 +219,19 @@ def _config(args: argparse.Namespace) -> AudioStyleConfig:
         n_fft=args.n_fft, hop=args.hop, sample_rate=args.sample_rate,
         griffin_lim_iters=args.griffin_lim_iters, momentum=args.momentum, seed=args.seed,
         precision=args.precision, level=args.level, domain=args.domain, waveform_init=args.waveform_init,
-        refine_iterations=args.refine_iterations)
+        refine_iterations=args.refine_iterations, autocorr_weight=args.autocorr_weight,
+        autocorr_seconds=args.autocorr_seconds)
+
+
+def _with_window(config: AudioStyleConfig, seconds: Optional[float]) -> AudioStyleConfig:
+    """``config`` with ``--window-seconds`` turned into frames of its rate and hop."""
+    if seconds is None:
+        return config
+    least = 4 * config.overlap * config.hop / config.sample_rate
+    if not (least <= seconds < float("inf")):
+        raise UserError(f"--window-seconds must be at least {least:.2f} (4 x the overlap of "
+                        f"consecutive windows at these settings), got {seconds}")
+    return config.replace(window_frames=round(seconds * config.sample_rate / config.hop))
 
 
 def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
@@ -207,11 +251,10 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
         taken.append(value)
 
 
-def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
-    from .transfer import style_transfer, texture_synthesis
-
+def _validate(args: argparse.Namespace, transfer: bool) -> AudioStyleConfig:
+    """The run's config, every input and output checked before any work (UserError)."""
     inputs = ([args.content] if transfer else []) + list(args.styles)
-    config = _config(args)
+    config = _with_window(_config(args), args.window_seconds)
     if args.style_weights is not None and len(args.style_weights) != len(args.styles):
         raise UserError(f"--style-weights gives {len(args.style_weights)} weights for "
                         f"{len(args.styles)} style files; give one per style")
@@ -221,6 +264,44 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
         raise UserError(f"--seconds {args.seconds} is shorter than the network's receptive "
                         f"field of {config.min_samples / config.sample_rate:.3f} s")
     _check_outputs(args, inputs)
+    return config
+
+
+def _quality(wave: Tensor, rate: int, content: Optional[AudioClip], styles: Sequence[AudioClip],
+             style_weights: Optional[Sequence[float]]) -> dict[str, Optional[float]]:
+    """The held-out measures of :mod:`audiostyle.quality` for the metrics file: the result's
+    Gram distance to the blended styles, and for a transfer the content's own (the gap to
+    close), the share of it closed, and the result's feature distance to the content."""
+    from .quality import (HELDOUT_MIN_SECONDS, content_distance, gap_closed,
+                          heldout_style_distance)
+
+    style_waves, rates = [s.samples for s in styles], [s.sample_rate for s in styles]
+    out: dict[str, Optional[float]] = {
+        "heldout_style_distance": None, "content_heldout_style_distance": None,
+        "gap_closed": None, "content_distance": None}
+    clips = [(wave, rate)] + list(zip(style_waves, rates))
+    if content is not None:
+        clips.append((content.samples, content.sample_rate))
+    if any(w.shape[-1] < HELDOUT_MIN_SECONDS * r for w, r in clips):
+        return out  # too short for the held-out network: no measure
+    out["heldout_style_distance"] = heldout_style_distance(wave, style_waves, rate, rates,
+                                                           style_weights)
+    if content is not None:
+        gap = heldout_style_distance(content.samples, style_waves, content.sample_rate, rates,
+                                     style_weights)
+        held = out["heldout_style_distance"]
+        assert held is not None
+        out.update(content_heldout_style_distance=gap, gap_closed=gap_closed(held, gap),
+                   content_distance=content_distance(wave, content.samples, rate,
+                                                     content.sample_rate))
+    return out
+
+
+def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
+    from .transfer import style_transfer, texture_synthesis
+
+    config = _validate(args, transfer)
+    _, args.device = init_from_env(args.device)  # under torchrun: join its group
     select_device(args.device)
 
     start = t0 = time.perf_counter()
@@ -235,6 +316,8 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
         result = texture_synthesis(styles, args.seconds, config,
                                    style_weights=args.style_weights, stereo=args.stereo,
                                    device=args.device, quiet=args.quiet)
+    if not result.leader:  # another rank of a group: rank 0 writes
+        return 130 if result.interrupted else 0
     # Ctrl-C during the optimisation: the API returns the best result so far, reconstructed;
     # it is written like a finished one (a second Ctrl-C from here on aborts, and the atomic
     # writes leave no partial file).
@@ -258,6 +341,8 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
                              "styles": list(args.styles)}
         metrics["output"] = args.output
         metrics["preset"] = args.preset
+        metrics["quality"] = quality = _quality(result.waveform, result.sample_rate, content,
+                                                styles, args.style_weights)
         with atomic_write(args.metrics, "w") as fh:
             json.dump(metrics, fh, indent=2)
             fh.write("\n")
@@ -265,8 +350,10 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
         note = ("interrupted; wrote the best result so far to" if result.interrupted
                 else "wrote")
         channels, samples = result.waveform.shape
+        held = (f", held-out style distance {quality['heldout_style_distance']:.4g}"
+                if args.metrics and quality["heldout_style_distance"] is not None else "")
         print(f"audiostyle: {note} {args.output} ({samples / result.sample_rate:.1f} s, "
-              f"{result.sample_rate} Hz, {channels} ch, loss {result.loss:.4g}, "
+              f"{result.sample_rate} Hz, {channels} ch, loss {result.loss:.4g}{held}, "
               f"{result.iterations} iterations, {time.perf_counter() - start:.1f} s)",
               file=sys.stderr)
     return 130 if result.interrupted else 0
@@ -293,7 +380,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "plot":
         return _plot(args)
+    devices = parse_devices(args.device)
+    if len(devices) > 1:  # one process per device, as torchrun would start them
+        _validate(args, transfer=args.command == "transfer")
+        return spawn(functools.partial(_rank_main, list(sys.argv[1:] if argv is None else argv)),
+                     devices)
     return _synthesis(args, transfer=args.command == "transfer")
+
+
+def _rank_main(argv: Sequence[str], device: str) -> int:
+    """One spawned process of ``--device a,b,...``: this command on ``device``."""
+    return main([*argv, "--device", device])
 
 
 __all__ = ["build_parser", "main"]

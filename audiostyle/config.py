@@ -64,6 +64,9 @@ class AudioStyleConfig:
     # --- objective
     content_weight: float = 1e-2  # alpha; 0 turns style transfer into texture synthesis
     style_weight: float = 1.0  # weight of the Gram term
+    autocorr_weight: float = 0.0  # weight of the feature autocorrelation term (Antognini et
+    # al. 2019, audiostyle.rhythm): keeps a texture's rhythm; 0 (the reference) turns it off
+    autocorr_seconds: float = 2.0  # its longest lag in seconds (a few beats at 60-180 bpm)
     # --- optimisation
     iterations: int = 300  # optimiser iterations
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"  # the reference uses L-BFGS
@@ -76,7 +79,9 @@ class AudioStyleConfig:
     # --- reconstruction
     griffin_lim_iters: int = 500  # Griffin-Lim iterations
     momentum: float = 0.99  # Fast Griffin-Lim momentum in [0, 1); 0 is the reference's plain GL
-    phase_init: Literal["random", "content"] = "random"  # Griffin-Lim's start (transfer only)
+    phase_init: Literal["random", "content", "pghi"] = "random"  # Griffin-Lim's start: random
+    # (the reference), the content's phase (transfer only) or PGHI, the phase integrated from
+    # the magnitude's gradient (Prusa et al. 2017, audiostyle.pghi)
     # --- output level
     level: Literal["optimised", "content"] = "optimised"  # "optimised": write the level the
     # optimisation chose (Griffin-Lim's output scaled so its STFT magnitude has the optimised
@@ -94,6 +99,11 @@ class AudioStyleConfig:
     seed: int = 0  # seeds the random filters, the noise start and the initial phase
     precision: Literal["fp32", "bf16"] = "fp32"  # the optimised convolution's arithmetic
     # (bf16: around a float32 anchor, see audiostyle.network.RandomConvBank)
+    # --- long audio (see audiostyle.windows): longer spectrograms are optimised and
+    # reconstructed in windows of at most window_frames frames sharing overlap_frames
+    window_frames: int = 2048  # frames per window (2048 x 512 / 22050 Hz: 47.6 s)
+    overlap_frames: int = 64  # frames shared by consecutive windows (1.5 s; raised when the
+    # kernels or the STFT need more, see `overlap`), crossfaded
 
     def __post_init__(self) -> None:
         def need(cond: bool, what: str, got: object) -> None:
@@ -116,6 +126,10 @@ class AudioStyleConfig:
         for name in ("content_weight", "style_weight", "init_scale"):
             v = getattr(self, name)
             need(v >= 0 and v != float("inf"), f"{name} must be finite and non-negative", v)
+        need(self.autocorr_weight >= 0 and self.autocorr_weight != float("inf"),
+             "autocorr_weight must be finite and non-negative", self.autocorr_weight)
+        need(self.autocorr_seconds > 0 and self.autocorr_seconds != float("inf"),
+             "autocorr_seconds must be positive and finite", self.autocorr_seconds)
         need(isinstance(self.iterations, int) and self.iterations >= 0,
              "iterations must be a non-negative integer", self.iterations)
         need(self.optimizer in ("lbfgs", "adam"), "optimizer must be 'lbfgs' or 'adam'",
@@ -124,8 +138,8 @@ class AudioStyleConfig:
         need(isinstance(self.griffin_lim_iters, int) and self.griffin_lim_iters >= 0,
              "griffin_lim_iters must be a non-negative integer", self.griffin_lim_iters)
         need(0.0 <= self.momentum < 1.0, "momentum must be in [0, 1)", self.momentum)
-        need(self.phase_init in ("random", "content"), "phase_init must be 'random' or 'content'",
-             self.phase_init)
+        need(self.phase_init in ("random", "content", "pghi"),
+             "phase_init must be 'random', 'content' or 'pghi'", self.phase_init)
         need(self.level in ("optimised", "content"), "level must be 'optimised' or 'content'",
              self.level)
         need(self.domain in ("spectrogram", "waveform"),
@@ -142,6 +156,11 @@ class AudioStyleConfig:
         need(self.history_size >= 1, "history_size must be at least 1", self.history_size)
         need(self.precision in ("fp32", "bf16"), "precision must be 'fp32' or 'bf16'",
              self.precision)
+        need(isinstance(self.overlap_frames, int) and self.overlap_frames >= 0,
+             "overlap_frames must be a non-negative integer", self.overlap_frames)
+        need(isinstance(self.window_frames, int) and self.window_frames >= 4 * self.overlap,
+             f"window_frames must be an integer of at least 4 x the overlap ({4 * self.overlap} "
+             f"frames)", self.window_frames)
 
     @property
     def bins(self) -> int:
@@ -162,6 +181,19 @@ class AudioStyleConfig:
         if self.domain != "waveform":
             return 0
         return self.iterations if self.refine_iterations is None else self.refine_iterations
+
+    @property
+    def autocorr_lags(self) -> int:
+        """The autocorrelation term's longest lag in frames: ``autocorr_seconds`` at the
+        working rate and hop, at least 1."""
+        return max(1, int(round(self.autocorr_seconds * self.sample_rate / self.hop)))
+
+    @property
+    def overlap(self) -> int:
+        """Frames shared by consecutive windows: ``overlap_frames``, raised if needed to the
+        widest kernel plus 16 frames and to the frames one STFT frame's samples touch plus 8
+        (the crossfade of Griffin-Lim blocks needs an interior)."""
+        return max(self.overlap_frames, self.receptive_frames + 16, self.n_fft // self.hop + 8)
 
     @property
     def receptive_frames(self) -> int:

@@ -60,6 +60,34 @@ def phase(wave: Tensor, n_fft: int, hop: int) -> Tensor:
                           pad_mode="reflect").angle()  # (..., F, T)
 
 
+def stft_frames(wave: Tensor, start: int, stop: int, n_fft: int, hop: int) -> Tensor:
+    """Frames ``start:stop`` of the centred STFT of ``wave`` ``(..., time)``, computed from the
+    samples they cover only: ``(..., n_fft // 2 + 1, stop - start)`` complex, equal to
+    ``stft(wave)[..., start:stop]`` (same window, same reflect padding at the signal's ends)
+    without transforming the rest of a long signal."""
+    total = num_frames(wave.shape[-1], hop)
+    if not 0 <= start < stop <= total:
+        raise ValueError(f"frames {start}:{stop} outside the {total} frames of the signal")
+    pad, samples = n_fft // 2, wave.shape[-1]
+    lo, hi = start * hop - pad, (stop - 1) * hop + pad + (n_fft % 2)  # samples covered
+    left, right = max(0, -lo), max(0, hi - samples)
+    # reflecting `left` samples needs samples 1..left, `right` needs the last right + 1
+    first = max(0, min(lo, samples - right - 1)) if right else max(lo, 0)
+    last = min(samples, max(hi, left + 1)) if left else min(hi, samples)
+    seg = wave[..., first:last]
+    if left or right:
+        lead = seg.shape[:-1]
+        seg = torch.nn.functional.pad(seg.reshape(-1, 1, seg.shape[-1]), (left, right),
+                                      mode="reflect").reshape(*lead, -1)
+        seg = seg[..., lo - (first - left):][..., :hi - lo]
+    window = hann_window(n_fft, wave.device, wave.dtype)
+    lead = seg.shape[:-1]
+    spec = torch.stft(seg.reshape(-1, seg.shape[-1]), n_fft=n_fft, hop_length=hop,
+                      win_length=n_fft, window=window, center=False,
+                      return_complex=True)  # (B, F, stop - start)
+    return spec.reshape(*lead, *spec.shape[-2:])
+
+
 def log_spectrogram(wave: Tensor, n_fft: int, hop: int, eps: float = 0.0) -> Tensor:
     """The reference's features: ``log1p(|STFT|)``, ``(..., time)`` -> ``(..., F, T)``.
 
@@ -109,6 +137,44 @@ def griffin_lim(
     .. note:: The same iteration as ``torchaudio.functional.griffinlim`` (including its
        momentum), written out because that function cannot take a seeded initial phase.
     """
+    angles = griffin_lim_phase(mag, n_fft, hop, n_iter, momentum, length, generator,
+                               init_phase, progress)  # (..., F, T)
+    return inverse_stft(mag * angles, n_fft, hop, length)  # (..., time)
+
+
+def inverse_stft(spec: Tensor, n_fft: int, hop: int, length: Optional[int] = None) -> Tensor:
+    """Centred inverse STFT (Hann window): complex ``(..., F, T)`` -> ``(..., length)``
+    (default ``(T - 1) * hop``)."""
+    if length is None:
+        length = (spec.shape[-1] - 1) * hop
+    window = hann_window(n_fft, spec.device, spec.real.dtype)
+    lead = spec.shape[:-2]
+    wave = torch.istft(spec.reshape(-1, *spec.shape[-2:]), n_fft=n_fft, hop_length=hop,
+                       win_length=n_fft, window=window, center=True, length=length)
+    return wave.reshape(*lead, wave.shape[-1])  # (..., time)
+
+
+def griffin_lim_phase(
+    mag: Tensor,
+    n_fft: int,
+    hop: int,
+    n_iter: int = 500,
+    momentum: float = 0.99,
+    length: Optional[int] = None,
+    generator: Optional[torch.Generator] = None,
+    init_phase: Optional[Tensor] = None,
+    progress: Optional[str] = None,
+    fixed_frames: int = 0,
+) -> Tensor:
+    """:func:`griffin_lim`'s final phase, as unit complex numbers ``(..., F, T)``: the
+    reconstruction is ``inverse_stft(mag * phase)``.
+
+    Args:
+        fixed_frames: Hold the phase of the first ``fixed_frames`` frames at ``init_phase``
+            (a block continuing an earlier block's reconstruction, see
+            :func:`audiostyle.windows.griffin_lim_blocks`); 0 updates every frame.
+        Others: as :func:`griffin_lim`.
+    """
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
     window = hann_window(n_fft, mag.device, mag.dtype)
@@ -123,6 +189,7 @@ def griffin_lim(
     lead = mag.shape[:-2]
     mag = mag.reshape(-1, *mag.shape[-2:])  # (B, F, T)
     angles = angles.reshape(mag.shape)
+    held = angles[..., :fixed_frames].clone()  # (B, F, fixed_frames)
     previous = torch.zeros_like(angles)
     steps = range(n_iter)
     if progress is not None:
@@ -137,10 +204,10 @@ def griffin_lim(
                              return_complex=True)  # (B, F, T)
         angles = rebuilt - previous * (momentum / (1 + momentum)) if momentum else rebuilt
         angles = angles / (angles.abs() + 1e-16)
+        if fixed_frames:
+            angles[..., :fixed_frames] = held
         previous = rebuilt
-    wave = torch.istft(mag * angles, n_fft=n_fft, hop_length=hop, win_length=n_fft,
-                       window=window, center=True, length=length)  # (B, time)
-    return wave.reshape(*lead, wave.shape[-1])  # (..., time)
+    return angles.reshape(*lead, *angles.shape[-2:])  # (..., F, T)
 
 
 def spectral_convergence(mag: Tensor, wave: Tensor, n_fft: int, hop: int) -> float:
@@ -181,5 +248,6 @@ def match_spectral_level(wave: Tensor, mag: Tensor, n_fft: int, hop: int) -> Ten
     return wave * (torch.linalg.vector_norm(mag) / rebuilt)
 
 
-__all__ = ["griffin_lim", "hann_window", "log_spectrogram", "log_to_magnitude", "magnitude",
-           "match_spectral_level", "num_frames", "phase", "spectral_convergence"]
+__all__ = ["griffin_lim", "griffin_lim_phase", "hann_window", "inverse_stft", "log_spectrogram",
+           "log_to_magnitude", "magnitude", "match_spectral_level", "num_frames", "phase",
+           "spectral_convergence", "stft_frames"]

@@ -39,6 +39,8 @@ from shared import (LossTerms, OptimConfig, OptimResult, StyleContentObjective, 
 from .audio import AudioClip, check_length, downmix, match_level, resample, rms
 from .config import AudioStyleConfig
 from .network import RandomConvBank
+from .pghi import pghi
+from .rhythm import AUTOCORR_PREFIX, AutocorrObjective, style_autocorrelations
 from .spectral import (griffin_lim, log_spectrogram, log_to_magnitude, match_spectral_level,
                        num_frames, phase, spectral_convergence)
 
@@ -66,6 +68,9 @@ class AudioResult:
         stages: Per optimisation stage run (``"spectrogram"``, ``"waveform"``), summed over
             channels: ``iterations``, ``evaluations``, ``start_loss``, ``loss`` (its best),
             ``seconds``.
+        leader: False on the ranks other than 0 of a torch.distributed group
+            (:mod:`audiostyle.parallel`): they helped optimise, rank 0 holds the result; their
+            ``waveform`` has no samples.
         interrupted: Ctrl-C stopped the optimisation. The channel being optimised is the best
             found so far; every later channel keeps its place unoptimised: the content channel
             unchanged in a style transfer, silence in a texture (its ``history`` is empty).
@@ -86,6 +91,7 @@ class AudioResult:
     interrupted: bool = False
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
+    leader: bool = True
 
     def metrics(self) -> dict[str, object]:
         """A JSON-ready summary: settings, domain and stages, losses, counts, spectral
@@ -213,8 +219,9 @@ class Tally:
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
     convergences: list[float] = field(default_factory=list)
 
-    def add(self, name: str, result: OptimResult) -> None:
-        """Add one run of the optimisation stage ``name`` (``"spectrogram"``, ``"waveform"``)."""
+    def add(self, name: str, result: OptimResult, wall: bool = True) -> None:
+        """Add one run of the optimisation stage ``name`` (``"spectrogram"``, ``"waveform"``);
+        ``wall=False`` for a run of another process (its counts, not its time)."""
         row = self.stages.setdefault(name, {"iterations": 0, "evaluations": 0,
                                             "start_loss": 0.0, "loss": 0.0, "seconds": 0.0})
         row["iterations"] += result.iterations
@@ -222,6 +229,8 @@ class Tally:
         row["start_loss"] += result.history[0]["total"] if result.history else result.loss
         row["loss"] += result.loss
         row["seconds"] += result.seconds
+        if not wall:
+            return
         key = "optimisation" if name == "spectrogram" else name
         self.seconds[key] = self.seconds.get(key, 0.0) + result.seconds
 
@@ -268,16 +277,23 @@ def build_objective(net: RandomConvBank, style_targets: dict[str, Tensor],
                     config: AudioStyleConfig) -> StyleContentObjective:
     """The objective of one channel (or window): the style Grams ``{"conv<K>": (1, C, C)}``
     and, for a transfer with ``content_weight > 0``, the features of ``content_spec``
-    ``(1, F, T)``."""
+    ``(1, F, T)``. With ``config.autocorr_weight > 0`` the targets' ``"autocorr/conv<K>"``
+    entries ``(1, C, L)`` (see :func:`_channel_targets`) make it an
+    :class:`~audiostyle.rhythm.AutocorrObjective`."""
     content_targets: dict[str, Tensor] = {}
     if content_spec is not None and config.content_weight > 0:
         with torch.no_grad():
             content_targets = net(content_spec)
-    device = next(iter(style_targets.values())).device
-    return StyleContentObjective(
-        content_targets, style_targets, content_weight=config.content_weight,
-        style_weight=config.style_weight, reduction="sum", gram_normalize="positions",
-    ).to(device)
+    grams = {k: v for k, v in style_targets.items() if not k.startswith(AUTOCORR_PREFIX)}
+    lagged = {k[len(AUTOCORR_PREFIX):]: v for k, v in style_targets.items()
+              if k.startswith(AUTOCORR_PREFIX)}
+    device = next(iter(grams.values())).device
+    kwargs = dict(content_weight=config.content_weight, style_weight=config.style_weight,
+                  reduction="sum", gram_normalize="positions")
+    if config.autocorr_weight > 0 and lagged:
+        return AutocorrObjective(content_targets, grams, autocorr_targets=lagged,
+                                 autocorr_weight=config.autocorr_weight, **kwargs).to(device)
+    return StyleContentObjective(content_targets, grams, **kwargs).to(device)  # type: ignore[arg-type]
 
 
 def start_spectrogram(content_spec: Optional[Tensor], frames: int, config: AudioStyleConfig,
@@ -309,13 +325,16 @@ def reconstruct(spec: Tensor, content_wave: Optional[Tensor], out_samples: int,
                 config: AudioStyleConfig, generator: torch.Generator,
                 progress: Optional[str]) -> tuple[Tensor, float]:
     """Griffin-Lim of the log spectrogram ``spec`` ``(1, F, T)`` (from the content's phase
-    when ``phase_init="content"`` and ``content_wave`` ``(1, N)`` is given), at the level
-    ``config.level`` asks for. Returns the waveform ``(1, out_samples)`` and its spectral
-    convergence."""
+    when ``phase_init="content"`` and ``content_wave`` ``(1, N)`` is given, from the phase
+    :func:`audiostyle.pghi.pghi` integrates from the magnitude when ``phase_init="pghi"``),
+    at the level ``config.level`` asks for. Returns the waveform ``(1, out_samples)`` and
+    its spectral convergence."""
     mag = log_to_magnitude(spec)  # (1, F, T)
     start = None
     if config.phase_init == "content" and content_wave is not None:
         start = phase(content_wave, config.n_fft, config.hop)  # (1, F, T)
+    elif config.phase_init == "pghi":
+        start = pghi(mag, config.n_fft, config.hop)  # (1, F, T)
     wave = griffin_lim(mag, config.n_fft, config.hop, config.griffin_lim_iters,
                        config.momentum, length=out_samples, generator=generator,
                        init_phase=start, progress=progress)  # (1, N)
@@ -388,7 +407,9 @@ def _channel_targets(net: RandomConvBank, styles: Sequence[Tensor], c: int,
                      style_weights: Optional[Sequence[float]]) -> dict[str, Tensor]:
     """The blended style Grams of output channel ``c``: channel ``c`` of each style that has
     it, the style's downmix otherwise; mono styles serve every channel, so ``cache`` keeps
-    the last channel's Grams."""
+    the last channel's Grams. With ``config.autocorr_weight > 0`` also the blended feature
+    autocorrelations over ``config.autocorr_lags`` lags (``"autocorr/conv<K>"``, ``(1, C, L)``,
+    :func:`audiostyle.rhythm.style_autocorrelations`, accumulated in chunks like the Grams)."""
     key = tuple(c if 1 < s.shape[0] and c < s.shape[0] else -1 for s in styles)  # -1: downmix
     if key not in cache:
         device = net.weight(net.kernel_widths[0]).device
@@ -396,6 +417,10 @@ def _channel_targets(net: RandomConvBank, styles: Sequence[Tensor], c: int,
                                  config.n_fft, config.hop) for s, k in zip(styles, key)]
         cache.clear()
         cache[key] = style_grams(net, specs, style_weights)
+        if config.autocorr_weight > 0:
+            lagged = style_autocorrelations(net, net.kernel_widths, specs, config.autocorr_lags,
+                                            style_weights)
+            cache[key].update({AUTOCORR_PREFIX + k: v for k, v in lagged.items()})
     return cache[key]
 
 
@@ -429,6 +454,11 @@ def _synthesize(
         spectrogram). Their ``history`` is empty and they do not count in
         ``spectral_convergence``.
     """
+    if frames > config.window_frames and config.domain == "spectrogram":
+        from .windows import synthesize_windows  # windows builds on this module's steps
+
+        return synthesize_windows(content, styles, frames, out_samples, config, style_weights,
+                                  device, quiet, label)
     tally = Tally()
     if config.domain == "waveform":
         tally.seconds["waveform"] = 0.0
@@ -477,6 +507,8 @@ def _result(done: Sequence[Channel], config: AudioStyleConfig, tally: Tally) -> 
 def _finish(result: AudioResult, rate: int, samples: int, target_rms: Tensor) -> AudioResult:
     """Resample the result to ``rate``, fit it to ``samples``, and set its level: the one the
     optimisation chose (``config.level == "optimised"``) or ``target_rms``; peak-limited."""
+    if not result.leader:
+        return result
     wave = resample(result.waveform, result.sample_rate, rate)  # (C, N)
     if wave.shape[-1] < samples:
         wave = torch.nn.functional.pad(wave, (0, samples - wave.shape[-1]))

@@ -243,6 +243,12 @@ BAD_INPUTS = [
                  "--domain", id="unknown domain"),
     pytest.param(["texture", "{good}", "-o", "{out}", "--seconds", "1", "--domain", "waveform",
                   "--waveform-init", "content"], "--waveform-init", id="texture from content"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--window-seconds", "1"],
+                 "--window-seconds must be at least 2.05", id="window shorter than 4 overlaps"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--device", "cpu,,cpu"],
+                 "--device must be names separated by commas", id="empty device in a list"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--device", "cpu,cuda:7"],
+                 "cuda:7", id="missing device in a list"),
 ]
 
 
@@ -387,3 +393,24 @@ def test_readme_fast_preset_runs_for_real(clips, monkeypatch) -> None:
     # the optimisation started from the content's spectrogram, not from 1e-3 noise
     assert float(seen["x0"].abs().max()) > 0.1
     assert seen["optim"].line_search == "strong_wolfe" and seen["optim"].iterations == 5
+
+
+def test_windows_spread_over_two_processes_give_the_one_process_result(tmp_path) -> None:
+    """``--device cpu,cpu`` and ``torchrun --nproc-per-node 2`` (two gloo processes on the
+    CPU) share a long transfer's windows; rank 0 writes what one process writes."""
+    content = _write(tmp_path / "content.wav", 6.0)
+    style = _write(tmp_path / "style.wav", 1.0, freq=880.0)
+    small = [a for a in TINY if a not in ("--device", "cpu")]
+    argv = ["transfer", content, style, *small, "--window-seconds", "2.1", "--seed", "3"]
+    assert cli.main([*argv, "-o", str(tmp_path / "one.wav"), "--device", "cpu"]) == 0
+    assert cli.main([*argv, "-o", str(tmp_path / "two.wav"), "--device", "cpu,cpu"]) == 0
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                          "-m", "audiostyle", *argv, "-o", str(tmp_path / "torchrun.wav"),
+                          "--device", "cpu"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    one, _ = sf.read(tmp_path / "one.wav")
+    for name in ("two.wav", "torchrun.wav"):
+        other, _ = sf.read(tmp_path / name)
+        np.testing.assert_array_equal(other, one)
+    frames, window, overlap = 1 + int(6.0 * RATE) // 64, round(2.1 * RATE / 64), 64
+    assert frames > 2 * window - overlap  # at least three windows to share

@@ -1,0 +1,169 @@
+"""Spreading a long style transfer's windows over processes and devices (torch.distributed).
+
+The windows of a style transfer (:mod:`audiostyle.windows`) are independent given the style
+target, so each process of a ``torch.distributed`` group optimises its share (window ``i``
+goes to rank ``i % world``), rank 0 gathers the optimised windows, joins them, runs
+Griffin-Lim and writes. Two ways in, one code path:
+
+* Started N times by torchrun: the CLI calls :func:`init_from_env`, which joins the group
+  torchrun describes (NCCL on GPUs, gloo on the CPU).
+* Given a list of devices (``cuda:0,cuda:1``): the CLI starts one process per device
+  (:func:`spawn`) that do the same.
+
+Every window draws its noise from its own seeded stream
+(:func:`audiostyle.windows.window_generator`), so the result does not depend on how many
+processes share the work. Texture synthesis chains its windows (each continues the last),
+so it runs on rank 0 alone; the other ranks wait.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class Workers:
+    """This process's place in the group: ``rank`` of ``world`` (1: no group)."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def leader(self) -> bool:
+        """Rank 0: the process that joins, reconstructs and writes."""
+        return self.rank == 0
+
+    def share(self, count: int) -> list[int]:
+        """This rank's items among ``count``: ``rank, rank + world, ...``."""
+        return list(range(self.rank, count, self.world))
+
+    def gather(self, item: Any) -> Optional[list[Any]]:
+        """Every rank's ``item`` (picklable) on rank 0, in rank order; None on the others."""
+        if self.world == 1:
+            return [item]
+        items: Optional[list[Any]] = [None] * self.world if self.leader else None
+        dist.gather_object(item, items, dst=0)
+        return items
+
+    def any(self, flag: bool) -> bool:
+        """Whether ``flag`` is true on any rank (every rank must call it)."""
+        if self.world == 1:
+            return flag
+        flags: list[Any] = [None] * self.world
+        dist.all_gather_object(flags, bool(flag))
+        return any(flags)
+
+    def barrier(self) -> None:
+        """Wait for every rank (no-op without a group)."""
+        if self.world > 1:
+            dist.barrier()
+
+
+def current() -> Workers:
+    """The group this process belongs to (``Workers()`` when torch.distributed is not
+    initialised)."""
+    if dist.is_available() and dist.is_initialized():
+        return Workers(dist.get_rank(), dist.get_world_size())
+    return Workers()
+
+
+def init_from_env(device: str) -> tuple[Workers, str]:
+    """Join the group described by torchrun's environment (``RANK``, ``WORLD_SIZE``,
+    ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``), if any.
+
+    Args:
+        device: The requested device; ``"auto"`` or ``"cuda"`` become ``cuda:<LOCAL_RANK>``
+            when CUDA is available, otherwise the CPU.
+
+    Returns:
+        The :class:`Workers` and this rank's device.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Workers(), device
+    local = int(os.environ.get("LOCAL_RANK", os.environ.get("RANK", "0")))
+    if device in ("auto", "cuda") and torch.cuda.is_available():
+        device = f"cuda:{local}"
+    elif device == "auto":
+        device = "cpu"
+    backend = "nccl" if device.startswith("cuda") else "gloo"
+    if device.startswith("cuda"):
+        torch.cuda.set_device(torch.device(device))
+    if not dist.is_initialized():
+        dist.init_process_group(backend)
+    return current(), device
+
+
+def parse_devices(text: str) -> list[str]:
+    """``"cuda:0,cuda:1"`` -> ``["cuda:0", "cuda:1"]``, each checked with
+    :func:`shared.select_device`; one name (``"auto"``, ``"cpu"``, ``"cuda"``) stays one.
+
+    Raises ValueError (naming ``devices``) for an empty entry or a device that is not there.
+    """
+    from shared import select_device
+
+    names = [n.strip() for n in str(text).split(",")]
+    if len(names) > 1 and not all(names):
+        raise ValueError(f"devices must be names separated by commas, got {text!r}")
+    if len(names) > 1:
+        for n in names:
+            select_device(n)
+    return names
+
+
+def free_port() -> int:
+    """A TCP port free on this machine, for the group's rendezvous."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _child(rank: int, devices: Sequence[str], port: int, target: Callable[[str], int],
+           codes: Any) -> None:
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(len(devices)),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    code = 1
+    if devices[rank] == "cpu":  # share the cores instead of oversubscribing them
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // len(devices)))
+    try:
+        init_from_env(devices[rank])
+        code = target(devices[rank])
+    finally:
+        codes[rank] = code
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def spawn(target: Callable[[str], int], devices: Sequence[str]) -> int:
+    """Run ``target(device)`` in one process per device, as one torch.distributed group.
+
+    The parent ignores Ctrl-C while it waits: the children receive it too and handle it
+    (rank 0 writes the best result so far). Returns rank 0's exit code (a non-zero code of
+    another rank if rank 0's is 0).
+    """
+    import torch.multiprocessing as mp
+
+    codes = mp.get_context("spawn").Array("i", [1] * len(devices))
+    port = free_port()
+    context = mp.start_processes(_child, args=(devices, port, target, codes),
+                                 nprocs=len(devices), join=False, start_method="spawn")
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # after the start: not inherited
+    try:
+        while not context.join():
+            pass
+    except Exception:  # a child failed: its traceback is already on stderr
+        pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    first = codes[0]
+    return first if first != 0 else next((c for c in codes if c != 0), 0)
+
+
+__all__ = ["Workers", "current", "free_port", "init_from_env", "parse_devices", "spawn"]

@@ -1,0 +1,440 @@
+"""Audio of any length in bounded memory: optimise and reconstruct in overlapping windows.
+
+A spectrogram longer than ``config.window_frames`` is cut into windows of at most that many
+frames, consecutive windows sharing at least ``config.overlap`` (more than the widest
+receptive field, and than the frames one STFT frame's samples touch). Memory is then that of
+one window (features, L-BFGS memory, Griffin-Lim state), whatever the length; the full
+spectrogram and waveform are the only whole-length arrays, on the CPU.
+
+* **Style transfer**: each window is optimised on its own, with the one global style target
+  and its own content target (the content's frames of that window), so windows can run on
+  different processes and devices (:mod:`audiostyle.parallel`). The optimised log
+  spectrograms are joined with linear crossfades over the overlaps (:func:`join_windows`).
+* **Texture synthesis**: windows are chained; each continues the previous one, whose last
+  overlap frames are held fixed in front of the new frames (``prefix`` of
+  :func:`audiostyle.transfer.optimise_spectrogram`), so the texture flows across the joins.
+* **Griffin-Lim** runs in blocks of the same plan (:func:`griffin_lim_blocks`): each block
+  starts with the previous block's final phase on the overlap frames and holds it there,
+  so in the overlap's interior both blocks give the same samples and the crossfade between
+  them is exact.
+
+A spectrogram of one window takes :func:`audiostyle.transfer.synthesize_channel`, the path
+of short inputs, unchanged (bit-identical results).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from shared import OptimResult
+
+from .config import AudioStyleConfig
+from .network import RandomConvBank
+from .parallel import Workers, current
+from .transfer import (AudioResult, Channel, Tally, _channel_targets, _result,
+                       _unoptimised_channel, build_network, build_objective,
+                       optimise_spectrogram, start_spectrogram)
+from .spectral import griffin_lim_phase, inverse_stft, log_to_magnitude, stft_frames
+
+Span = tuple[int, int]
+
+
+def plan_windows(frames: int, window: int, overlap: int) -> list[Span]:
+    """Windows ``[(start, stop), ...]`` covering ``frames`` frames: one window if it fits,
+    else the fewest windows of ``window`` frames, evenly spaced, the first starting at 0 and
+    the last ending at ``frames``, consecutive ones sharing at least ``overlap`` frames."""
+    if not 0 <= overlap < window:
+        raise ValueError(f"overlap must be in [0, window), got overlap {overlap}, "
+                         f"window {window}")
+    if frames <= window:
+        return [(0, frames)]
+    count = 1 + math.ceil((frames - window) / (window - overlap))
+    starts = [round(i * (frames - window) / (count - 1)) for i in range(count)]
+    return [(a, a + window) for a in starts]
+
+
+def blocks(frames: int, size: int) -> list[Span]:
+    """Disjoint consecutive spans of at most ``size`` frames covering ``frames`` frames."""
+    return [(a, min(a + size, frames)) for a in range(0, frames, size)]
+
+
+def _ramp_weights(spans: Sequence[Span], i: int) -> Tensor:
+    """Window ``i``'s crossfade weight over its frames ``(stop - start,)``: rising linearly
+    over its overlap with the previous window, falling over its overlap with the next one,
+    1 elsewhere (positive everywhere)."""
+    a, b = spans[i]
+    w = torch.ones(b - a)
+    if i > 0 and spans[i - 1][1] > a:
+        n = spans[i - 1][1] - a
+        w[:n] = torch.minimum(w[:n], (torch.arange(n) + 0.5) / n)
+    if i + 1 < len(spans) and spans[i + 1][0] < b:
+        n = b - spans[i + 1][0]
+        w[-n:] = torch.minimum(w[-n:], (n - torch.arange(n) - 0.5) / n)
+    return w
+
+
+def join_windows(parts: Sequence[Tensor], spans: Sequence[Span], frames: int) -> Tensor:
+    """Crossfade window spectrograms (each ``(1, F, stop - start)``) into one
+    ``(1, F, frames)``: a weighted mean with :func:`_ramp_weights`, so each overlap fades
+    linearly from one window into the next."""
+    out = torch.zeros(1, parts[0].shape[1], frames)
+    total = torch.zeros(frames)
+    for i, (part, (a, b)) in enumerate(zip(parts, spans)):
+        w = _ramp_weights(spans, i)  # (n,)
+        out[..., a:b] += part.to("cpu", torch.float32) * w
+        total[a:b] += w
+    return out / total
+
+
+def content_frames(content_wave: Tensor, span: Span, config: AudioStyleConfig) -> Tensor:
+    """The content's log spectrogram over the frames ``span``: ``(1, F, stop - start)``,
+    equal to those frames of the whole content's (:func:`audiostyle.spectral.stft_frames`)."""
+    a, b = span
+    return torch.log1p(stft_frames(content_wave, a, b, config.n_fft, config.hop).abs())
+
+
+def window_generator(seed: int, channel: int, index: int) -> torch.Generator:
+    """The random stream of window ``index`` of ``channel``: the same whichever process or
+    device optimises it, so a spread run equals a one-process run."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + channel * 10_007 + index + 1)
+
+
+@dataclass
+class BlockSums:
+    """Sums over a blocked reconstruction's frames, for its level and spectral convergence:
+    ``target = sum |S|^2``, ``rebuilt = sum |X|^2``, ``cross = sum |S| |X|``."""
+
+    target: float = 0.0
+    rebuilt: float = 0.0
+    cross: float = 0.0
+
+    def scale(self) -> float:
+        """The gain that gives the reconstruction the target's norm (1 when silent)."""
+        return math.sqrt(self.target / self.rebuilt) if self.rebuilt > 0 else 1.0
+
+    def convergence(self, gain: float) -> float:
+        """Spectral convergence of the reconstruction scaled by ``gain``."""
+        if self.target == 0:
+            return 0.0
+        err = self.target - 2 * gain * self.cross + gain * gain * self.rebuilt
+        return math.sqrt(max(err, 0.0) / self.target)
+
+
+def griffin_lim_blocks(
+    spec: Tensor,
+    out_samples: int,
+    config: AudioStyleConfig,
+    device: torch.device,
+    channel: int = 0,
+    content_wave: Optional[Tensor] = None,
+    progress: Optional[Callable[[int], None]] = None,
+) -> tuple[Tensor, float]:
+    """Griffin-Lim of a long log spectrogram ``(1, F, T)`` (CPU) in the blocks of
+    :func:`plan_windows`, at the level ``config.level`` asks for.
+
+    Each block holds the previous block's final phase on their overlap frames
+    (``fixed_frames`` of :func:`audiostyle.spectral.griffin_lim`); the blocks' samples are
+    crossfaded over the overlap's interior, away from the samples that the overlap's
+    first and last frames share with frames outside it.
+
+    Returns:
+        The waveform ``(1, out_samples)`` on the CPU and its spectral convergence.
+    """
+    frames, hop, n_fft = spec.shape[-1], config.hop, config.n_fft
+    spans = plan_windows(frames, config.window_frames, config.overlap)
+    out = torch.zeros(1, out_samples)
+    held: Optional[Tensor] = None  # (1, F, overlap) phase of the previous block's last frames
+    edge = n_fft // 2 + hop  # samples at each end of an overlap that other frames touch
+    prev_stop = 0
+    for i, (a, b) in enumerate(spans):
+        mag = log_to_magnitude(spec[..., a:b]).to(device)  # (1, F, n)
+        start = (torch.rand(mag.shape, generator=window_generator(config.seed, channel, i))
+                 * 2 - 1) * math.pi  # (1, F, n)
+        if config.phase_init == "content" and content_wave is not None:
+            start = stft_frames(content_wave, a, b, n_fft, hop).angle().cpu()
+        fixed = 0
+        if held is not None:
+            fixed = prev_stop - a
+            start[..., :fixed] = held[..., -fixed:]
+        lo, hi = a * hop, min((b - 1) * hop, out_samples) if b < frames else out_samples
+        angles = griffin_lim_phase(mag, n_fft, hop, config.griffin_lim_iters, config.momentum,
+                                   length=hi - lo, init_phase=start.to(device),
+                                   fixed_frames=fixed)  # (1, F, n) unit complex
+        wave = inverse_stft(mag * angles, n_fft, hop, hi - lo).cpu()  # (1, hi - lo)
+        held = angles.angle().cpu()  # (1, F, n)
+        if i == 0:
+            out[:, lo:hi] = wave
+        else:
+            f_lo, f_hi = lo + edge, prev_stop * hop - hop - edge  # crossfade samples
+            fade = torch.linspace(0.0, 1.0, max(f_hi - f_lo, 0) + 2)[1:-1]
+            out[:, f_lo:f_hi] = out[:, f_lo:f_hi] * (1 - fade) + wave[:, f_lo - lo:f_hi - lo] * fade
+            out[:, f_hi:hi] = wave[:, f_hi - lo:]
+        prev_stop = b
+        if progress is not None:
+            progress(1)
+    return _level(out, spec, config)
+
+
+def _level(wave: Tensor, spec: Tensor, config: AudioStyleConfig) -> tuple[Tensor, float]:
+    """``wave`` ``(1, N)`` at the optimised level (``config.level="optimised"``) and its
+    spectral convergence against ``spec`` ``(1, F, T)``, both summed block by block."""
+    sums = BlockSums()
+    for a, b in blocks(spec.shape[-1], config.window_frames):
+        target = log_to_magnitude(spec[..., a:b])  # (1, F, n)
+        rebuilt = stft_frames(wave, a, b, config.n_fft, config.hop).abs()  # (1, F, n)
+        sums.target += float(target.double().square().sum())
+        sums.rebuilt += float(rebuilt.double().square().sum())
+        sums.cross += float((target.double() * rebuilt.double()).sum())
+    gain = sums.scale() if config.level == "optimised" else 1.0
+    return wave * gain, sums.convergence(gain)
+
+
+def spectral_flux(wave: Tensor, n_fft: int, hop: int) -> Tensor:
+    """Frame-to-frame change of a signal's log spectrum: ``(1, N)`` -> ``(T - 1,)``, entry
+    ``t`` the L2 norm of ``log1p|X_{t+1}| - log1p|X_t|`` (computed block by block)."""
+    frames = 1 + wave.shape[-1] // hop
+    out = []
+    for a, b in blocks(frames - 1, 4096):  # differences a..b-1 need frames a..b
+        s = torch.log1p(stft_frames(wave, a, b + 1, n_fft, hop).abs())  # (1, F, n + 1)
+        out.append(torch.linalg.vector_norm(s[..., 1:] - s[..., :-1], dim=-2)[0])
+    return torch.cat(out)
+
+
+def seam_flux(wave: Tensor, spans: Sequence[Span], n_fft: int, hop: int,
+              reach: int = 2) -> tuple[float, float]:
+    """How audible the joins of a windowed result are: the largest spectral flux
+    (:func:`spectral_flux`) within ``reach`` frames of where an overlap begins or ends, and
+    the file's 99th percentile of flux. A join is seamless when the first is no higher."""
+    flux = spectral_flux(wave, n_fft, hop)  # (T - 1,)
+    edges = [e for i in range(1, len(spans)) for e in (spans[i][0], spans[i - 1][1] - 1)]
+    near = [t for e in edges for t in range(e - reach - 1, e + reach + 1) if 0 <= t < len(flux)]
+    seam = float(flux[near].max()) if near else 0.0
+    return seam, float(torch.quantile(flux, 0.99))
+
+
+def combine_results(results: Sequence[OptimResult], variable: Tensor) -> OptimResult:
+    """One :class:`shared.OptimResult` for a channel optimised in windows: losses, terms,
+    counts and times summed over the windows, ``history`` summed per iteration (over the
+    windows that reached it), ``interrupted`` if any window was."""
+    terms: dict[str, float] = {}
+    for r in results:
+        for k, v in r.terms.items():
+            terms[k] = terms.get(k, 0.0) + v
+    history: list[dict[str, float]] = []
+    for r in results:
+        for j, h in enumerate(r.history):
+            if j == len(history):
+                history.append({})
+            for k, v in h.items():
+                history[j][k] = history[j].get(k, 0.0) + v
+    return OptimResult(
+        variable=variable, loss=sum(r.loss for r in results), terms=terms, history=history,
+        iterations=max((r.iterations for r in results), default=0),
+        evaluations=sum(r.evaluations for r in results),
+        interrupted=any(r.interrupted for r in results),
+        converged=all(r.converged for r in results) if results else False,
+        restarts=sum(r.restarts for r in results), seconds=sum(r.seconds for r in results))
+
+
+def transfer_windows(net: RandomConvBank, targets: dict[str, Tensor], content_wave: Tensor,
+                     spans: Sequence[Span], mine: Sequence[int], config: AudioStyleConfig,
+                     channel: int, tally: Tally, quiet: bool, desc: str,
+                     tick: Callable[[int], None]) -> dict[int, tuple[Tensor, OptimResult]]:
+    """Optimise the windows ``mine`` of a style transfer, each on its own: the global style
+    Grams ``targets``, the content's frames of that window as its content target and (with
+    ``init="content"``) its start.
+
+    Args:
+        content_wave: This channel of the content ``(1, N)`` on the network's device.
+        spans: Every window of the channel (:func:`plan_windows`); ``mine`` the indices to
+            optimise here.
+
+    Returns:
+        ``{index: (log spectrogram (1, F, n) on the CPU, OptimResult)}``; after Ctrl-C, the
+        windows done so far (the interrupted one at its best).
+    """
+    device = content_wave.device
+    done: dict[int, tuple[Tensor, OptimResult]] = {}
+    for i in mine:
+        a, b = spans[i]
+        with tally.timed("features"):
+            content_spec = content_frames(content_wave, spans[i], config)  # (1, F, n)
+            objective = build_objective(net, targets, content_spec, config)
+            x0 = start_spectrogram(content_spec, b - a, config,
+                                   window_generator(config.seed, channel, i), device)
+        result = optimise_spectrogram(net, objective, x0, config, quiet,
+                                      f"{desc} window {i + 1}/{len(spans)}")
+        tally.add("spectrogram", result)
+        done[i] = (result.variable.detach().cpu(), result)
+        tick(1)
+        if result.interrupted:
+            break
+    return done
+
+
+def join_transfer(done: dict[int, tuple[Tensor, OptimResult]], spans: Sequence[Span],
+                  content_wave: Tensor, config: AudioStyleConfig) -> tuple[Tensor, OptimResult]:
+    """The channel's log spectrogram ``(1, F, T)`` (CPU) from its optimised windows, each
+    window not optimised (Ctrl-C) taking the content's own frames, and their combined
+    :class:`shared.OptimResult`."""
+    parts = [done[i][0] if i in done else content_frames(content_wave, span, config).cpu()
+             for i, span in enumerate(spans)]
+    spec = join_windows(parts, spans, spans[-1][1])  # (1, F, T)
+    return spec, combine_results([done[i][1] for i in sorted(done)], spec)
+
+
+def texture_windows(net: RandomConvBank, targets: dict[str, Tensor], frames: int,
+                    config: AudioStyleConfig, channel: int, tally: Tally, quiet: bool,
+                    desc: str, tick: Callable[[int], None]) -> tuple[Tensor, OptimResult]:
+    """A texture of ``frames`` frames in chained windows. Returns the log spectrogram
+    ``(1, F, frames)`` (CPU; frames after a Ctrl-C stay 0, silence) and the combined
+    :class:`shared.OptimResult`.
+
+    The first window is the reference's texture synthesis. Each later window optimises its
+    new frames together with the previous window's last ``k - 1`` frames (``k`` the widest
+    kernel: fewer kernel positions covered them, so they are the least settled), behind
+    ``k - 1`` fixed frames before those, so that every kernel position sees new material
+    and the texture continues across the join. Its new frames start as frames drawn at
+    random from the texture made so far (plus the reference's noise), not from noise alone:
+    Gram matching lets a few loud frames stand in for many silent ones, and new frames
+    starting near silence beside frames already at the style's level stayed near silence
+    (measured, 8 s textures of the example music and speech, 1024/256 STFT, 128 filters,
+    30 iterations, windows of 256 frames: from noise, stretches of 30+ frames at 1/30 of
+    the level and a spectral flux at the joins 1.3-1.5x the file's 99th percentile; from
+    drawn frames, an even level, joins below the 99th percentile, and each window's final
+    loss 0.2-0.3 against 2.1 for the first).
+    """
+    device = net.weight(net.kernel_widths[0]).device
+    spans = plan_windows(frames, config.window_frames, config.overlap)
+    spec = torch.zeros(1, config.bins, frames)
+    objective = build_objective(net, targets, None, config)
+    results: list[OptimResult] = []
+    made = 0  # frames synthesised so far
+    for i, (a, b) in enumerate(spans):
+        # Re-optimise the previous window's last `redo` frames (an edge: fewer kernel
+        # positions covered them) with the new ones, behind `context` fixed frames: just
+        # enough that every kernel position touches a frame being optimised, so the Grams
+        # are those of the new material (a long fixed prefix would already match the style
+        # and leave the new frames with vanishing gradients).
+        redo = min(made - a, net.receptive_frames - 1) if made > a else 0
+        keep = made - redo  # frames before `keep` are fixed
+        context = min(keep, net.receptive_frames - 1) if made > a else 0
+        prefix = spec[..., keep - context:keep].to(device) if context else None
+        x0 = start_spectrogram(None, b - made, config,
+                               window_generator(config.seed, channel, i), device)
+        if made > a:  # new frames start as frames drawn at random from the texture so far
+            idx = torch.randint(0, made, (b - made,), generator=window_generator(
+                config.seed, channel, len(spans) + i))
+            x0 = x0 + spec[..., idx].to(device)  # (1, F, b - made)
+        if redo:
+            x0 = torch.cat([spec[..., keep:made].to(device), x0], dim=-1)  # (1, F, b - keep)
+        result = optimise_spectrogram(net, objective, x0, config, quiet,
+                                      f"{desc} window {i + 1}/{len(spans)}", prefix=prefix)
+        tally.add("spectrogram", result)
+        results.append(result)
+        spec[..., keep:b] = result.variable.detach().cpu()
+        made = b
+        tick(1)
+        if result.interrupted:
+            break
+    return spec, combine_results(results, spec)
+
+
+def _channel_windows(net: RandomConvBank, targets: dict[str, Tensor],
+                     content_wave: Optional[Tensor], frames: int, out_samples: int,
+                     config: AudioStyleConfig, channel: int, tally: Tally, workers: Workers,
+                     quiet: bool, desc: str,
+                     tick: Callable[[int], None]) -> tuple[Optional[Channel], bool]:
+    """One channel in windows: optimise (this rank's share of a transfer's windows; a
+    texture's chain on rank 0), gather on rank 0, join, reconstruct in blocks. Returns the
+    :class:`Channel` on rank 0 (None on the others) and whether Ctrl-C stopped any rank."""
+    if content_wave is not None:
+        spans = plan_windows(frames, config.window_frames, config.overlap)
+        done = transfer_windows(net, targets, content_wave, spans,
+                                workers.share(len(spans)), config, channel, tally, quiet,
+                                desc, tick)
+        stopped = workers.any(any(r.interrupted for _, r in done.values()))
+        gathered = workers.gather(done)
+        if gathered is None:
+            return None, stopped
+        merged = {i: w for part in gathered for i, w in part.items()}
+        for i, (_, r) in merged.items():
+            if i not in done:  # another rank's window: its counts, not its time
+                tally.add("spectrogram", r, wall=False)
+        spec, result = join_transfer(merged, spans, content_wave, config)
+    elif workers.leader:
+        spec, result = texture_windows(net, targets, frames, config, channel, tally, quiet,
+                                       desc, tick)
+    else:
+        return None, False
+    with tally.timed("reconstruction"):
+        wave, convergence = griffin_lim_blocks(spec, out_samples, config, content_wave.device
+                                               if content_wave is not None else
+                                               net.weight(net.kernel_widths[0]).device,
+                                               channel, content_wave, tick)
+    tally.convergences.append(convergence)
+    return Channel(spec, wave, result.history, result), result.interrupted
+
+
+def synthesize_windows(content: Optional[Tensor], styles: Sequence[Tensor], frames: int,
+                       out_samples: int, config: AudioStyleConfig,
+                       style_weights: Optional[Sequence[float]], device: torch.device,
+                       quiet: bool, label: str) -> AudioResult:
+    """:func:`audiostyle.transfer._synthesize` for spectrograms longer than one window
+    (spectrogram domain): per channel, :func:`transfer_windows` or :func:`texture_windows`,
+    then :func:`griffin_lim_blocks`, under one progress bar over every window and block.
+    Under a torch.distributed group (:mod:`audiostyle.parallel`) a transfer's windows are
+    shared between the ranks; rank 0 returns the result, the others a result with
+    ``leader=False`` and no samples.
+
+    After Ctrl-C the windows not yet optimised keep their place unoptimised (the content's
+    frames in a transfer, silence in a texture), and so do later channels.
+    """
+    from tqdm.auto import tqdm
+
+    workers = current()
+    quiet = quiet or not workers.leader
+    tally = Tally()
+    channels = content.shape[0] if content is not None else max(s.shape[0] for s in styles)
+    with tally.timed("features"):
+        net = build_network(config, device)
+    spans = plan_windows(frames, config.window_frames, config.overlap)
+    per_channel = (len(workers.share(len(spans))) if content is not None else len(spans))
+    bar = tqdm(total=channels * (per_channel + len(spans)), desc=label, unit="window",
+               disable=quiet or not workers.leader, dynamic_ncols=True, leave=False)
+    cache: dict[tuple[int, ...], dict[str, Tensor]] = {}
+    done: list[Channel] = []
+    stopped = False
+    try:
+        for c in range(channels):
+            content_wave = None if content is None else content[c:c + 1].to(device)  # (1, N)
+            if stopped:
+                spec, wave = _unoptimised_channel(content, c, frames, out_samples, config)
+                done.append(Channel(spec[None], wave[None], [], None))
+                continue
+            with tally.timed("features"):
+                targets = _channel_targets(net, styles, c, cache, config, style_weights)
+            desc = label if channels == 1 else f"{label} ch{c + 1}/{channels}"
+            channel, stopped = _channel_windows(net, targets, content_wave, frames, out_samples,
+                                                config, c, tally, workers, quiet, desc,
+                                                bar.update)
+            if channel is not None:
+                done.append(channel)
+    finally:
+        bar.close()
+    if not workers.leader:
+        empty = torch.zeros(channels, 0)
+        return AudioResult(empty, config.sample_rate, torch.zeros(channels, config.bins, 0),
+                           [], 0.0, {}, 0, 0, None, tally.seconds, config, interrupted=stopped,
+                           leader=False)
+    return _result(done, config, tally)
+
+
+__all__ = ["BlockSums", "blocks", "combine_results", "seam_flux", "spectral_flux", "content_frames", "griffin_lim_blocks",
+           "join_transfer", "join_windows", "plan_windows", "synthesize_windows", "texture_windows",
+           "transfer_windows", "window_generator"]
