@@ -157,7 +157,14 @@ def _layer_help(kind: str) -> str:
 
 
 def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
-    net = p.add_argument_group("feature network")
+    """The options ``transfer`` and ``texture`` share, in four groups."""
+    _add_network_options(p.add_argument_group("feature network"), texture)
+    _add_loss_options(p.add_argument_group("loss"), texture)
+    _add_optimisation_options(p.add_argument_group("optimisation"), texture)
+    _add_output_options(p.add_argument_group("output"), texture)
+
+
+def _add_network_options(net: argparse._ArgumentGroup, texture: bool) -> None:
     add_features_option(net, "vgg19" + ("; random-multiscale when no VGG-19 weights are cached "
                                         "and --weights is imagenet" if texture else ""))
     net.add_argument("--weights", default="imagenet", metavar="imagenet|random|PATH",
@@ -169,7 +176,8 @@ def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
     net.add_argument("--preprocess", choices=("torchvision", "caffe"), default=None,
                      help="input convention (default: chosen from the weights)")
 
-    loss = p.add_argument_group("loss")
+
+def _add_loss_options(loss: argparse._ArgumentGroup, texture: bool) -> None:
     if not texture:
         loss.add_argument("--content-layers", type=layer_list, default=None, metavar="L[:W],...",
                           help="content layers with optional weights (default: "
@@ -190,9 +198,11 @@ def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
     loss.add_argument("--style-scale", type=float, default=1.0,
                       help="style images' longest side relative to the output's (default: 1)")
 
-    opt = p.add_argument_group("optimisation")
-    opt.add_argument("--iterations", type=int, default=1000 if not texture else 500,
-                     help=f"iterations per scale (default: {1000 if not texture else 500})")
+
+def _add_optimisation_options(opt: argparse._ArgumentGroup, texture: bool) -> None:
+    iterations = 500 if texture else 1000
+    opt.add_argument("--iterations", type=int, default=iterations,
+                     help=f"iterations per scale (default: {iterations})")
     opt.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
                      help="optimiser (default: lbfgs)")
     opt.add_argument("--line-search", choices=("strong_wolfe", "none"), default="strong_wolfe",
@@ -200,8 +210,8 @@ def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
                           "converges far slower here (default: strong_wolfe)")
     opt.add_argument("--lr", type=float, default=None,
                      help="step size (default: 1 for L-BFGS, 10/255 for Adam)")
-    opt.add_argument("--init", default="noise", metavar="noise|content|PATH" if not texture
-                     else "noise|PATH",
+    opt.add_argument("--init", default="noise",
+                     metavar="noise|PATH" if texture else "noise|content|PATH",
                      help="starting image (default: noise)")
     opt.add_argument("--scales", type=int, default=1,
                      help="coarse-to-fine levels, each twice the size of the previous; the "
@@ -210,7 +220,8 @@ def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
     opt.add_argument("--device", default="auto",
                      help="auto, cpu, cuda or cuda:N (default: auto = CUDA when present)")
 
-    out = p.add_argument_group("output")
+
+def _add_output_options(out: argparse._ArgumentGroup, texture: bool) -> None:
     out.add_argument("-o", "--output", required=True,
                      help="output image; format from the extension (png, jpg, ...)")
     if texture:
@@ -219,12 +230,11 @@ def _add_common(p: argparse.ArgumentParser, texture: bool) -> None:
     else:
         out.add_argument("--size", type=size, default="512", metavar="N|WxH",
                          help="output's longest side N, or exactly WxH (default: 512)")
+    colour = ("; for textures: luminance takes the colours of --init PATH, histogram gives all "
+              "styles the first style's colours" if texture else "")
     out.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None,
                      help="keep the content's colours: transfer on luminance only, or match the "
-                          "styles' colour histogram to the content first" + (
-                              "; for textures: luminance takes the colours of --init PATH, "
-                              "histogram gives all styles the first style's colours"
-                              if texture else "") + " (default: off)")
+                          f"styles' colour histogram to the content first{colour} (default: off)")
     out.add_argument("--save-every", type=int, default=0, metavar="N",
                      help="also save the image every N iterations as OUT_0100.png "
                           "(OUT_s2_0100.png with --scales) (default: 0 = never)")

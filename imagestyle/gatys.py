@@ -259,18 +259,32 @@ def _check_images(images: Sequence[Tensor], what: str) -> None:
                              f"{getattr(img, 'shape', type(img).__name__)}")
 
 
-def _optimise_levels(
-    cfg: GatysConfig,
-    content: Tensor | None,
-    styles: Sequence[Tensor],
-    out_size: tuple[int, int],
-    start: Tensor,
-    snapshot: Snapshot | None,
-    snapshot_every: int,
-    finish: Callable[[Tensor], Tensor],
-) -> GatysResult:
-    """Shared by transfer and texture: build the network, check memory, optimise each level."""
-    texture = content is None
+@dataclass
+class _Problem:
+    """What every level of one run shares: the network, the layers and the term weights."""
+
+    extractor: nn.Module  # the feature network, on the device
+    content_layers: list[str]  # layers of the content term (none for textures)
+    style_layers: list[str]  # layers of the style term
+    style_sizes: list[tuple[int, int]]  # each style's (W, H) at the finest level
+    blend: list[float]  # the styles' blend weights, summing to 1
+    feature_scale: float  # brings the weights to the reference's scale (module note)
+    device: torch.device
+
+
+def _check_layer_weights(cfg: GatysConfig, content_layers: Sequence[str],
+                         style_layers: Sequence[str]) -> None:
+    for what, weights, names in (("content", cfg.content_layer_weights, content_layers),
+                                 ("style", cfg.style_layer_weights, style_layers)):
+        extra = sorted(set(weights or {}) - set(names))
+        if extra:
+            raise ValueError(f"{what}_layer_weights name layers that are not {what}_layers: "
+                             f"{', '.join(extra)}")
+
+
+def _set_up(cfg: GatysConfig, texture: bool, styles: Sequence[Tensor],
+            out_size: tuple[int, int]) -> _Problem:
+    """Choose the layers, check the settings and the memory, build the network."""
     if cfg.style_weight == 0 and (texture or cfg.content_weight == 0):
         raise ValueError("style_weight is 0" + ("" if texture else " and so is content_weight")
                          + ": there is nothing to optimise")
@@ -281,59 +295,84 @@ def _optimise_levels(
                                                 min(min(wh) for wh in style_sizes))
     layers = list(dict.fromkeys(content_layers + style_layers))
     blend = normalize_blend_weights(len(styles), cfg.style_blend_weights)
-    for what, weights, names in (("content", cfg.content_layer_weights, content_layers),
-                                 ("style", cfg.style_layer_weights, style_layers)):
-        extra = sorted(set(weights or {}) - set(names))
-        if extra:
-            raise ValueError(f"{what}_layer_weights name layers that are not {what}_layers: "
-                             f"{', '.join(extra)}")
+    _check_layer_weights(cfg, content_layers, style_layers)
     extractor = _build(cfg, layers, device)
-    sizes = level_sizes(out_size, cfg.scales)
     if cfg.check_memory:
         grams = [feature_layout(cfg.model).channels(n) for n in style_layers]
         check_memory(cfg.model, layers, out_size, device, optimizer=cfg.optimizer,
                      history_size=cfg.history_size, gram_channels=grams)
     fscale = cfg.feature_scale or feature_scale_for(cfg.model,
                                                     getattr(extractor, "preprocess", None))
-    optim = OptimConfig(
+    return _Problem(extractor, content_layers, style_layers, style_sizes, list(blend), fscale,
+                    device)
+
+
+def _optim_config(cfg: GatysConfig) -> OptimConfig:
+    """The settings of :func:`shared.optimize` (neural-style's step sizes by default)."""
+    return OptimConfig(
         optimizer=cfg.optimizer, iterations=int(cfg.iterations), history_size=cfg.history_size,
         line_search=cfg.line_search if cfg.optimizer == "lbfgs" else None,
         lr=cfg.lr if cfg.lr is not None else (None if cfg.optimizer == "lbfgs" else 10 / 255),
     )
+
+
+def _level_objective(cfg: GatysConfig, problem: _Problem, content: Tensor | None,
+                     styles: Sequence[Tensor], size: tuple[int, int], shrink: float
+                     ) -> StyleContentObjective:
+    """The objective of one level: the content at ``size = (W, H)``, the styles at their
+    sizes times ``shrink``; targets computed once."""
+    net, fscale = problem.extractor, problem.feature_scale
+    with torch.no_grad():
+        style_feats = [net(resize(s, scaled_size(ssize, shrink)).to(problem.device))
+                       for s, ssize in zip(styles, problem.style_sizes)]
+        content_feats = (net(resize(content, size).to(problem.device))
+                         if content is not None else None)
+    return StyleContentObjective.from_features(
+        content_feats, style_feats, content_layers=problem.content_layers,
+        style_layers=problem.style_layers, style_blend_weights=problem.blend,
+        gram_normalize="channels_positions", reduction="mean",
+        content_weight=cfg.content_weight * fscale**2,
+        style_weight=cfg.style_weight * fscale**4,
+        tv_weight=cfg.tv_weight * 255.0**2 / 2,  # neural-style's TV on the 0-255 image
+        tv_reduction="sum",
+        content_layer_weights=cfg.content_layer_weights,
+        style_layer_weights=cfg.style_layer_weights,
+    ).to(problem.device)
+
+
+def _optimise_levels(
+    cfg: GatysConfig,
+    content: Tensor | None,
+    styles: Sequence[Tensor],
+    out_size: tuple[int, int],
+    start: Tensor,
+    snapshot: Snapshot | None,
+    snapshot_every: int,
+    finish: Callable[[Tensor], Tensor],
+) -> GatysResult:
+    """Shared by transfer and texture: set up, then optimise each level from the previous
+    level's result (upsampled); an interrupted level ends the run at the full size."""
+    texture = content is None
+    problem = _set_up(cfg, texture, styles, out_size)
+    sizes = level_sizes(out_size, cfg.scales)
+    optim = _optim_config(cfg)
     result = GatysResult(image=start)
-    x = start.to(device)
+    x = start.to(problem.device)
     for level, size in enumerate(sizes):
-        shrink = size[0] / out_size[0]
-        with torch.no_grad():
-            style_feats = []
-            for s, ssize in zip(styles, style_sizes):
-                style_feats.append(extractor(resize(s, scaled_size(ssize, shrink)).to(device)))
-            content_feats = (extractor(resize(content, size).to(device))
-                             if content is not None else None)
-        w, h = size
-        objective = StyleContentObjective.from_features(
-            content_feats, style_feats, content_layers=content_layers, style_layers=style_layers,
-            style_blend_weights=blend, gram_normalize="channels_positions", reduction="mean",
-            content_weight=cfg.content_weight * fscale**2,
-            style_weight=cfg.style_weight * fscale**4,
-            tv_weight=cfg.tv_weight * 255.0**2 / 2,  # neural-style's TV on the 0-255 image
-            tv_reduction="sum",
-            content_layer_weights=cfg.content_layer_weights,
-            style_layer_weights=cfg.style_layer_weights,
-        ).to(device)
-        del style_feats, content_feats
+        objective = _level_objective(cfg, problem, content, styles, size,
+                                     size[0] / out_size[0])
         if level > 0:  # the previous level's result, upsampled, starts this one
-            x = F.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
+            x = F.interpolate(x, size=size[::-1], mode="bicubic", align_corners=False)
 
         def loss_fn(v: Tensor, objective: StyleContentObjective = objective) -> LossTerms:
-            return objective(extractor(v), image=v)
+            return objective(problem.extractor(v), image=v)
 
         callback = None
         if snapshot is not None and snapshot_every > 0:
             def callback(it: int, v: Tensor, _loss: float, level: int = level) -> None:
                 snapshot(level, it, finish(v.clamp(0, 1).cpu()))
 
-        desc = f"{'texture' if texture else 'transfer'} {w}x{h}"
+        desc = f"{'texture' if texture else 'transfer'} {size[0]}x{size[1]}"
         if len(sizes) > 1:
             desc += f" ({level + 1}/{len(sizes)})"
         res = optimize(x, loss_fn, optim, callback=callback, callback_every=snapshot_every,
@@ -343,10 +382,8 @@ def _optimise_levels(
         x = res.variable
         if res.interrupted:
             break
-    w, h = sizes[-1]
-    if tuple(x.shape[-2:]) != (h, w):  # interrupted at a coarse level: still give the full size
-        x = F.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
-    result.image = finish(x.detach().clamp(0, 1).cpu())
+    x = resize(x.detach(), sizes[-1])  # interrupted at a coarse level: still give the full size
+    result.image = finish(x.clamp(0, 1).cpu())
     return result
 
 
@@ -364,6 +401,33 @@ def _noise_start(mean_of: Tensor, size: tuple[int, int], cfg: GatysConfig) -> Te
     gen = torch.Generator().manual_seed(int(cfg.seed))
     mean = mean_of.mean(dim=(2, 3), keepdim=True)  # (1, 3, 1, 1)
     return mean + cfg.noise_std * torch.randn(1, 3, h, w, generator=gen)
+
+
+def _start_image(cfg: GatysConfig, size: tuple[int, int], noise_around: Tensor,
+                 content: Tensor | None = None) -> Tensor:
+    """The starting image ``(1, 3, H, W)`` at ``size = (W, H)``: ``cfg.init`` if it is an image
+    (in luminance when only the luminance is optimised), the content for ``"content"``, else
+    noise around ``noise_around``'s mean colour."""
+    if isinstance(cfg.init, Tensor):
+        _check_images([cfg.init], "init")
+        image = cfg.init
+        if cfg.preserve_color == "luminance":
+            image = gray_to_rgb(luminance(image).clamp(0, 1))
+        return resize(image, size)
+    if cfg.init == "content" and content is not None:
+        return resize(content, size)
+    return _noise_start(noise_around, size, cfg)
+
+
+def _colour_restorer(cfg: GatysConfig, reference: Tensor | None) -> Callable[[Tensor], Tensor]:
+    """What turns an optimised image into the result: with luminance-only transfer, the
+    optimised luminance takes ``reference``'s chrominance (resized to it); else nothing."""
+    def finish(image: Tensor) -> Tensor:
+        if cfg.preserve_color == "luminance" and reference is not None:
+            return restore_chrominance(image, resize(reference, image_size(image)))
+        return image
+
+    return finish
 
 
 def stylize(
@@ -403,26 +467,9 @@ def stylize(
     styles = _prepare_styles(styles, cfg, content_full)
     if cfg.preserve_color == "luminance":
         content = gray_to_rgb(luminance(content).clamp(0, 1))
-    coarsest = level_sizes(out_size, cfg.scales)[0]
-    init_image: Tensor | None = None
-    if isinstance(cfg.init, Tensor):
-        _check_images([cfg.init], "init")
-        init_image = cfg.init
-        if cfg.preserve_color == "luminance":
-            init_image = gray_to_rgb(luminance(init_image).clamp(0, 1))
-        start = resize(init_image, coarsest)
-    elif cfg.init == "content":
-        start = resize(content, coarsest)
-    else:
-        start = _noise_start(content, coarsest, cfg)
-
-    def finish(image: Tensor) -> Tensor:
-        if cfg.preserve_color == "luminance":
-            return restore_chrominance(image, resize(content_full, image_size(image)))
-        return image
-
+    start = _start_image(cfg, level_sizes(out_size, cfg.scales)[0], content, content)
     return _optimise_levels(cfg, content, styles, out_size, start, snapshot,
-                            snapshot_every, finish)
+                            snapshot_every, _colour_restorer(cfg, content_full))
 
 
 def synthesize_texture(
@@ -468,20 +515,6 @@ def synthesize_texture(
         raise ValueError("luminance-only texture synthesis keeps the colours of an image: give "
                          "init PATH (or a color_reference) whose chrominance to keep")
     styles = _prepare_styles(styles, cfg, color_reference)
-    coarsest = level_sizes(out_size, cfg.scales)[0]
-    if init_image is not None:
-        start_img = (gray_to_rgb(luminance(init_image).clamp(0, 1))
-                     if cfg.preserve_color == "luminance" else init_image)
-        start = resize(start_img, coarsest)
-    else:
-        start = _noise_start(styles[0], coarsest, cfg)
-
-    def finish(image: Tensor) -> Tensor:
-        if cfg.preserve_color == "luminance":
-            assert color_reference is not None
-            return restore_chrominance(image, resize(color_reference, image_size(image)))
-        return image
-
-    cfg = replace(cfg, content_weight=0.0)
-    return _optimise_levels(cfg, None, styles, out_size, start, snapshot,
-                            snapshot_every, finish)
+    start = _start_image(cfg, level_sizes(out_size, cfg.scales)[0], styles[0])
+    return _optimise_levels(replace(cfg, content_weight=0.0), None, styles, out_size, start,
+                            snapshot, snapshot_every, _colour_restorer(cfg, color_reference))
