@@ -142,7 +142,8 @@ def _run_steps(trainer: Trainer, stop: StopOnSignal,
                 on_step(trainer.step, values)
             if trainer.step % max(1, c.log_every) == 0 or trainer.step == trainer.total_steps:
                 rate = images / max(1e-9, time.perf_counter() - start)
-                bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()} | {"img/s": f"{rate:.1f}"})
+                bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()} | {"img/s": f"{rate:.1f}"},
+                                refresh=False)  # shown with the next update, after 2 s
             bar.update(1)
             if c.checkpoint_every and trainer.step % c.checkpoint_every == 0:
                 trainer.save()
