@@ -2,7 +2,9 @@
 
 * :mod:`.networks`: Johnson et al.'s :class:`TransformNet` and Ulyanov et al.'s :class:`TextureNet`.
 * :mod:`.data`: a recursive image-folder dataset and a resumable distributed sampler.
-* :mod:`.train`: :class:`TrainConfig` and :func:`train` (checkpoints, resume, DDP, bf16).
+* :mod:`.train`: :func:`train`, the entry point (checkpoints, resume, DDP, bf16, Ctrl-C), built
+  from :mod:`.config` (:class:`TrainConfig`), :mod:`.distributed`, :mod:`.state` (RNG) and
+  :mod:`.trainer` (the step).
 * :mod:`.modelfile`: the model file and checkpoint formats, validated on load.
 * :mod:`.stylize`, :mod:`.sample`, :mod:`.export`: using trained models.
 * :mod:`.cli`: the ``train``, ``stylize``, ``sample`` and ``export`` subcommands.

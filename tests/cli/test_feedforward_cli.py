@@ -60,8 +60,12 @@ def test_stylize_sample_export(work: Path, capsys):
     assert main(["stylize", "--model", str(work / "sty.pt"), str(photos[0]), "-o",
                  str(work / "one.jpg"), "--device", "cpu"]) == 0
     assert Image.open(work / "one.jpg").size == Image.open(photos[0]).size
+    summary = capsys.readouterr().err.strip().splitlines()
+    assert summary[-1].startswith(f"imagestyle: wrote 1 image(s) to {work / 'one.jpg'} (")
     assert main(["stylize", "--model", str(work / "sty.pt"), *map(str, photos), "-o",
-                 str(work / "many"), "--preserve-color", "luminance", "--batch-size", "3"]) == 0
+                 str(work / "many"), "--preserve-color", "luminance", "--batch-size", "3",
+                 "-q"]) == 0
+    assert capsys.readouterr().err == ""  # --quiet: no bar, no summary
     assert sorted(p.name for p in (work / "many").iterdir()) == sorted(p.name for p in photos)
     assert main(["sample", "--model", str(work / "tex.pt"), "-o", str(work / "s.png"),
                  "--size", "40x24", "--seed", "3", "--count", "2"]) == 0

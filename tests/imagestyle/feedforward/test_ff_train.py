@@ -79,6 +79,18 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_continues(tmp_path: Path, make_co
     assert train(dataclasses.replace(config, resume=True)).step == 6
 
 
+def test_checkpoints_from_before_the_pyramid_scales_rename_still_resume(make_config):
+    from imagestyle.feedforward.config import check_resumable
+
+    config = make_config(arch="texture-net").resolved()
+    old = dataclasses.asdict(config)
+    old["scales"] = old.pop("pyramid_scales")  # how older checkpoints stored it
+    check_resumable(old, config, Path("old.ckpt"))  # no difference
+    old["scales"] += 1
+    with pytest.raises(ValueError, match="pyramid_scales 4 -> 3"):
+        check_resumable(old, config, Path("old.ckpt"))
+
+
 def test_resume_errors(tmp_path: Path, make_config):
     config = make_config(steps=2)
     with pytest.raises(ValueError, match="no checkpoint"):
