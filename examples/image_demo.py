@@ -7,7 +7,7 @@ cached ``imagenet``) for Gatys et al.'s VGG-19 results.
     python examples/image_demo.py                       # small and quick (CPU: a few minutes)
     python examples/image_demo.py --size 512 --iterations 500 --features vgg19 --weights imagenet
 
-Writes into ``--out`` (default ``image_demo_out/``): the inputs, ``transfer.png``,
+Writes into ``--out-dir`` (default ``image_demo_out/``, as ``train_demo.py``): the inputs, ``transfer.png``,
 ``transfer_luminance.png`` (the content's colours kept), ``texture_<name>.png`` and
 ``metrics.txt`` with held-out texture measures (see :mod:`imagestyle.metrics`).
 """
@@ -42,7 +42,7 @@ def sample(name: str, box: tuple[int, int, int, int] | None = None) -> torch.Ten
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("image_demo_out"),
+    parser.add_argument("--out-dir", dest="out", type=Path, default=Path("image_demo_out"),
                         help="output folder (default: image_demo_out)")
     parser.add_argument("--size", type=int, default=128, help="output size in px (default: 128)")
     parser.add_argument("--iterations", type=int, default=150,
