@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset, DistributedSampler
 
-from ..imageio import load_image
+from ..imageio import image_size, load_image, scaled_size
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm"}
@@ -64,9 +64,8 @@ def find_images(folder: str | Path) -> tuple[list[Path], list[Path]]:
 def resize_crop(image: Tensor, size: int, rng: np.random.Generator) -> Tensor:
     """Scale ``(1, 3, H, W)`` so its shorter side is ``size``, then crop ``size x size`` at a
     random position drawn from ``rng``. Returns ``(3, size, size)``."""
-    h, w = image.shape[-2:]
-    scale = size / min(h, w)
-    new_h, new_w = max(size, round(h * scale)), max(size, round(w * scale))
+    w, h = image_size(image)
+    new_w, new_h = (max(size, side) for side in scaled_size((w, h), size / min(h, w)))
     if (new_h, new_w) != (h, w):
         image = F.interpolate(image, size=(new_h, new_w), mode="bilinear", align_corners=False,
                               antialias=True)
