@@ -189,7 +189,14 @@ def train_command(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, seed=args.seed,
         device=args.device, workers=args.workers, quiet=args.quiet, resume=args.resume,
     )
-    result = train(config)
+    try:
+        result = train(config)
+    except KeyboardInterrupt:  # a second Ctrl-C: every write is atomic, so nothing is partial
+        ckpt = Path(config.checkpoint or f"{config.out}.ckpt")
+        kept = (f"the last checkpoint is intact at {ckpt}" if ckpt.exists()
+                else "no model written")
+        print(f"{PROG}: interrupted; {kept}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if result.rank == 0 and (result.interrupted or not args.quiet):
         loss = f", loss {result.losses[-1]['total']:.4g}" if result.losses else ""
         note = ("interrupted; wrote the model so far to" if result.interrupted else "wrote")

@@ -309,8 +309,37 @@ def test_a_second_ctrl_c_in_train_leaves_no_partial_file(work: Path, tmp_path: P
     _sigint_after_step(monkeypatch, 1)
     monkeypatch.setattr(modelfile.torch, "save", second_ctrl_c)
     assert main(_train_argv(work, tmp_path / "m.pt", steps=6)) == 130
-    assert "interrupted" in capsys.readouterr().err
+    assert capsys.readouterr().err.strip().endswith("imagestyle: interrupted; no model written")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_second_ctrl_c_keeps_the_last_checkpoint_intact(work: Path, tmp_path: Path, capsys,
+                                                          monkeypatch):
+    """Checkpoints at step 2; Ctrl-C after step 3, and again while step 3's files are written:
+    step 2's checkpoint and model are what is left, whole, and the message says so."""
+    import signal
+
+    import imagestyle.feedforward.modelfile as modelfile
+    from imagestyle.feedforward.modelfile import load_checkpoint, load_model
+
+    real_save, calls = modelfile.torch.save, [0]
+
+    def save(obj, path):  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        if calls[0] <= 2:  # step 2: the checkpoint and the model file
+            return real_save(obj, path)
+        Path(path).write_bytes(b"half a file")
+        signal.raise_signal(signal.SIGINT)
+
+    _sigint_after_step(monkeypatch, 3)
+    monkeypatch.setattr(modelfile.torch, "save", save)
+    out = tmp_path / "m.pt"
+    assert main([*_train_argv(work, out, steps=6), "--checkpoint-every", "2"]) == 130
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"imagestyle: interrupted; the last checkpoint is intact at {out}.ckpt")
+    assert load_checkpoint(Path(f"{out}.ckpt"))["step"] == 2
+    assert load_model(out)[1].step == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt", "m.pt.ckpt"]
 
 
 def test_ctrl_c_in_stylize_keeps_the_images_done_and_exits_130(work: Path, tmp_path: Path,
