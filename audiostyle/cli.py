@@ -153,7 +153,7 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
         "the rhythm")
     r.add_argument("--autocorr-weight", type=float, metavar="W",
                    help=f"weight of the autocorrelation term; 0 turns it off, as the reference "
-                        f"(default: {d.autocorr_weight}; try 10)")
+                        f"(default: {d.autocorr_weight}; try 30)")
     r.add_argument("--autocorr-seconds", type=float, metavar="S",
                    help=f"longest lag it matches, in seconds: a few beats "
                         f"(default: {d.autocorr_seconds})")

@@ -138,6 +138,28 @@ def content_distance(wave: Tensor, content: Tensor, sample_rate: int,
     return sum((diff[k] / max(norm[k], 1e-30)) ** 0.5 for k in diff) / len(diff)
 
 
+def onset_period(wave: Tensor, sample_rate: int, min_seconds: float = 0.2,
+                 max_seconds: float = 2.0) -> float:
+    """The rhythm's period: the lag, in seconds within ``[min_seconds, max_seconds]``, at which
+    the autocorrelation of the onset envelope (the positive spectral flux of the log
+    magnitude, STFT 2048/512 at 22050 Hz) of ``wave`` ``(C, N)`` or ``(N,)`` peaks. A texture
+    that keeps a style's tempo has the style's period (Antognini et al. 2019)."""
+    if not 0 < min_seconds < max_seconds:
+        raise ValueError(f"min_seconds must be positive and below max_seconds, got "
+                         f"{min_seconds} and {max_seconds}")
+    spec = _spec(wave, sample_rate, "cpu").double()[0]  # (F, T)
+    flux = torch.relu(spec.diff(dim=-1)).sum(0)  # (T - 1,)
+    flux = flux - flux.mean()
+    frames = flux.shape[0]
+    lo = max(1, int(round(min_seconds * HELDOUT_RATE / HELDOUT_HOP)))
+    hi = min(frames - 2, int(round(max_seconds * HELDOUT_RATE / HELDOUT_HOP)))
+    if hi < lo:
+        raise ValueError(f"wave is too short for lags up to {max_seconds} s")
+    ac = torch.stack([(flux[:frames - k] * flux[k:]).sum() / (frames - k)
+                      for k in range(lo, hi + 1)])  # (hi - lo + 1,)
+    return (lo + int(ac.argmax())) * HELDOUT_HOP / HELDOUT_RATE
+
+
 def gap_closed(result_distance: float, content_distance_to_style: float) -> float:
     """Share of the content-to-style held-out gap a transfer closed:
     ``1 - result_distance / content_distance_to_style`` (1: the style's texture; 0: no
@@ -145,5 +167,6 @@ def gap_closed(result_distance: float, content_distance_to_style: float) -> floa
     return 1.0 - result_distance / max(content_distance_to_style, 1e-30)
 
 
-__all__ = ["HELDOUT_FILTERS", "HELDOUT_MIN_SECONDS", "HELDOUT_SEED", "HELDOUT_WIDTHS", "content_distance",
-           "gap_closed", "heldout_grams", "heldout_network", "heldout_style_distance"]
+__all__ = ["HELDOUT_FILTERS", "HELDOUT_MIN_SECONDS", "HELDOUT_SEED", "HELDOUT_WIDTHS",
+           "content_distance", "gap_closed", "heldout_grams", "heldout_network",
+           "heldout_style_distance", "onset_period"]

@@ -50,7 +50,8 @@ def test_pghi_matches_the_phase_steps_of_a_tone() -> None:
     mag = magnitude(wave, N_FFT, HOP)
     got, true = pghi(mag, N_FFT, HOP)[0], phase(wave, N_FFT, HOP)[0]  # (F, T)
     k = int(mag[0].mean(-1).argmax())
-    step = lambda p: torch.remainder(p[k, 6:-6].diff() + math.pi, 2 * math.pi) - math.pi  # noqa: E731
+    def step(p: torch.Tensor) -> torch.Tensor:
+        return torch.remainder(p[k, 6:-6].diff() + math.pi, 2 * math.pi) - math.pi
     torch.testing.assert_close(step(got), step(true), atol=0.05, rtol=0)
 
 
