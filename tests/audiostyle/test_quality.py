@@ -12,7 +12,7 @@ from audio_signals import clicks, tone, write_wav
 from audiostyle.audio import resample
 from audiostyle.cli import main
 from audiostyle.quality import (HELDOUT_MIN_SECONDS, content_distance, gap_closed,
-                                heldout_network, heldout_style_distance)
+                                heldout_network, heldout_style_distance, onset_period)
 from audiostyle.spectral import log_spectrogram
 from shared import gram_matrix
 
@@ -78,3 +78,13 @@ def test_transfer_metrics_report_the_held_out_measures(tmp_path) -> None:
     assert q["gap_closed"] == pytest.approx(gap_closed(q["heldout_style_distance"],
                                                        q["content_heldout_style_distance"]))
     assert 0 < q["content_distance"] < 2
+
+
+def test_onset_period_finds_a_click_tracks_period() -> None:
+    n = 4 * RATE
+    g = torch.Generator().manual_seed(0)
+    env = torch.exp(-(torch.arange(n) % int(0.5 * RATE)).float() / (RATE / 100))
+    wave = (torch.randn(n, generator=g) * (0.01 + 0.5 * env))[None]  # (1, N)
+    assert onset_period(wave, RATE, 0.3, 0.8) == pytest.approx(0.5, abs=0.025)
+    with pytest.raises(ValueError, match="min_seconds"):
+        onset_period(wave, RATE, 1.0, 0.5)
