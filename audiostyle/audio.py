@@ -68,18 +68,39 @@ def load_audio(path: str | Path) -> AudioClip:
     if p.stat().st_size == 0:
         raise ValueError(f"{p}: the file is empty")
     try:
-        data, rate = sf.read(str(p), dtype="float32", always_2d=True)  # (time, channels)
+        samples, rate = _read_blocks(p)  # (C, N)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise ValueError(f"{p}: not a readable audio file ({' '.join(str(exc).split())})") from None
     except MemoryError:
         raise ValueError(f"{p}: too large to load into memory") from None
-    if data.shape[0] == 0:
+    if samples.shape[-1] == 0:
         raise ValueError(f"{p}: the audio holds zero samples")
-    if not np.isfinite(data).all():
-        bad = int((~np.isfinite(data)).sum())
+    bad = int(samples.isnan().sum() + samples.isinf().sum()) if not torch.isfinite(
+        samples.sum()) else 0
+    if bad:
         raise ValueError(f"{p}: the audio holds {bad} NaN or infinite samples")
-    samples = torch.from_numpy(np.ascontiguousarray(data.T))  # (C, N)
     return AudioClip(samples=samples, sample_rate=int(rate), path=str(p))
+
+
+BLOCK = 1 << 20  # samples per channel read, resampled or written at once
+
+
+def _read_blocks(path: Path) -> tuple[Tensor, int]:
+    """Decode ``path`` block by block into one ``(C, N)`` float32 tensor: memory of the
+    result plus one block, not of the file twice over (decoded, then transposed)."""
+    with sf.SoundFile(str(path)) as f:
+        rate, channels = f.samplerate, f.channels
+        frames = f.frames if f.seekable() else -1
+        if frames < 0:  # a stream of unknown length: decode whole
+            data = f.read(dtype="float32", always_2d=True)  # (N, C)
+            return torch.from_numpy(np.ascontiguousarray(data.T)), rate
+        out = torch.empty(channels, frames)
+        done = 0
+        for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):  # (n, C)
+            n = min(block.shape[0], frames - done)
+            out[:, done:done + n] = torch.from_numpy(block[:n].T)
+            done += n
+        return out[:, :done], rate
 
 
 def check_length(clip: AudioClip, min_samples: int, sample_rate: int, what: str) -> None:
@@ -104,7 +125,24 @@ def resample(samples: Tensor, orig_rate: int, new_rate: int) -> Tensor:
     the input when the rates are equal)."""
     if orig_rate == new_rate:
         return samples
-    return AF.resample(samples, orig_rate, new_rate)  # (..., N * new / orig)
+    step_in, step_out = orig_rate // math.gcd(orig_rate, new_rate), new_rate // math.gcd(
+        orig_rate, new_rate)
+    block = max(1, BLOCK // step_in) * step_in  # input samples per block, whole periods
+    if samples.shape[-1] <= 2 * block:
+        return AF.resample(samples, orig_rate, new_rate)  # (..., N * new / orig)
+    # Long signals block by block: each block with a margin of whole periods on both sides
+    # (far wider than the windowed sinc's support), so the blocks' outputs are the whole
+    # signal's resampling, without its intermediate tensors for the whole length at once.
+    margin = max(1, 4096 // step_in) * step_in
+    total = math.ceil(samples.shape[-1] * new_rate / orig_rate)
+    out = samples.new_empty(*samples.shape[:-1], total)
+    for start in range(0, samples.shape[-1], block):
+        lo = max(0, start - margin)
+        part = AF.resample(samples[..., lo:start + block + margin], orig_rate, new_rate)
+        first = (start - lo) // step_in * step_out
+        n = min(block // step_in * step_out, total - start // step_in * step_out)
+        out[..., start // step_in * step_out:][..., :n] = part[..., first:first + n]
+    return out
 
 
 def rms(samples: Tensor) -> Tensor:
@@ -139,11 +177,14 @@ def check_audio_output(path: str | Path) -> None:
 
 def save_audio(path: str | Path, samples: Tensor, sample_rate: int) -> None:
     """Write ``(C, N)`` samples atomically (WAV: 16-bit PCM; FLAC/OGG: their defaults)."""
-    data = samples.detach().to("cpu", torch.float32).clamp(-1.0, 1.0).numpy().T  # (N, C)
+    samples = samples.detach().to("cpu", torch.float32)  # (C, N)
     suffix = Path(path).suffix.lstrip(".").upper()
     subtype = "PCM_16" if suffix == "WAV" else None
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), data, sample_rate, subtype=subtype, format=suffix)
+        with sf.SoundFile(str(tmp), "w", sample_rate, samples.shape[0], subtype=subtype,
+                          format=suffix) as f:
+            for start in range(0, samples.shape[-1], BLOCK):  # one block's copy at a time
+                f.write(samples[:, start:start + BLOCK].clamp(-1.0, 1.0).numpy().T)
 
 
 __all__ = ["AudioClip", "PEAK_LIMIT", "check_audio_output", "check_length", "downmix",

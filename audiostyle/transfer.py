@@ -42,7 +42,7 @@ from .network import RandomConvBank
 from .pghi import pghi
 from .rhythm import AUTOCORR_PREFIX, AutocorrObjective, style_autocorrelations
 from .spectral import (griffin_lim, log_spectrogram, log_to_magnitude, match_spectral_level,
-                       num_frames, phase, spectral_convergence)
+                       num_frames, phase, spectral_convergence, stft_frames)
 
 
 @dataclass
@@ -138,15 +138,38 @@ def chunked_grams(net: RandomConvBank, spec: Tensor, chunk_frames: int = 4096) -
 
     Returns ``{"conv<K>": (1, C, C)}``.
     """
+    return _accumulate_grams(net, spec.shape[-1], lambda a, b: spec[..., a:b], chunk_frames)
+
+
+def wave_grams(net: RandomConvBank, wave: Tensor, n_fft: int, hop: int,
+               chunk_frames: int = 4096, progress: Optional[str] = None) -> dict[str, Tensor]:
+    """:func:`chunked_grams` of the log spectrogram of ``wave`` ``(1, N)``, each chunk's
+    frames computed from its samples only (:func:`audiostyle.spectral.stft_frames`): no
+    spectrogram of the whole signal is ever held (30 minutes at 2048/512: 320 MB of
+    magnitudes, 640 MB of complex STFT). ``progress``: label of a progress bar over the
+    chunks, shown when there are more than two."""
+    return _accumulate_grams(
+        net, num_frames(wave.shape[-1], hop),
+        lambda a, b: torch.log1p(stft_frames(wave, a, b, n_fft, hop).abs()), chunk_frames,
+        progress)
+
+
+def _accumulate_grams(net: RandomConvBank, frames: int, read: Callable[[int, int], Tensor],
+                      chunk_frames: int, progress: Optional[str] = None) -> dict[str, Tensor]:
+    """The Gram sums of :func:`chunked_grams` over ``frames`` frames that ``read(a, b)``
+    gives as ``(1, F, b - a)``, normalised by positions."""
+    from tqdm.auto import tqdm
+
     if chunk_frames < 1:
         raise ValueError(f"chunk_frames must be positive, got {chunk_frames}")
-    frames, widest = spec.shape[-1], net.receptive_frames
+    widest = net.receptive_frames
     sums: dict[str, Tensor] = {}
     with torch.no_grad():
         starts = range(0, frames - widest + 1, chunk_frames)
-        for start in starts:
+        for start in tqdm(starts, desc=progress, unit="chunk", leave=False, dynamic_ncols=True,
+                          disable=progress is None or len(starts) <= 2):
             last = start + chunk_frames > frames - widest
-            feats = net(spec[..., start:frames if last else start + chunk_frames + widest - 1])
+            feats = net(read(start, frames if last else start + chunk_frames + widest - 1))
             for k, name in zip(net.kernel_widths, net.layer_names):
                 f = feats[name] if last else feats[name][..., :chunk_frames]  # (1, C, n)
                 part = torch.bmm(f, f.transpose(1, 2))  # (1, C, C)
@@ -404,7 +427,8 @@ def synthesize_channel(net: RandomConvBank, style_targets: dict[str, Tensor],
 
 def _channel_targets(net: RandomConvBank, styles: Sequence[Tensor], c: int,
                      cache: dict[tuple[int, ...], dict[str, Tensor]], config: AudioStyleConfig,
-                     style_weights: Optional[Sequence[float]]) -> dict[str, Tensor]:
+                     style_weights: Optional[Sequence[float]],
+                     quiet: bool = True) -> dict[str, Tensor]:
     """The blended style Grams of output channel ``c``: channel ``c`` of each style that has
     it, the style's downmix otherwise; mono styles serve every channel, so ``cache`` keeps
     the last channel's Grams. With ``config.autocorr_weight > 0`` also the blended feature
@@ -413,11 +437,16 @@ def _channel_targets(net: RandomConvBank, styles: Sequence[Tensor], c: int,
     key = tuple(c if 1 < s.shape[0] and c < s.shape[0] else -1 for s in styles)  # -1: downmix
     if key not in cache:
         device = net.weight(net.kernel_widths[0]).device
-        specs = [log_spectrogram((s[k:k + 1] if k >= 0 else downmix(s)).to(device),
-                                 config.n_fft, config.hop) for s, k in zip(styles, key)]
+        waves = [(s[k:k + 1] if k >= 0 else downmix(s)).to(device)
+                 for s, k in zip(styles, key)]  # each (1, N_i)
         cache.clear()
-        cache[key] = style_grams(net, specs, style_weights)
+        per_style = [wave_grams(net, w, config.n_fft, config.hop,
+                                progress=None if quiet else f"style {i + 1} Gram")
+                     for i, w in enumerate(waves)]
+        cache[key] = {name: blend_grams([g[name] for g in per_style], style_weights)
+                      for name in net.layer_names}
         if config.autocorr_weight > 0:
+            specs = [log_spectrogram(w, config.n_fft, config.hop) for w in waves]
             lagged = style_autocorrelations(net, net.kernel_widths, specs, config.autocorr_lags,
                                             style_weights)
             cache[key].update({AUTOCORR_PREFIX + k: v for k, v in lagged.items()})
@@ -474,7 +503,7 @@ def _synthesize(
             done.append(Channel(spec[None], wave[None], [], None))
             continue
         with tally.timed("features"):
-            targets = _channel_targets(net, styles, c, cache, config, style_weights)
+            targets = _channel_targets(net, styles, c, cache, config, style_weights, quiet)
         desc = label if channels == 1 else f"{label} ch{c + 1}/{channels}"
         content_wave = None if content is None else content[c:c + 1].to(device)  # (1, N)
         done.append(synthesize_channel(net, targets, content_wave, frames, out_samples, config,
@@ -612,5 +641,5 @@ def texture_synthesis(
     return _finish(result, rate, int(round(seconds * rate)), target)
 
 
-__all__ = ["AudioResult", "WAVEFORM_EPS", "chunked_grams", "style_grams", "style_transfer",
+__all__ = ["AudioResult", "WAVEFORM_EPS", "chunked_grams", "wave_grams", "style_grams", "style_transfer",
            "texture_synthesis", "waveform_loss", "working_signal"]

@@ -418,7 +418,7 @@ def synthesize_windows(content: Optional[Tensor], styles: Sequence[Tensor], fram
                 done.append(Channel(spec[None], wave[None], [], None))
                 continue
             with tally.timed("features"):
-                targets = _channel_targets(net, styles, c, cache, config, style_weights)
+                targets = _channel_targets(net, styles, c, cache, config, style_weights, quiet)
             desc = label if channels == 1 else f"{label} ch{c + 1}/{channels}"
             channel, stopped = _channel_windows(net, targets, content_wave, frames, out_samples,
                                                 config, c, tally, workers, quiet, desc,
