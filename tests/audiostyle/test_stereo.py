@@ -13,7 +13,6 @@ import audiostyle.transfer as transfer
 from audio_signals import RATE, band_share, spectral_correlation, stereo_tones, tone
 from audiostyle import AudioClip, style_transfer, texture_synthesis
 from audiostyle.audio import downmix, resample, rms
-from audiostyle.spectral import log_spectrogram
 from shared import StyleContentObjective
 
 FREQS = (440.0, 1500.0)  # the content's left and right tones
