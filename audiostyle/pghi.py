@@ -23,7 +23,7 @@ reconstruction.
    maximum spanning tree of the grid with edge weight ``min(|a|, |b|)`` (Kruskal in SciPy,
    which maximises the weakest coefficient on the path between any two), and the sums along
    the tree are taken by pointer doubling (``log2(depth)`` vectorised steps). 10 s at 22050 Hz
-   (1025 x 431) takes about 0.5 s on one CPU core.
+   (1025 x 431) takes 0.1-0.3 s on one CPU core.
 
 The output is in :func:`torch.stft`'s convention (frames start ``n_fft // 2`` samples before
 their centre), so it plugs into :func:`audiostyle.spectral.griffin_lim`'s ``init_phase``.
