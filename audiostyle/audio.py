@@ -49,11 +49,15 @@ class AudioClip:
         return self.path or "<audio>"
 
 
-def load_audio(path: str | Path) -> AudioClip:
+def load_audio(path: str | Path, mono: bool = False) -> AudioClip:
     """Read and validate an audio file (WAV of any sample format, FLAC, OGG... via libsndfile).
 
+    Args:
+        mono: Downmix while reading (block by block: the memory of one channel, not of all).
+
     Returns:
-        :class:`AudioClip` with samples of dimension ``(channels, time)``.
+        :class:`AudioClip` with samples of dimension ``(channels, time)`` (``(1, time)`` with
+        ``mono``).
 
     Raises:
         FileNotFoundError: the file is missing.
@@ -68,7 +72,7 @@ def load_audio(path: str | Path) -> AudioClip:
     if p.stat().st_size == 0:
         raise ValueError(f"{p}: the file is empty")
     try:
-        samples, rate = _read_blocks(p)  # (C, N)
+        samples, rate = _read_blocks(p, mono)  # (C, N)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise ValueError(f"{p}: not a readable audio file ({' '.join(str(exc).split())})") from None
     except MemoryError:
@@ -85,20 +89,23 @@ def load_audio(path: str | Path) -> AudioClip:
 BLOCK = 1 << 20  # samples per channel read, resampled or written at once
 
 
-def _read_blocks(path: Path) -> tuple[Tensor, int]:
-    """Decode ``path`` block by block into one ``(C, N)`` float32 tensor: memory of the
-    result plus one block, not of the file twice over (decoded, then transposed)."""
+def _read_blocks(path: Path, mono: bool = False) -> tuple[Tensor, int]:
+    """Decode ``path`` block by block into one ``(C, N)`` float32 tensor (``(1, N)``, the
+    channels' mean, with ``mono``): memory of the result plus one block, not of the file
+    twice over (decoded, then transposed)."""
     with sf.SoundFile(str(path)) as f:
         rate, channels = f.samplerate, f.channels
         frames = f.frames if f.seekable() else -1
         if frames < 0:  # a stream of unknown length: decode whole
-            data = f.read(dtype="float32", always_2d=True)  # (N, C)
-            return torch.from_numpy(np.ascontiguousarray(data.T)), rate
-        out = torch.empty(channels, frames)
+            data = torch.from_numpy(np.ascontiguousarray(
+                f.read(dtype="float32", always_2d=True).T))  # (C, N)
+            return (downmix(data) if mono else data), rate
+        out = torch.empty(1 if mono else channels, frames)
         done = 0
         for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):  # (n, C)
             n = min(block.shape[0], frames - done)
-            out[:, done:done + n] = torch.from_numpy(block[:n].T)
+            part = torch.from_numpy(block[:n].T)  # (C, n)
+            out[:, done:done + n] = downmix(part) if mono else part
             done += n
         return out[:, :done], rate
 
@@ -134,7 +141,8 @@ def resample(samples: Tensor, orig_rate: int, new_rate: int) -> Tensor:
     # (far wider than the windowed sinc's support), so the blocks' outputs are the whole
     # signal's resampling, without its intermediate tensors for the whole length at once.
     margin = max(1, 4096 // step_in) * step_in
-    total = math.ceil(samples.shape[-1] * new_rate / orig_rate)
+    # torchaudio's own output length (its float32 rounding included)
+    total = int(torch.ceil(torch.as_tensor(step_out * samples.shape[-1] / step_in)))
     out = samples.new_empty(*samples.shape[:-1], total)
     for start in range(0, samples.shape[-1], block):
         lo = max(0, start - margin)
@@ -146,8 +154,12 @@ def resample(samples: Tensor, orig_rate: int, new_rate: int) -> Tensor:
 
 
 def rms(samples: Tensor) -> Tensor:
-    """Root-mean-square level per channel: ``(C, N)`` -> ``(C,)``."""
-    return samples.double().pow(2).mean(dim=-1).sqrt().to(samples.dtype)
+    """Root-mean-square level per channel: ``(C, N)`` -> ``(C,)``, accumulated in float64
+    block by block (no float64 copy of a long signal)."""
+    total = torch.zeros(samples.shape[:-1], dtype=torch.float64, device=samples.device)
+    for start in range(0, samples.shape[-1], BLOCK):
+        total += samples[..., start:start + BLOCK].double().square().sum(dim=-1)
+    return (total / max(samples.shape[-1], 1)).sqrt().to(samples.dtype)
 
 
 def match_level(samples: Tensor, target_rms: Tensor) -> Tensor:
@@ -159,10 +171,10 @@ def match_level(samples: Tensor, target_rms: Tensor) -> Tensor:
     current = rms(samples)  # (C,)
     target = torch.as_tensor(target_rms, dtype=samples.dtype, device=samples.device)
     gain = torch.where(current > 0, target / current.clamp_min(1e-12), torch.zeros_like(current))
-    out = samples * gain.unsqueeze(-1)  # (C, N)
+    out = samples * gain.unsqueeze(-1)  # (C, N), the one copy
     peak = out.abs().max() if out.numel() else out.new_zeros(())
     if peak > PEAK_LIMIT:
-        out = out * (PEAK_LIMIT / peak)
+        out.mul_(PEAK_LIMIT / peak)
     return out
 
 

@@ -305,8 +305,9 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     select_device(args.device)
 
     start = t0 = time.perf_counter()
-    content: Optional[AudioClip] = load_audio(args.content) if transfer else None
-    styles = [load_audio(p) for p in args.styles]
+    mono = not args.stereo  # downmixed while read: half the memory of a stereo file
+    content: Optional[AudioClip] = load_audio(args.content, mono) if transfer else None
+    styles = [load_audio(p, mono) for p in args.styles]
     load_seconds = time.perf_counter() - t0
     if transfer:
         assert content is not None

@@ -539,6 +539,7 @@ def _finish(result: AudioResult, rate: int, samples: int, target_rms: Tensor) ->
     if not result.leader:
         return result
     wave = resample(result.waveform, result.sample_rate, rate)  # (C, N)
+    result.waveform = None  # type: ignore[assignment]  # free the working-rate copy
     if wave.shape[-1] < samples:
         wave = torch.nn.functional.pad(wave, (0, samples - wave.shape[-1]))
     wave = wave[:, :samples]

@@ -78,17 +78,38 @@ def _ramp_weights(spans: Sequence[Span], i: int) -> Tensor:
     return w
 
 
+class Crossfade:
+    """Window spectrograms joined as they come into one ``(1, F, frames)`` (CPU): a weighted
+    mean with :func:`_ramp_weights`, so each overlap fades linearly from one window into the
+    next; memory of the result only, not of every window kept until the end."""
+
+    def __init__(self, spans: Sequence[Span], bins: int) -> None:
+        self.spans = list(spans)
+        self.out = torch.zeros(1, bins, self.spans[-1][1])
+        self.total = torch.zeros(self.spans[-1][1])
+        self.added: set[int] = set()
+
+    def add(self, i: int, part: Tensor) -> None:
+        """Window ``i``'s log spectrogram ``(1, F, stop - start)``."""
+        a, b = self.spans[i]
+        w = _ramp_weights(self.spans, i)  # (n,)
+        self.out[..., a:b] += part.to("cpu", torch.float32) * w
+        self.total[a:b] += w
+        self.added.add(i)
+
+    def result(self) -> Tensor:
+        """The joined ``(1, F, frames)`` (every window must have been added)."""
+        return self.out.div_(self.total)
+
+
 def join_windows(parts: Sequence[Tensor], spans: Sequence[Span], frames: int) -> Tensor:
     """Crossfade window spectrograms (each ``(1, F, stop - start)``) into one
-    ``(1, F, frames)``: a weighted mean with :func:`_ramp_weights`, so each overlap fades
-    linearly from one window into the next."""
-    out = torch.zeros(1, parts[0].shape[1], frames)
-    total = torch.zeros(frames)
-    for i, (part, (a, b)) in enumerate(zip(parts, spans)):
-        w = _ramp_weights(spans, i)  # (n,)
-        out[..., a:b] += part.to("cpu", torch.float32) * w
-        total[a:b] += w
-    return out / total
+    ``(1, F, frames)`` (:class:`Crossfade`)."""
+    fade = Crossfade(spans, parts[0].shape[1])
+    assert fade.out.shape[-1] == frames
+    for i, part in enumerate(parts):
+        fade.add(i, part)
+    return fade.result()
 
 
 def content_frames(content_wave: Tensor, span: Span, config: AudioStyleConfig) -> Tensor:
@@ -191,7 +212,7 @@ def _level(wave: Tensor, spec: Tensor, config: AudioStyleConfig) -> tuple[Tensor
         sums.rebuilt += float(rebuilt.double().square().sum())
         sums.cross += float((target.double() * rebuilt.double()).sum())
     gain = sums.scale() if config.level == "optimised" else 1.0
-    return wave * gain, sums.convergence(gain)
+    return wave.mul_(gain), sums.convergence(gain)
 
 
 def spectral_flux(wave: Tensor, n_fft: int, hop: int) -> Tensor:
@@ -244,7 +265,8 @@ def combine_results(results: Sequence[OptimResult], variable: Tensor) -> OptimRe
 def transfer_windows(net: RandomConvBank, targets: dict[str, Tensor], content_wave: Tensor,
                      spans: Sequence[Span], mine: Sequence[int], config: AudioStyleConfig,
                      channel: int, tally: Tally, quiet: bool, desc: str,
-                     tick: Callable[[int], None]) -> dict[int, tuple[Tensor, OptimResult]]:
+                     tick: Callable[[int], None],
+                     keep: Callable[[int, Tensor], None]) -> dict[int, OptimResult]:
     """Optimise the windows ``mine`` of a style transfer, each on its own: the global style
     Grams ``targets``, the content's frames of that window as its content target and (with
     ``init="content"``) its start.
@@ -253,13 +275,15 @@ def transfer_windows(net: RandomConvBank, targets: dict[str, Tensor], content_wa
         content_wave: This channel of the content ``(1, N)`` on the network's device.
         spans: Every window of the channel (:func:`plan_windows`); ``mine`` the indices to
             optimise here.
+        keep: Called as ``keep(index, log spectrogram (1, F, n) on the CPU)`` with each
+            window optimised (the interrupted one at its best).
 
     Returns:
-        ``{index: (log spectrogram (1, F, n) on the CPU, OptimResult)}``; after Ctrl-C, the
-        windows done so far (the interrupted one at its best).
+        ``{index: OptimResult}`` (its ``variable`` released) of the windows done; after
+        Ctrl-C, those done so far.
     """
     device = content_wave.device
-    done: dict[int, tuple[Tensor, OptimResult]] = {}
+    done: dict[int, OptimResult] = {}
     for i in mine:
         a, b = spans[i]
         with tally.timed("features"):
@@ -270,22 +294,45 @@ def transfer_windows(net: RandomConvBank, targets: dict[str, Tensor], content_wa
         result = optimise_spectrogram(net, objective, x0, config, quiet,
                                       f"{desc} window {i + 1}/{len(spans)}")
         tally.add("spectrogram", result)
-        done[i] = (result.variable.detach().cpu(), result)
+        keep(i, result.variable.detach().cpu())
+        result.variable = torch.empty(0)
+        done[i] = result
         tick(1)
         if result.interrupted:
             break
     return done
 
 
-def join_transfer(done: dict[int, tuple[Tensor, OptimResult]], spans: Sequence[Span],
-                  content_wave: Tensor, config: AudioStyleConfig) -> tuple[Tensor, OptimResult]:
-    """The channel's log spectrogram ``(1, F, T)`` (CPU) from its optimised windows, each
-    window not optimised (Ctrl-C) taking the content's own frames, and their combined
-    :class:`shared.OptimResult`."""
-    parts = [done[i][0] if i in done else content_frames(content_wave, span, config).cpu()
-             for i, span in enumerate(spans)]
-    spec = join_windows(parts, spans, spans[-1][1])  # (1, F, T)
-    return spec, combine_results([done[i][1] for i in sorted(done)], spec)
+def _join_transfer(net: RandomConvBank, targets: dict[str, Tensor], content_wave: Tensor,
+                   spans: Sequence[Span], config: AudioStyleConfig, channel: int, tally: Tally,
+                   workers: Workers, quiet: bool, desc: str, tick: Callable[[int], None]
+                   ) -> tuple[Optional[Tensor], Optional[OptimResult], bool]:
+    """A transfer channel's windows, shared between the ranks, joined on rank 0 (windows
+    not optimised after Ctrl-C take the content's own frames). Returns its log spectrogram
+    ``(1, F, T)`` and combined :class:`shared.OptimResult` on rank 0 (None, None on the
+    others) and whether Ctrl-C stopped any rank."""
+    fade = Crossfade(spans, config.bins)
+    parts: dict[int, Tensor] = {}  # kept for rank 0 when the work is shared
+    keep = fade.add if workers.world == 1 else parts.__setitem__
+    done = transfer_windows(net, targets, content_wave, spans, workers.share(len(spans)),
+                            config, channel, tally, quiet, desc, tick, keep)
+    stopped = workers.any(any(r.interrupted for r in done.values()))
+    gathered = workers.gather((parts, done))
+    if gathered is None:
+        return None, None, stopped
+    results = dict(done)
+    for their_parts, their_done in gathered:
+        for i, part in their_parts.items():
+            fade.add(i, part)
+        for i, r in their_done.items():
+            if i not in done:  # another rank's window: its counts, not its time
+                tally.add("spectrogram", r, wall=False)
+                results[i] = r
+    for i, span in enumerate(spans):
+        if i not in fade.added:
+            fade.add(i, content_frames(content_wave, span, config).cpu())
+    spec = fade.result()
+    return spec, combine_results([results[i] for i in sorted(results)], spec), stopped
 
 
 def texture_windows(net: RandomConvBank, targets: dict[str, Tensor], frames: int,
@@ -338,6 +385,7 @@ def texture_windows(net: RandomConvBank, targets: dict[str, Tensor], frames: int
         tally.add("spectrogram", result)
         results.append(result)
         spec[..., keep:b] = result.variable.detach().cpu()
+        result.variable = torch.empty(0)  # held in `spec`
         made = b
         tick(1)
         if result.interrupted:
@@ -355,18 +403,10 @@ def _channel_windows(net: RandomConvBank, targets: dict[str, Tensor],
     :class:`Channel` on rank 0 (None on the others) and whether Ctrl-C stopped any rank."""
     if content_wave is not None:
         spans = plan_windows(frames, config.window_frames, config.overlap)
-        done = transfer_windows(net, targets, content_wave, spans,
-                                workers.share(len(spans)), config, channel, tally, quiet,
-                                desc, tick)
-        stopped = workers.any(any(r.interrupted for _, r in done.values()))
-        gathered = workers.gather(done)
-        if gathered is None:
+        spec, result, stopped = _join_transfer(net, targets, content_wave, spans, config,
+                                               channel, tally, workers, quiet, desc, tick)
+        if spec is None or result is None:
             return None, stopped
-        merged = {i: w for part in gathered for i, w in part.items()}
-        for i, (_, r) in merged.items():
-            if i not in done:  # another rank's window: its counts, not its time
-                tally.add("spectrogram", r, wall=False)
-        spec, result = join_transfer(merged, spans, content_wave, config)
     elif workers.leader:
         spec, result = texture_windows(net, targets, frames, config, channel, tally, quiet,
                                        desc, tick)
@@ -435,6 +475,6 @@ def synthesize_windows(content: Optional[Tensor], styles: Sequence[Tensor], fram
     return _result(done, config, tally)
 
 
-__all__ = ["BlockSums", "blocks", "combine_results", "seam_flux", "spectral_flux", "content_frames", "griffin_lim_blocks",
-           "join_transfer", "join_windows", "plan_windows", "synthesize_windows", "texture_windows",
-           "transfer_windows", "window_generator"]
+__all__ = ["BlockSums", "Crossfade", "blocks", "combine_results", "content_frames",
+           "griffin_lim_blocks", "join_windows", "plan_windows", "seam_flux", "spectral_flux",
+           "synthesize_windows", "texture_windows", "transfer_windows", "window_generator"]

@@ -73,6 +73,39 @@ def measure(argv: list[str]) -> tuple[float, float, int]:
     return float(last[0]), int(last[1]) / 2**20, int(last[2])
 
 
+def sweep_windows(windows: list[int], filters: int, iterations: int) -> None:
+    """The window length's effect on quality and time: one minute of the tiled content, the
+    example music as style, the default preset at ``filters`` and ``iterations``, each
+    window length (in frames) side by side; held-out style and content distances
+    (:mod:`audiostyle.quality`) of the written result."""
+    import torch
+
+    from audiostyle import load_audio, preset_config, style_transfer
+    from audiostyle.quality import content_distance, heldout_style_distance
+    from audiostyle.windows import plan_windows
+
+    content = load_audio(tiled(CACHE / "long_content_1min.wav", 1.0, 2))
+    style = load_audio(ROOT / "examples" / "music.wav")
+    torch.set_num_threads(2)
+    print(f"window sweep: 1 min content, examples/music.wav style, {filters} filters, "
+          f"{iterations} iterations, 100 Griffin-Lim; {time.strftime('%Y-%m-%d %H:%M')}")
+    print("| window (frames) | seconds | windows | held-out style | content distance | wall (s) |")
+    print("|---|---|---|---|---|---|")
+    for w in windows:
+        cfg = preset_config("default", filters=filters, iterations=iterations,
+                            griffin_lim_iters=100, window_frames=w)
+        t0 = time.perf_counter()
+        result = style_transfer(content, [style], cfg, device="cpu")
+        wall = time.perf_counter() - t0
+        frames = result.spectrogram.shape[-1]
+        n = len(plan_windows(frames, w, cfg.overlap))
+        style_d = heldout_style_distance(result.waveform, [style.samples], result.sample_rate,
+                                         style_rates=[style.sample_rate])
+        content_d = content_distance(result.waveform, content.samples, result.sample_rate)
+        print(f"| {w} | {w * cfg.hop / cfg.sample_rate:.1f} | {n} | {style_d:.3f} | "
+              f"{content_d:.3f} | {wall:.0f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", default="1,10,60", help="content lengths (default: %(default)s)")
@@ -81,7 +114,15 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, help="override the preset's iterations")
     ap.add_argument("--griffin-lim-iters", type=int, help="override the preset's")
     ap.add_argument("--mode", default="transfer", choices=("transfer", "texture"))
+    ap.add_argument("--sweep-windows", help="instead: window lengths in frames to compare, "
+                    "e.g. 256,512,1024,2048,4096")
+    ap.add_argument("--sweep-filters", type=int, default=512)
+    ap.add_argument("--sweep-iterations", type=int, default=50)
     args = ap.parse_args()
+    if args.sweep_windows:
+        sweep_windows([int(w) for w in args.sweep_windows.split(",")], args.sweep_filters,
+                      args.sweep_iterations)
+        return
     style = tiled(CACHE / f"long_style_{args.style_minutes:g}min.wav", args.style_minutes, 1)
     extra = ["--preset", args.preset, "--quiet", "--device", "cpu"]
     if args.iterations is not None:

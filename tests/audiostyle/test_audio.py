@@ -142,3 +142,28 @@ def test_downmix_averages_channels() -> None:
     x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     torch.testing.assert_close(downmix(x), torch.tensor([[0.5, 0.5]]))
     assert np.isclose(float(rms(torch.ones(1, 10))[0]), 1.0)
+
+
+@pytest.mark.parametrize("rates", [(44100, 22050), (48000, 22050), (8000, 22050)])
+def test_long_signals_resample_block_by_block_exactly_as_in_one_call(rates) -> None:
+    import torchaudio.functional as AF
+
+    from audiostyle.audio import BLOCK
+
+    signal = torch.randn(2, 2 * BLOCK + 12345, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(resample(signal, *rates), AF.resample(signal, *rates))
+
+
+def test_long_files_read_write_and_downmix_block_by_block(tmp_path) -> None:
+    from audiostyle.audio import BLOCK
+
+    samples = torch.rand(2, BLOCK + 5000, generator=torch.Generator().manual_seed(1)) - 0.5
+    path = tmp_path / "long.wav"
+    save_audio(path, samples, 8000)
+    data, _ = sf.read(str(path), dtype="float32", always_2d=True)  # (N, 2)
+    clip, mono = load_audio(path), load_audio(path, mono=True)
+    assert torch.equal(clip.samples, torch.from_numpy(data.T.copy()))
+    assert mono.samples.shape == (1, BLOCK + 5000)
+    assert torch.equal(mono.samples, downmix(clip.samples))
+    torch.testing.assert_close(rms(clip.samples),
+                               clip.samples.double().pow(2).mean(-1).sqrt().float())
