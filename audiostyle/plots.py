@@ -14,7 +14,7 @@ from torch import Tensor
 
 from shared import atomic_path
 
-from .spectral import magnitude
+from .spectral import magnitude, stft_frames
 
 
 def _mono(samples: Tensor) -> Tensor:
@@ -46,10 +46,7 @@ def plot_spectrograms(
     import matplotlib
 
     matplotlib.use("Agg")
-    import librosa
-    import librosa.display
     import matplotlib.pyplot as plt
-    import numpy as np
 
     panels = len(clips) + (1 if loss_history else 0)
     fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.8), squeeze=False,
@@ -57,32 +54,11 @@ def plot_spectrograms(
     axes = axes[0]
     image = None
     for ax, (name, samples, rate) in zip(axes, clips):
-        wave = _mono(samples.detach().float().cpu())
-        if wave.shape[-1] < n_fft:  # short clips: pad so that one full frame exists
-            wave = torch.nn.functional.pad(wave, (0, n_fft - wave.shape[-1]))
-        mag = magnitude(wave, n_fft, hop).numpy()  # (F, T)
-        db = librosa.amplitude_to_db(mag, ref=np.max(mag) if mag.max() > 0 else 1.0,
-                                     top_db=80.0)
-        image = librosa.display.specshow(db, sr=rate, hop_length=hop, n_fft=n_fft,
-                                         x_axis="time", y_axis="log", ax=ax, cmap="magma",
-                                         vmin=-80, vmax=0)
-        ax.set_title(name, fontsize=9)
+        image = _draw_spectrogram(ax, name, samples, rate, n_fft, hop)
     if image is not None:
         fig.colorbar(image, ax=axes[: len(clips)].tolist(), format="%+2.0f dB", shrink=0.85)
     if loss_history:
-        ax = axes[-1]
-        for c, history in enumerate(loss_history):
-            suffix = "" if len(loss_history) == 1 else f" ch{c + 1}"
-            for key, style in (("total", "-"), ("style", "--"), ("content", ":")):
-                values = [h[key] for h in history if key in h]
-                if values:
-                    ax.plot(range(1, len(values) + 1), values, style, label=key + suffix)
-        ax.set_yscale("log")
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("loss")
-        ax.set_title("loss", fontsize=9)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        _draw_loss(axes[-1], loss_history)
     if title:
         fig.suptitle(title, fontsize=10)
     try:
@@ -92,4 +68,62 @@ def plot_spectrograms(
         plt.close(fig)
 
 
-__all__ = ["plot_spectrograms"]
+MAX_COLUMNS = 4096  # frames drawn per panel; longer clips are max-pooled over time
+
+
+def display_magnitude(wave: Tensor, n_fft: int, hop: int) -> tuple[Tensor, int]:
+    """The magnitude to draw for ``wave`` ``(N,)``: ``(F, T')`` with at most
+    :data:`MAX_COLUMNS` frames, each the maximum over ``stride`` consecutive frames
+    (computed block by block, so an hour of audio never holds its whole spectrogram), and
+    the ``stride``."""
+    frames = 1 + wave.shape[-1] // hop
+    stride = max(1, -(-frames // MAX_COLUMNS))
+    if stride == 1:
+        return magnitude(wave, n_fft, hop), 1
+    step = stride * 256  # frames per block, whole strides
+    columns = []
+    for a in range(0, frames, step):
+        mag = stft_frames(wave, a, min(a + step, frames), n_fft, hop).abs()  # (F, n)
+        columns.append(torch.nn.functional.max_pool1d(mag[None], stride, stride,
+                                                      ceil_mode=True)[0])
+    return torch.cat(columns, dim=-1), stride
+
+
+def _draw_spectrogram(ax: object, name: str, samples: Tensor, rate: int, n_fft: int,
+                      hop: int) -> object:
+    """One panel: the clip's spectrogram in dB (80 dB range), time and log-frequency axes."""
+    import librosa
+    import librosa.display
+    import numpy as np
+
+    wave = _mono(samples.detach().float().cpu())
+    if wave.shape[-1] < n_fft:  # short clips: pad so that one full frame exists
+        wave = torch.nn.functional.pad(wave, (0, n_fft - wave.shape[-1]))
+    mag, stride = display_magnitude(wave, n_fft, hop)
+    mag = mag.numpy()  # (F, T')
+    db = librosa.amplitude_to_db(mag, ref=np.max(mag) if mag.max() > 0 else 1.0, top_db=80.0)
+    image = librosa.display.specshow(db, sr=rate, hop_length=hop * stride, n_fft=n_fft,
+                                     x_axis="time", y_axis="log", ax=ax, cmap="magma",
+                                     vmin=-80, vmax=0)
+    ax.set_title(name, fontsize=9)  # type: ignore[attr-defined]
+    return image
+
+
+def _draw_loss(ax: object, loss_history: Sequence[Sequence[dict[str, float]]]) -> None:
+    """The loss panel: total, style and content terms per iteration (log scale), per
+    channel."""
+    for c, history in enumerate(loss_history):
+        suffix = "" if len(loss_history) == 1 else f" ch{c + 1}"
+        for key, style in (("total", "-"), ("style", "--"), ("content", ":")):
+            values = [h[key] for h in history if key in h]
+            if values:
+                ax.plot(range(1, len(values) + 1), values, style, label=key + suffix)
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("loss")
+    ax.set_title("loss", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+
+
+__all__ = ["MAX_COLUMNS", "display_magnitude", "plot_spectrograms"]
