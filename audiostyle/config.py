@@ -43,6 +43,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal, Optional
 
+from .spectral import Spectral
+
 InitName = Literal["noise", "content"]
 DomainName = Literal["spectrogram", "waveform"]
 WaveformInitName = Literal["griffin-lim", "content", "noise"]
@@ -164,6 +166,11 @@ class AudioStyleConfig:
         need(isinstance(self.window_frames, int) and self.window_frames >= 4 * self.overlap,
              f"window_frames must be an integer of at least 4 x the overlap ({4 * self.overlap} "
              f"frames)", self.window_frames)
+
+    @property
+    def spectral(self) -> Spectral:
+        """The STFT settings (``n_fft``, ``hop``) as one object for the spectral steps."""
+        return Spectral(self.n_fft, self.hop)
 
     @property
     def bins(self) -> int:

@@ -9,7 +9,9 @@ domain (see :class:`audiostyle.AudioStyleConfig`) needs no phase: it differentia
 
 from __future__ import annotations
 
+import functools
 import math
+from dataclasses import dataclass
 from typing import Optional
 
 import torch
@@ -19,8 +21,78 @@ from torch import Tensor
 
 def hann_window(n_fft: int, device: torch.device | str = "cpu",
                 dtype: torch.dtype = torch.float32) -> Tensor:
-    """Periodic Hann window of dimension ``(n_fft,)``."""
+    """Periodic Hann window of dimension ``(n_fft,)``, built once per size, device and dtype
+    (a shared tensor: do not modify it)."""
+    return _window(n_fft, str(torch.device(device)), dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def _window(n_fft: int, device: str, dtype: torch.dtype) -> Tensor:
     return torch.hann_window(n_fft, device=device, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class Spectral:
+    """The STFT settings every spectral step of the audio code shares, held once and passed
+    around (as torchaudio's transforms hold theirs): ``n_fft`` (a periodic Hann window of
+    that length, cached per device, see :func:`hann_window`), ``hop``, centred frames with
+    reflect padding. Its methods are the module's functions with these settings."""
+
+    n_fft: int = 2048
+    hop: int = 512
+
+    @property
+    def bins(self) -> int:
+        """``n_fft // 2 + 1`` frequency bins."""
+        return self.n_fft // 2 + 1
+
+    def frames(self, samples: int) -> int:
+        """Frames of a signal of ``samples`` samples (:func:`num_frames`)."""
+        return num_frames(samples, self.hop)
+
+    def magnitude(self, wave: Tensor, eps: float = 0.0) -> Tensor:
+        """:func:`magnitude`: ``(..., N)`` -> ``(..., F, T)``."""
+        return magnitude(wave, self.n_fft, self.hop, eps)
+
+    def log(self, wave: Tensor, eps: float = 0.0) -> Tensor:
+        """:func:`log_spectrogram`: ``(..., N)`` -> ``log1p|STFT|`` ``(..., F, T)``."""
+        return log_spectrogram(wave, self.n_fft, self.hop, eps)
+
+    def phase(self, wave: Tensor) -> Tensor:
+        """:func:`phase`: ``(..., N)`` -> radians ``(..., F, T)``."""
+        return phase(wave, self.n_fft, self.hop)
+
+    def frames_of(self, wave: Tensor, start: int, stop: int) -> Tensor:
+        """:func:`stft_frames`: frames ``start:stop`` of the STFT, complex
+        ``(..., F, stop - start)``, from the samples they cover only."""
+        return stft_frames(wave, start, stop, self.n_fft, self.hop)
+
+    def log_frames(self, wave: Tensor, start: int, stop: int) -> Tensor:
+        """``log1p`` of :meth:`frames_of`'s magnitude: ``(..., F, stop - start)``."""
+        return torch.log1p(self.frames_of(wave, start, stop).abs())
+
+    def inverse(self, spec: Tensor, length: Optional[int] = None) -> Tensor:
+        """:func:`inverse_stft`: complex ``(..., F, T)`` -> ``(..., length)``."""
+        return inverse_stft(spec, self.n_fft, self.hop, length)
+
+    def convergence(self, mag: Tensor, wave: Tensor) -> float:
+        """:func:`spectral_convergence` of ``wave`` against ``mag``."""
+        return spectral_convergence(mag, wave, self.n_fft, self.hop)
+
+    def match_level(self, wave: Tensor, mag: Tensor) -> Tensor:
+        """:func:`match_spectral_level`."""
+        return match_spectral_level(wave, mag, self.n_fft, self.hop)
+
+    def griffin_lim(self, mag: Tensor, n_iter: int = 500, momentum: float = 0.99,
+                    **options: object) -> Tensor:
+        """:func:`griffin_lim` (``options``: its ``length``, ``generator``, ``init_phase``,
+        ``progress``)."""
+        return griffin_lim(mag, self.n_fft, self.hop, n_iter, momentum, **options)  # type: ignore[arg-type]
+
+    def griffin_lim_phase(self, mag: Tensor, n_iter: int = 500, momentum: float = 0.99,
+                          **options: object) -> Tensor:
+        """:func:`griffin_lim_phase` (``options`` as there)."""
+        return griffin_lim_phase(mag, self.n_fft, self.hop, n_iter, momentum, **options)  # type: ignore[arg-type]
 
 
 def num_frames(samples: int, hop: int) -> int:
@@ -248,6 +320,6 @@ def match_spectral_level(wave: Tensor, mag: Tensor, n_fft: int, hop: int) -> Ten
     return wave * (torch.linalg.vector_norm(mag) / rebuilt)
 
 
-__all__ = ["griffin_lim", "griffin_lim_phase", "hann_window", "inverse_stft", "log_spectrogram",
+__all__ = ["Spectral", "griffin_lim", "griffin_lim_phase", "hann_window", "inverse_stft", "log_spectrogram",
            "log_to_magnitude", "magnitude", "match_spectral_level", "num_frames", "phase",
            "spectral_convergence", "stft_frames"]

@@ -41,8 +41,7 @@ from .config import AudioStyleConfig
 from .network import RandomConvBank
 from .pghi import pghi
 from .rhythm import AUTOCORR_PREFIX, AutocorrObjective, style_autocorrelations
-from .spectral import (griffin_lim, log_spectrogram, log_to_magnitude, match_spectral_level,
-                       num_frames, phase, spectral_convergence, stft_frames)
+from .spectral import Spectral, log_to_magnitude
 
 
 @dataclass
@@ -141,7 +140,7 @@ def chunked_grams(net: RandomConvBank, spec: Tensor, chunk_frames: int = 4096) -
     return _accumulate_grams(net, spec.shape[-1], lambda a, b: spec[..., a:b], chunk_frames)
 
 
-def wave_grams(net: RandomConvBank, wave: Tensor, n_fft: int, hop: int,
+def wave_grams(net: RandomConvBank, wave: Tensor, spectral: Spectral,
                chunk_frames: int = 4096, progress: Optional[str] = None) -> dict[str, Tensor]:
     """:func:`chunked_grams` of the log spectrogram of ``wave`` ``(1, N)``, each chunk's
     frames computed from its samples only (:func:`audiostyle.spectral.stft_frames`): no
@@ -149,8 +148,8 @@ def wave_grams(net: RandomConvBank, wave: Tensor, n_fft: int, hop: int,
     magnitudes, 640 MB of complex STFT). ``progress``: label of a progress bar over the
     chunks, shown when there are more than two."""
     return _accumulate_grams(
-        net, num_frames(wave.shape[-1], hop),
-        lambda a, b: torch.log1p(stft_frames(wave, a, b, n_fft, hop).abs()), chunk_frames,
+        net, spectral.frames(wave.shape[-1]),
+        lambda a, b: spectral.log_frames(wave, a, b), chunk_frames,
         progress)
 
 
@@ -205,21 +204,21 @@ def _unoptimised_channel(content: Optional[Tensor], c: int, frames: int, out_sam
     if content is None:
         return torch.zeros(config.bins, frames), torch.zeros(out_samples)
     wave = content[c].detach().to("cpu", torch.float32)  # (N,)
-    return log_spectrogram(wave, config.n_fft, config.hop), wave  # (F, T), (N,)
+    return config.spectral.log(wave), wave  # (F, T), (N,)
 
 
 WAVEFORM_EPS = 1e-12  # inside the waveform stage's magnitude: a finite gradient at silence
 
 
-def waveform_loss(net: RandomConvBank, objective: StyleContentObjective, n_fft: int,
-                  hop: int) -> Callable[[Tensor], LossTerms]:
+def waveform_loss(net: RandomConvBank, objective: StyleContentObjective,
+                  spectral: Spectral) -> Callable[[Tensor], LossTerms]:
     """The waveform domain's loss: samples ``(1, N)`` -> ``objective(net(S))`` with
-    ``S = log1p(sqrt(re^2 + im^2 + eps))`` of their STFT (:func:`log_spectrogram` with
+    ``S = log1p(sqrt(re^2 + im^2 + eps))`` of their STFT (:func:`audiostyle.spectral.log_spectrogram` with
     ``eps = WAVEFORM_EPS``), differentiable in the samples (Mital 2017; Barry & Kim 2017;
     Caracalla & Roebel 2020)."""
 
     def loss(wave: Tensor) -> LossTerms:
-        return objective(net(log_spectrogram(wave, n_fft, hop, WAVEFORM_EPS)))  # (1, F, T)
+        return objective(net(spectral.log(wave, WAVEFORM_EPS)))  # (1, F, T)
 
     return loss
 
@@ -355,21 +354,21 @@ def reconstruct(spec: Tensor, content_wave: Optional[Tensor], out_samples: int,
     mag = log_to_magnitude(spec)  # (1, F, T)
     start = None
     if config.phase_init == "content" and content_wave is not None:
-        start = phase(content_wave, config.n_fft, config.hop)  # (1, F, T)
+        start = config.spectral.phase(content_wave)  # (1, F, T)
     elif config.phase_init == "pghi":
         start = pghi(mag, config.n_fft, config.hop)  # (1, F, T)
-    wave = griffin_lim(mag, config.n_fft, config.hop, config.griffin_lim_iters,
-                       config.momentum, length=out_samples, generator=generator,
-                       init_phase=start, progress=progress)  # (1, N)
+    wave = config.spectral.griffin_lim(mag, config.griffin_lim_iters, config.momentum,
+                                       length=out_samples, generator=generator,
+                                       init_phase=start, progress=progress)  # (1, N)
     if config.level == "optimised":
-        wave = match_spectral_level(wave, mag, config.n_fft, config.hop)  # (1, N)
-    return wave, spectral_convergence(mag, wave, config.n_fft, config.hop)
+        wave = config.spectral.match_level(wave, mag)  # (1, N)
+    return wave, config.spectral.convergence(mag, wave)
 
 
 def optimise_waveform(net: RandomConvBank, objective: StyleContentObjective, wave: Tensor,
                       config: AudioStyleConfig, quiet: bool, desc: str) -> OptimResult:
     """The waveform stage: L-BFGS on the samples ``wave`` ``(1, N)`` (:func:`waveform_loss`)."""
-    return optimize(wave.contiguous(), waveform_loss(net, objective, config.n_fft, config.hop),
+    return optimize(wave.contiguous(), waveform_loss(net, objective, config.spectral),
                     _optim(config, config.waveform_iterations, wave.numel()), quiet=quiet,
                     desc=f"{desc} (waveform)")
 
@@ -397,8 +396,7 @@ def synthesize_channel(net: RandomConvBank, style_targets: dict[str, Tensor],
     """
     device = net.weight(net.kernel_widths[0]).device
     with tally.timed("features"):
-        content_spec = None if content_wave is None else log_spectrogram(
-            content_wave, config.n_fft, config.hop)  # (1, F, T)
+        content_spec = None if content_wave is None else config.spectral.log(content_wave)  # (1, F, T)
         objective = build_objective(net, style_targets, content_spec, config)
     history: list[dict[str, float]] = []
     result: Optional[OptimResult] = None
@@ -421,7 +419,7 @@ def synthesize_channel(net: RandomConvBank, style_targets: dict[str, Tensor],
         tally.add("waveform", result)
         history += result.history
         wave = result.variable.detach()  # (1, N)
-        spec = log_spectrogram(wave, config.n_fft, config.hop)  # (1, F, T), as written
+        spec = config.spectral.log(wave)  # (1, F, T), as written
     return Channel(spec.cpu(), wave.cpu(), history, result)
 
 
@@ -440,13 +438,13 @@ def _channel_targets(net: RandomConvBank, styles: Sequence[Tensor], c: int,
         waves = [(s[k:k + 1] if k >= 0 else downmix(s)).to(device)
                  for s, k in zip(styles, key)]  # each (1, N_i)
         cache.clear()
-        per_style = [wave_grams(net, w, config.n_fft, config.hop,
+        per_style = [wave_grams(net, w, config.spectral,
                                 progress=None if quiet else f"style {i + 1} Gram")
                      for i, w in enumerate(waves)]
         cache[key] = {name: blend_grams([g[name] for g in per_style], style_weights)
                       for name in net.layer_names}
         if config.autocorr_weight > 0:
-            specs = [log_spectrogram(w, config.n_fft, config.hop) for w in waves]
+            specs = [config.spectral.log(w) for w in waves]
             lagged = style_autocorrelations(net, net.kernel_widths, specs, config.autocorr_lags,
                                             style_weights)
             cache[key].update({AUTOCORR_PREFIX + k: v for k, v in lagged.items()})
@@ -583,7 +581,7 @@ def style_transfer(
     dev = select_device(device)
     c_wave = working_signal(content, config, stereo, "content")  # (C, N)
     s_waves = [working_signal(s, config, stereo, "style") for s in styles]
-    frames = num_frames(c_wave.shape[-1], config.hop)
+    frames = config.spectral.frames(c_wave.shape[-1])
     result = _synthesize(c_wave, s_waves, frames, c_wave.shape[-1], config, style_weights, dev,
                          quiet, "style transfer")
     target = rms(content.samples if stereo else downmix(content.samples))  # (C,)
@@ -627,7 +625,7 @@ def texture_synthesis(
                          f"field of {config.min_samples / config.sample_rate:.3f} s")
     dev = select_device(device)
     s_waves = [working_signal(s, config, stereo, "style") for s in styles]
-    frames = num_frames(out_samples, config.hop)
+    frames = config.spectral.frames(out_samples)
     config = dataclasses.replace(config, content_weight=0.0, init="noise", phase_init="random")
     result = _synthesize(None, s_waves, frames, out_samples, config,
                          style_weights, dev, quiet, "texture")

@@ -39,7 +39,7 @@ from .parallel import Workers, current
 from .transfer import (AudioResult, Channel, Tally, _channel_targets, _result,
                        _unoptimised_channel, build_network, build_objective,
                        optimise_spectrogram, start_spectrogram)
-from .spectral import griffin_lim_phase, inverse_stft, log_to_magnitude, stft_frames
+from .spectral import Spectral, log_to_magnitude
 
 Span = tuple[int, int]
 
@@ -116,7 +116,7 @@ def content_frames(content_wave: Tensor, span: Span, config: AudioStyleConfig) -
     """The content's log spectrogram over the frames ``span``: ``(1, F, stop - start)``,
     equal to those frames of the whole content's (:func:`audiostyle.spectral.stft_frames`)."""
     a, b = span
-    return torch.log1p(stft_frames(content_wave, a, b, config.n_fft, config.hop).abs())
+    return config.spectral.log_frames(content_wave, a, b)
 
 
 def window_generator(seed: int, channel: int, index: int) -> torch.Generator:
@@ -166,7 +166,7 @@ def griffin_lim_blocks(
     Returns:
         The waveform ``(1, out_samples)`` on the CPU and its spectral convergence.
     """
-    frames, hop, n_fft = spec.shape[-1], config.hop, config.n_fft
+    frames, hop, n_fft, spectral = spec.shape[-1], config.hop, config.n_fft, config.spectral
     spans = plan_windows(frames, config.window_frames, config.overlap)
     out = torch.zeros(1, out_samples)
     held: Optional[Tensor] = None  # (1, F, overlap) phase of the previous block's last frames
@@ -177,16 +177,16 @@ def griffin_lim_blocks(
         start = (torch.rand(mag.shape, generator=window_generator(config.seed, channel, i))
                  * 2 - 1) * math.pi  # (1, F, n)
         if config.phase_init == "content" and content_wave is not None:
-            start = stft_frames(content_wave, a, b, n_fft, hop).angle().cpu()
+            start = spectral.frames_of(content_wave, a, b).angle().cpu()
         fixed = 0
         if held is not None:
             fixed = prev_stop - a
             start[..., :fixed] = held[..., -fixed:]
         lo, hi = a * hop, min((b - 1) * hop, out_samples) if b < frames else out_samples
-        angles = griffin_lim_phase(mag, n_fft, hop, config.griffin_lim_iters, config.momentum,
-                                   length=hi - lo, init_phase=start.to(device),
-                                   fixed_frames=fixed)  # (1, F, n) unit complex
-        wave = inverse_stft(mag * angles, n_fft, hop, hi - lo).cpu()  # (1, hi - lo)
+        angles = spectral.griffin_lim_phase(mag, config.griffin_lim_iters, config.momentum,
+                                            length=hi - lo, init_phase=start.to(device),
+                                            fixed_frames=fixed)  # (1, F, n) unit complex
+        wave = spectral.inverse(mag * angles, hi - lo).cpu()  # (1, hi - lo)
         held = angles.angle().cpu()  # (1, F, n)
         if i == 0:
             out[:, lo:hi] = wave
@@ -207,7 +207,7 @@ def _level(wave: Tensor, spec: Tensor, config: AudioStyleConfig) -> tuple[Tensor
     sums = BlockSums()
     for a, b in blocks(spec.shape[-1], config.window_frames):
         target = log_to_magnitude(spec[..., a:b])  # (1, F, n)
-        rebuilt = stft_frames(wave, a, b, config.n_fft, config.hop).abs()  # (1, F, n)
+        rebuilt = config.spectral.frames_of(wave, a, b).abs()  # (1, F, n)
         sums.target += float(target.double().square().sum())
         sums.rebuilt += float(rebuilt.double().square().sum())
         sums.cross += float((target.double() * rebuilt.double()).sum())
@@ -215,23 +215,23 @@ def _level(wave: Tensor, spec: Tensor, config: AudioStyleConfig) -> tuple[Tensor
     return wave.mul_(gain), sums.convergence(gain)
 
 
-def spectral_flux(wave: Tensor, n_fft: int, hop: int) -> Tensor:
+def spectral_flux(wave: Tensor, spectral: Spectral) -> Tensor:
     """Frame-to-frame change of a signal's log spectrum: ``(1, N)`` -> ``(T - 1,)``, entry
     ``t`` the L2 norm of ``log1p|X_{t+1}| - log1p|X_t|`` (computed block by block)."""
-    frames = 1 + wave.shape[-1] // hop
+    frames = spectral.frames(wave.shape[-1])
     out = []
     for a, b in blocks(frames - 1, 4096):  # differences a..b-1 need frames a..b
-        s = torch.log1p(stft_frames(wave, a, b + 1, n_fft, hop).abs())  # (1, F, n + 1)
+        s = spectral.log_frames(wave, a, b + 1)  # (1, F, n + 1)
         out.append(torch.linalg.vector_norm(s[..., 1:] - s[..., :-1], dim=-2)[0])
     return torch.cat(out)
 
 
-def seam_flux(wave: Tensor, spans: Sequence[Span], n_fft: int, hop: int,
+def seam_flux(wave: Tensor, spans: Sequence[Span], spectral: Spectral,
               reach: int = 2) -> tuple[float, float]:
     """How audible the joins of a windowed result are: the largest spectral flux
     (:func:`spectral_flux`) within ``reach`` frames of where an overlap begins or ends, and
     the file's 99th percentile of flux. A join is seamless when the first is no higher."""
-    flux = spectral_flux(wave, n_fft, hop)  # (T - 1,)
+    flux = spectral_flux(wave, spectral)  # (T - 1,)
     edges = [e for i in range(1, len(spans)) for e in (spans[i][0], spans[i - 1][1] - 1)]
     near = [t for e in edges for t in range(e - reach - 1, e + reach + 1) if 0 <= t < len(flux)]
     seam = float(flux[near].max()) if near else 0.0

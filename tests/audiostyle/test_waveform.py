@@ -47,7 +47,7 @@ def test_the_waveform_loss_is_the_objective_of_the_samples_spectrogram(tiny_conf
         objective = StyleContentObjective(
             net(log_spectrogram(content, cfg.n_fft, cfg.hop)), style_grams(net, [style], None),
             content_weight=1.0, reduction="sum", gram_normalize="positions")
-        at_content = waveform_loss(net, objective, cfg.n_fft, cfg.hop)(content)
+        at_content = waveform_loss(net, objective, cfg.spectral)(content)
     assert float(at_content.terms["content"]) < 1e-6 < float(at_content.terms["style"])
 
 

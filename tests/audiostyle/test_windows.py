@@ -11,7 +11,8 @@ import torch
 
 from audio_signals import RATE, tone
 from audiostyle import AudioClip, AudioStyleConfig, load_audio, style_transfer, texture_synthesis
-from audiostyle.spectral import griffin_lim, log_spectrogram, spectral_convergence, stft_frames
+from audiostyle.spectral import (Spectral, griffin_lim, log_spectrogram, spectral_convergence,
+                                 stft_frames)
 from audiostyle.windows import (griffin_lim_blocks, join_windows, plan_windows, seam_flux,
                                 spectral_flux)
 
@@ -85,8 +86,7 @@ def test_blocked_griffin_lim_is_as_consistent_as_whole_and_seamless(music) -> No
     assert convergence == pytest.approx(spectral_convergence(mag, blocks, cfg.n_fft, cfg.hop),
                                         rel=1e-3)
     assert convergence < 1.15 * reference
-    seam, p99 = seam_flux(blocks, plan_windows(spec.shape[-1], 128, cfg.overlap), cfg.n_fft,
-                          cfg.hop)
+    seam, p99 = seam_flux(blocks, plan_windows(spec.shape[-1], 128, cfg.overlap), cfg.spectral)
     assert seam <= p99
 
 
@@ -113,7 +113,7 @@ def test_windowed_transfer_fits_each_window_and_leaves_no_audible_seam(case, spe
     assert len(spans) >= 3 and result.waveform.shape == content.samples.shape
     assert result.stages["spectrogram"]["iterations"] == LONG.iterations * len(spans)
     assert result.stages["spectrogram"]["loss"] < result.stages["spectrogram"]["start_loss"] / 10
-    seam, p99 = seam_flux(result.waveform, spans, LONG.n_fft, LONG.hop)
+    seam, p99 = seam_flux(result.waveform, spans, LONG.spectral)
     assert seam <= p99, f"seam flux {seam:.3f} above the file's 99th percentile {p99:.3f}"
 
 
@@ -126,7 +126,7 @@ def test_windowed_texture_flows_across_joins_at_an_even_level(which, speech, mus
     assert len(spans) >= 4
     level = torch.stack([spec[:, k:k + 32].mean() for k in range(0, spec.shape[-1] - 31, 32)])
     assert level.min() > 0.3 * level.median(), "a stretch of the texture stayed near silence"
-    seam, p99 = seam_flux(result.waveform, spans, LONG.n_fft, LONG.hop)
+    seam, p99 = seam_flux(result.waveform, spans, LONG.spectral)
     assert seam <= p99, f"seam flux {seam:.3f} above the file's 99th percentile {p99:.3f}"
 
 
@@ -158,5 +158,6 @@ def test_spectral_flux_is_high_at_a_click_and_low_in_a_steady_tone() -> None:
     wave = tone(1.0, rate=RATE)  # (1, N) steady
     click = wave.clone()
     click[0, RATE // 2] = 1.0
-    steady, clicked = spectral_flux(wave, 256, 64), spectral_flux(click, 256, 64)
+    stft = Spectral(256, 64)
+    steady, clicked = spectral_flux(wave, stft), spectral_flux(click, stft)
     assert clicked.max() > 10 * steady[2:-2].max()
