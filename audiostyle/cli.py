@@ -29,6 +29,8 @@ from .parallel import init_from_env, parse_devices, spawn
 if TYPE_CHECKING:
     from torch import Tensor
 
+    from .transfer import AudioResult
+
 PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 
 # The library's parameter names -> this tool's flags: its errors ("momentum must be in [0, 1),
@@ -68,7 +70,16 @@ _float_list = _number_list(float, "numbers")
 
 
 def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
+    """The options of ``transfer`` and ``texture``, one group at a time."""
     d = AudioStyleConfig()
+    io = _add_io_options(p)
+    _add_method_options(p, transfer, d)
+    _add_domain_options(p, transfer, d)
+    _add_rhythm_options(p, d)
+    _add_execution_options(p, io, d)
+
+
+def _add_io_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     io = p.add_argument_group("input and output")
     io.add_argument("-o", "--output", required=True, metavar="OUT",
                     help="result audio file (.wav, .flac or .ogg)")
@@ -84,7 +95,11 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
     io.add_argument("--plot", metavar="F.png",
                     help="write the spectrograms of the inputs and the result, and the loss curve")
     io.add_argument("--quiet", action="store_true", help="no progress bar")
+    return io
 
+
+def _add_method_options(p: argparse.ArgumentParser, transfer: bool,
+                        d: AudioStyleConfig) -> None:
     m = p.add_argument_group("method (defaults: the reference's, or the --preset's)")
     m.add_argument("--preset", choices=PRESET_NAMES, default="default",
                    help="fast: 2048 filters, 30 iterations, 150 Griffin-Lim, start from the "
@@ -125,6 +140,9 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
                    help=f"Fast Griffin-Lim momentum in [0, 1), 0 = plain (default: "
                         f"{d.momentum})")
 
+
+def _add_domain_options(p: argparse.ArgumentParser, transfer: bool,
+                        d: AudioStyleConfig) -> None:
     w = p.add_argument_group(
         "domain (what is optimised and written)",
         "--iterations counts the spectrogram stage's iterations, --refine-iterations the "
@@ -144,6 +162,8 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
                    help="L-BFGS iterations of the waveform stage (--domain waveform only; "
                         "default: as many as --iterations)")
 
+
+def _add_rhythm_options(p: argparse.ArgumentParser, d: AudioStyleConfig) -> None:
     r = p.add_argument_group(
         "rhythm (Antognini et al. 2019)",
         "a Gram matrix averages over time, so a texture keeps the style's sounds but smears "
@@ -158,6 +178,9 @@ def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
                    help=f"longest lag it matches, in seconds: a few beats "
                         f"(default: {d.autocorr_seconds})")
 
+
+def _add_execution_options(p: argparse.ArgumentParser, io: argparse._ArgumentGroup,
+                           d: AudioStyleConfig) -> None:
     x = p.add_argument_group("execution")
     x.add_argument("--seed", type=int, metavar="S",
                    help=f"seeds the filters, the start and the phase (default: {d.seed})")
@@ -298,6 +321,7 @@ def _quality(wave: Tensor, rate: int, content: Optional[AudioClip], styles: Sequ
 
 
 def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
+    """``transfer`` or ``texture``: check, load, run, write, report."""
     from .transfer import style_transfer, texture_synthesis
 
     config = _validate(args, transfer)
@@ -309,8 +333,7 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     content: Optional[AudioClip] = load_audio(args.content, mono) if transfer else None
     styles = [load_audio(p, mono) for p in args.styles]
     load_seconds = time.perf_counter() - t0
-    if transfer:
-        assert content is not None
+    if content is not None:
         result = style_transfer(content, styles, config, style_weights=args.style_weights,
                                 stereo=args.stereo, device=args.device, quiet=args.quiet)
     else:
@@ -325,39 +348,54 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     t0 = time.perf_counter()
     save_audio(args.output, result.waveform, result.sample_rate)
     if args.plot:
-        from .plots import plot_spectrograms
-
-        panels = ([(f"content: {Path(content.path).name}", content.samples,
-                    content.sample_rate)] if content is not None else [])
-        panels += [(f"style: {Path(s.path).name}", s.samples, s.sample_rate) for s in styles]
-        panels.append((f"result: {Path(args.output).name}", result.waveform,
-                       result.sample_rate))
-        plot_spectrograms(panels, args.plot, loss_history=result.history,
-                          n_fft=config.n_fft, hop=config.hop)
+        _write_plot(args, config, result, content, styles)
     seconds = {"load": load_seconds, **result.seconds, "write": time.perf_counter() - t0}
-    if args.metrics:
-        metrics = result.metrics()
-        metrics["seconds"] = seconds
-        metrics["inputs"] = {"content": args.content if transfer else None,
-                             "styles": list(args.styles)}
-        metrics["output"] = args.output
-        metrics["preset"] = args.preset
-        metrics["quality"] = quality = _quality(result.waveform, result.sample_rate, content,
-                                                styles, args.style_weights)
-        with atomic_write(args.metrics, "w") as fh:
-            json.dump(metrics, fh, indent=2)
-            fh.write("\n")
+    quality = _write_metrics(args, result, seconds, content, styles) if args.metrics else None
     if not args.quiet or result.interrupted:
-        note = ("interrupted; wrote the best result so far to" if result.interrupted
-                else "wrote")
-        channels, samples = result.waveform.shape
-        held = (f", held-out style distance {quality['heldout_style_distance']:.4g}"
-                if args.metrics and quality["heldout_style_distance"] is not None else "")
-        print(f"audiostyle: {note} {args.output} ({samples / result.sample_rate:.1f} s, "
-              f"{result.sample_rate} Hz, {channels} ch, loss {result.loss:.4g}{held}, "
-              f"{result.iterations} iterations, {time.perf_counter() - start:.1f} s)",
-              file=sys.stderr)
+        _summary(args, result, quality, time.perf_counter() - start)
     return 130 if result.interrupted else 0
+
+
+def _write_plot(args: argparse.Namespace, config: AudioStyleConfig, result: "AudioResult",
+                content: Optional[AudioClip], styles: Sequence[AudioClip]) -> None:
+    """``--plot``: the inputs' and the result's spectrograms and the loss curve."""
+    from .plots import plot_spectrograms
+
+    panels = ([(f"content: {Path(content.path).name}", content.samples,
+                content.sample_rate)] if content is not None else [])
+    panels += [(f"style: {Path(s.path).name}", s.samples, s.sample_rate) for s in styles]
+    panels.append((f"result: {Path(args.output).name}", result.waveform, result.sample_rate))
+    plot_spectrograms(panels, args.plot, loss_history=result.history,
+                      n_fft=config.n_fft, hop=config.hop)
+
+
+def _write_metrics(args: argparse.Namespace, result: "AudioResult", seconds: dict[str, float],
+                   content: Optional[AudioClip], styles: Sequence[AudioClip]) -> dict:
+    """``--metrics``: the result's summary, timings, inputs and held-out quality as JSON
+    (written atomically). Returns the quality measures."""
+    metrics = result.metrics()
+    metrics["seconds"] = seconds
+    metrics["inputs"] = {"content": getattr(args, "content", None), "styles": list(args.styles)}
+    metrics["output"] = args.output
+    metrics["preset"] = args.preset
+    metrics["quality"] = quality = _quality(result.waveform, result.sample_rate, content,
+                                            styles, args.style_weights)
+    with atomic_write(args.metrics, "w") as fh:
+        json.dump(metrics, fh, indent=2)
+        fh.write("\n")
+    return quality
+
+
+def _summary(args: argparse.Namespace, result: "AudioResult", quality: Optional[dict],
+             seconds: float) -> None:
+    """The one line on what was written (stderr)."""
+    note = "interrupted; wrote the best result so far to" if result.interrupted else "wrote"
+    channels, samples = result.waveform.shape
+    held = (f", held-out style distance {quality['heldout_style_distance']:.4g}"
+            if quality and quality["heldout_style_distance"] is not None else "")
+    print(f"audiostyle: {note} {args.output} ({samples / result.sample_rate:.1f} s, "
+          f"{result.sample_rate} Hz, {channels} ch, loss {result.loss:.4g}{held}, "
+          f"{result.iterations} iterations, {seconds:.1f} s)", file=sys.stderr)
 
 
 def _plot(args: argparse.Namespace) -> int:
