@@ -60,6 +60,7 @@ from shared import (
     optimize,
     select_device,
 )
+from shared.device import compute_dtype
 
 from .color import gray_to_rgb, luminance, match_color_histogram, match_luminance_stats, restore_chrominance
 from .features import DEFAULT_LAYERS, build_extractor, feature_layout
@@ -108,6 +109,7 @@ class GatysConfig:
     preserve_color: PreserveColor | None = None  # "luminance", "histogram" or None
     feature_scale: float | None = None  # None: from the preprocessing (see the module note)
     seed: int = 0  # seeds the noise init and random weights
+    precision: Literal["fp32", "bf16"] = "fp32"  # the feature network's arithmetic (module note)
     device: str | torch.device = "auto"  # "auto", "cpu", "cuda", "cuda:N"
     check_memory: bool = True  # refuse sizes that will not fit in memory, before starting
     quiet: bool = False  # no progress bar
@@ -134,6 +136,7 @@ class GatysConfig:
                              f"{self.preserve_color!r}")
         if isinstance(self.init, str) and self.init not in ("noise", "content"):
             raise ValueError(f"init must be noise, content or an image, got {self.init!r}")
+        compute_dtype(self.precision)  # ValueError naming precision
         if not (self.noise_std >= 0 and math.isfinite(self.noise_std)):
             raise ValueError(f"noise_std must be finite and >= 0, got {self.noise_std}")
 
@@ -234,7 +237,8 @@ def _build(cfg: GatysConfig, layers: Sequence[str], device: torch.device) -> nn.
         if cfg.quiet:
             warnings.simplefilter("ignore")
         return build_extractor(cfg.model, layers, weights=cfg.weights, pooling=cfg.pooling,
-                               preprocess=cfg.preprocess, seed=cfg.seed, device=device)
+                               preprocess=cfg.preprocess, seed=cfg.seed, device=device,
+                               precision=cfg.precision)
 
 
 def _prepare_styles(styles: Sequence[Tensor], cfg: GatysConfig, color_ref: Tensor | None

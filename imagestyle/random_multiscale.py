@@ -41,6 +41,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from shared.device import compute_dtype
+
 from .vgg import IMAGENET_MEAN, IMAGENET_STD
 
 KERNEL_SIZES: tuple[int, ...] = (3, 5, 7, 11, 15, 23, 37, 55)
@@ -135,6 +137,9 @@ class RandomMultiscaleFeatures(nn.Module):
         channels: Filters per scale.
         seed: Seed of the filter weights (the same seed gives the same network).
         max_kernel: Widest kernel run at full resolution (see the module note).
+        precision: ``"fp32"`` or ``"bf16"``: the filters are stored, and the convolutions
+            run, in bfloat16 (the input is centred in its own dtype first, and the features
+            come back in it).
 
     ``forward(image)`` takes RGB images ``(B, 3, H, W)`` in [0, 1] and returns
     ``{name: (B, channels, H_l, W_l)}``. The weights are buffers (never trained), so
@@ -149,8 +154,11 @@ class RandomMultiscaleFeatures(nn.Module):
         channels: int = CHANNELS,
         seed: int = 0,
         max_kernel: int = MAX_KERNEL,
+        precision: str = "fp32",
     ) -> None:
         super().__init__()
+        dtype = compute_dtype(precision)
+        self.precision = precision
         self.layout = multiscale_layout(kernel_sizes, channels, max_kernel)
         self.available_layers = list(self.layout.names)
         layers = list(dict.fromkeys(layers)) or list(self.available_layers)
@@ -171,9 +179,9 @@ class RandomMultiscaleFeatures(nn.Module):
             w = w / w.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
             if name in layers:
                 self.plan[name] = (d, taps)
-                self.register_buffer(f"weight_{name}", w)
+                self.register_buffer(f"weight_{name}", w.to(dtype))
         for d in sorted({d for d, _ in self.plan.values()} - {1}):
-            self.register_buffer(f"tent_{d}", tent_kernel(d))
+            self.register_buffer(f"tent_{d}", tent_kernel(d).to(dtype))
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self.requires_grad_(False)
@@ -186,7 +194,8 @@ class RandomMultiscaleFeatures(nn.Module):
         if image.dim() != 4 or image.shape[1] != 3:
             raise ValueError(f"RandomMultiscaleFeatures expects (B, 3, H, W) images, got "
                              f"{tuple(image.shape)}")
-        x = (image - self.mean) / self.std  # (B, 3, H, W)
+        dtype = getattr(self, f"weight_{self.layers[0]}").dtype  # the filters' (precision)
+        x = ((image - self.mean) / self.std).to(dtype)  # (B, 3, H, W)
         pooled: dict[int, Tensor] = {1: x}
         out: dict[str, Tensor] = {}
         for name in self.layers:
@@ -194,7 +203,8 @@ class RandomMultiscaleFeatures(nn.Module):
             if d not in pooled:
                 pooled[d] = _downsample(x, getattr(self, f"tent_{d}"), d)  # (B, 3, H/d, W/d)
             xd = _pad_to(pooled[d], taps)
-            out[name] = F.relu(F.conv2d(xd, getattr(self, f"weight_{name}")))  # (B, C, H', W')
+            out[name] = F.relu(F.conv2d(xd, getattr(self, f"weight_{name}"))
+                               ).to(image.dtype)  # (B, C, H', W')
         return out
 
 

@@ -25,6 +25,8 @@ from typing import Literal, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
+from shared.device import compute_dtype
+
 
 Arch = Literal["vgg16", "vgg19"]
 Pooling = Literal["max", "avg"]
@@ -187,9 +189,12 @@ class VGGFeatures(nn.Module):
             ``None`` to keep PyTorch's seeded random initialisation.
         pooling: ``"max"`` (the papers) or ``"avg"`` (Gatys et al. 2015 found it smoother).
         preprocess: Input convention of the weights, ``"torchvision"`` or ``"caffe"``.
+        precision: ``"fp32"`` or ``"bf16"``: the convolutions' weights are stored, and the
+            layers run, in bfloat16 (the input is normalised in its own dtype first, and the
+            features come back in it).
 
     ``forward(image)`` takes RGB images ``(B, 3, H, W)`` in [0, 1] and returns
-    ``{name: (B, C_l, H_l, W_l)}`` for the requested layers.
+    ``{name: (B, C_l, H_l, W_l)}`` for the requested layers, in ``image``'s dtype.
     """
 
     def __init__(
@@ -199,8 +204,10 @@ class VGGFeatures(nn.Module):
         state_dict: Mapping[str, Tensor] | None = None,
         pooling: Pooling = "max",
         preprocess: Preprocess = "torchvision",
+        precision: str = "fp32",
     ) -> None:
         super().__init__()
+        dtype = compute_dtype(precision)
         self.layout = vgg_layout(arch)
         valid = list(self.layout.names)
         if pooling not in ("max", "avg"):
@@ -225,7 +232,8 @@ class VGGFeatures(nn.Module):
                 first = str(exc).strip().splitlines()[-1].strip()
                 raise ValueError(f"the weights do not match {arch}: {first}") from None
         self._names = list(self.layout.upto(self.layers))
-        self.features = nn.Sequential(*list(full)[: len(self._names)])
+        self.features = nn.Sequential(*list(full)[: len(self._names)]).to(dtype)
+        self.precision = precision
         self.requires_grad_(False)
         self.eval()
         if preprocess == "torchvision":
@@ -248,13 +256,13 @@ class VGGFeatures(nn.Module):
     def forward(self, image: Tensor) -> dict[str, Tensor]:
         if image.dim() != 4 or image.shape[1] != 3:
             raise ValueError(f"VGGFeatures expects (B, 3, H, W) images, got {tuple(image.shape)}")
-        x = self.normalize(image)
+        x = self.normalize(image).to(self.features[0].weight.dtype)  # (B, 3, H, W)
         out: dict[str, Tensor] = {}
         wanted = set(self.layers)
         for name, layer in zip(self._names, self.features):
             x = layer(x)
             if name in wanted:
-                out[name] = x
+                out[name] = x.to(image.dtype)
         return out
 
 

@@ -36,15 +36,29 @@ def select_device(spec: str | torch.device = "auto") -> torch.device:
     return device
 
 
+PRECISIONS = ("fp32", "bf16")  # the toolkit's arithmetic choices
+
+
+def compute_dtype(precision: str) -> torch.dtype:
+    """The ``torch.dtype`` of ``precision``: ``"fp32"`` -> float32, ``"bf16"`` -> bfloat16.
+
+    Raises ``ValueError`` (naming ``precision``) for anything else.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be 'bf16' or 'fp32', got {precision!r}")
+    return torch.bfloat16 if precision == "bf16" else torch.float32
+
+
 def autocast(device: torch.device, precision: str = "bf16") -> contextlib.AbstractContextManager:
     """The one mixed-precision context of the toolkit: bfloat16 autocast on CUDA when
     ``precision`` is ``"bf16"``; a no-op for ``"fp32"`` and on the CPU (where bf16 autocast is
-    slower than float32 for these networks).
+    slower than float32 for these networks: it casts frozen weights again on every call; the
+    Gatys feature networks keep bfloat16 weights instead, see
+    :func:`imagestyle.features.build_extractor`).
 
     Raises ``ValueError`` for a ``precision`` other than ``"bf16"`` or ``"fp32"``.
     """
-    if precision not in ("bf16", "fp32"):
-        raise ValueError(f"precision must be 'bf16' or 'fp32', got {precision!r}")
+    compute_dtype(precision)  # validates
     if precision == "bf16" and torch.device(device).type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
