@@ -28,7 +28,7 @@ from shared.cli import ArgumentParser, sys_exit
 from .features import DEFAULT_LAYERS
 from .feedforward.cli import add_subcommands as add_feedforward_subcommands
 from .imageio import SAVE_FORMATS, load_image, save_image
-from .options import FLAGS, add_features_option, float_list, layer_list, size
+from .options import FLAGS, add_features_option, add_precision_option, float_list, layer_list, size
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -93,7 +93,7 @@ def _config(args: argparse.Namespace, features: str, init: object,
         size=args.size, scales=args.scales, iterations=args.iterations, optimizer=args.optimizer,
         lr=args.lr, line_search=None if args.line_search == "none" else args.line_search,
         init=init, preserve_color=args.preserve_color, seed=args.seed,
-        device=args.device, quiet=args.quiet,
+        device=args.device, precision=args.precision, quiet=args.quiet,
     )
 
 
@@ -219,6 +219,7 @@ def _add_optimisation_options(opt: argparse._ArgumentGroup, texture: bool) -> No
     opt.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     opt.add_argument("--device", default="auto",
                      help="auto, cpu, cuda or cuda:N (default: auto = CUDA when present)")
+    add_precision_option(opt)
 
 
 def _add_output_options(out: argparse._ArgumentGroup, texture: bool) -> None:

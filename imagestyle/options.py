@@ -7,6 +7,8 @@ One parser per kind of value, so that a flag reads the same everywhere:
 * ``--features vgg19|vgg16|random-multiscale``: the feature (loss) network (``transfer``,
   ``texture``, ``train``); ``--model FILE`` is always a trained model file (``stylize``,
   ``sample``, ``export``);
+* ``--precision fp32|bf16``: the feature network's arithmetic (``transfer``, ``texture``;
+  :func:`add_precision_option`);
 * ``--size N|WxH`` (:func:`size`), comma-separated numbers (:func:`float_list`), counts
   (:func:`positive_int`, :func:`nonneg_int`).
 
@@ -37,7 +39,7 @@ FLAGS: dict[str, str] = {
     "style_scale": "--style-scale", "size": "--size", "scales": "--scales",
     "iterations": "--iterations", "optimizer": "--optimizer", "lr": "--lr",
     "line_search": "--line-search", "init": "--init", "preserve_color": "--preserve-color",
-    "seed": "--seed", "device": "--device",
+    "seed": "--seed", "device": "--device", "precision": "--precision",
     # train (TrainConfig)
     "styles": "STYLE", "out": "--output", "arch": "--arch", "mode": "--mode",
     "dataset": "--dataset", "image_size": "--image-size", "style_size": "--style-size",
@@ -56,6 +58,18 @@ def add_features_option(group: Any, default: str) -> None:
     """Add ``--features`` (the feature network of the loss) to an argument group."""
     group.add_argument("--features", choices=FEATURES, default=None,
                        help=f"feature network of the loss (default: {default})")
+
+
+PRECISION_HELP = (
+    "arithmetic of the feature network: fp32, or bf16 (weights cast once, convolutions in "
+    "bfloat16 on the CPU and CUDA; the image, L-BFGS's memory, Grams and losses stay "
+    "float32). MEASURED (default: fp32)")
+
+
+def add_precision_option(group: Any) -> None:
+    """Add ``--precision fp32|bf16`` (:attr:`imagestyle.gatys.GatysConfig.precision`)."""
+    group.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                       help=PRECISION_HELP)
 
 
 def parse_layers(text: str) -> tuple[list[str], dict[str, float] | None]:
@@ -135,5 +149,5 @@ size = _argparse_type(parse_size, "size")  # N or WxH
 positive_int = _argparse_type(_int_at_least(1, "a positive integer"), "positive_int")
 nonneg_int = _argparse_type(_int_at_least(0, "an integer >= 0"), "nonneg_int")
 
-__all__ = ["FEATURES", "FLAGS", "add_features_option", "float_list", "layer_list",
-           "nonneg_int", "parse_layers", "positive_int", "size"]
+__all__ = ["FEATURES", "FLAGS", "add_features_option", "add_precision_option", "float_list",
+           "layer_list", "nonneg_int", "parse_layers", "positive_int", "size"]

@@ -76,6 +76,43 @@ def test_texture_square_size_and_summary(files: dict[str, Path], tmp_path: Path,
         assert img.size == (20, 20)
 
 
+@pytest.mark.parametrize("command", ["transfer", "texture"])
+def test_precision_bf16_end_to_end(files: dict[str, Path], tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str],
+                                   monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    from imagestyle import gatys
+
+    seen: list[str] = []
+    build = gatys._build
+
+    def spy(cfg: gatys.GatysConfig, *args: object) -> torch.nn.Module:
+        seen.append(cfg.precision)
+        return build(cfg, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gatys, "_build", spy)
+    out = tmp_path / "bf16.png"
+    inputs = [files["content"], files["style"]] if command == "transfer" else [files["style"]]
+    code, err = run_cli([command, *inputs, "-o", out, "--size", "24", "--precision", "bf16",
+                         *FAST], capsys)
+    assert code == 0, err
+    assert seen == ["bf16"] and out.exists()
+
+
+def test_precision_errors_name_the_flag(files: dict[str, Path], tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library error about ``precision`` reaches the user as ``--precision``."""
+    from imagestyle import gatys
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ValueError("precision must be 'bf16' or 'fp32', got 'x'")
+
+    monkeypatch.setattr(gatys, "_optimise_levels", refuse)
+    out = tmp_path / "o.png"
+    code, err = run_cli(["texture", files["style"], "-o", out, "--size", "16", *FAST], capsys)
+    assert code != 0 and "--precision must be 'bf16' or 'fp32'" in err and not out.exists()
+
+
 def test_texture_falls_back_to_random_multiscale_offline(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -172,6 +209,8 @@ BAD_INPUTS = [
                  "--style-scale must be positive", id="bad style scale"),
     pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--device", "tpu"], "--device",
                  id="bad device"),
+    pytest.param(["texture", "{s}", "-o", "{out}", "--precision", "fp16"],
+                 "argument --precision: invalid choice: 'fp16'", id="bad precision"),
     pytest.param(["texture", "{s}", "-o", "{out}", "--style-weight", "0"],
                  "--style-weight is 0: there is nothing to optimise", id="zero style weight"),
     pytest.param(["transfer", "{c}", "{s}", "-o", "{out}", "--model", "random-multiscale"],
@@ -322,6 +361,7 @@ def test_help_states_defaults_and_subcommands(capsys: pytest.CaptureFixture[str]
     text = " ".join(capsys.readouterr().out.split())
     for default in ("(default: 5)", "(default: 100)", "(default: 0.001)", "(default: 1000)",
                     "(default: 512)", "(default: lbfgs)", "(default: noise)",
+                    "--precision {fp32,bf16}", "(default: fp32)",
                     "relu4_2", "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"):
         assert default in text, default
 
