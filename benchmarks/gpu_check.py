@@ -68,9 +68,9 @@ def gatys_run(device: str, size: int, iterations: int) -> float:
 
 
 def johnson_fps(device: torch.device, frames: int = 60) -> float:
-    from imagestyle.feedforward.networks import TransformNet, TransformNetConfig
+    from imagestyle.feedforward.networks import build_network
 
-    net = TransformNet(TransformNetConfig()).to(device).eval()
+    net = build_network("johnson", {}).to(device).eval()  # the default Johnson network
     x = torch.rand(1, 3, 1080, 1920, device=device)
     if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
