@@ -115,7 +115,8 @@ def _add_method_options(p: argparse.ArgumentParser, transfer: bool,
         m.add_argument("--phase-init", choices=("random", "content", "pghi"),
                        help="Griffin-Lim starts from a random phase, the content's, or pghi: "
                             "the phase integrated from the result's magnitude (Prusa et al. "
-                            "2017), a far better start than random at 0.1-0.5 s per 10 s "
+                            "2017; 0.1-0.3 s per 10 s), the best start when Griffin-Lim gets "
+                            "few iterations (under 50); with more, the start hardly matters "
                             "(default: random; fast and best: content)")
     m.add_argument("--iterations", type=int, metavar="N",
                    help=f"optimiser iterations (default: {d.iterations})")
