@@ -481,7 +481,7 @@ def _synthesize(
         spectrogram). Their ``history`` is empty and they do not count in
         ``spectral_convergence``.
     """
-    if frames > config.window_frames and config.domain == "spectrogram":
+    if frames > config.window_frames:
         from .windows import synthesize_windows  # windows builds on this module's steps
 
         return synthesize_windows(content, styles, frames, out_samples, config, style_weights,

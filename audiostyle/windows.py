@@ -31,13 +31,13 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import Tensor
 
-from shared import OptimResult
+from shared import OptimResult, optimize
 
 from .config import AudioStyleConfig
 from .network import RandomConvBank
 from .parallel import Workers, current
-from .transfer import (AudioResult, Channel, Tally, _channel_targets, _result,
-                       _unoptimised_channel, build_network, build_objective,
+from .transfer import (WAVEFORM_EPS, AudioResult, Channel, Tally, _channel_targets, _optim,
+                       _result, _unoptimised_channel, build_network, build_objective,
                        optimise_spectrogram, start_spectrogram)
 from .spectral import Spectral, log_to_magnitude
 
@@ -393,32 +393,122 @@ def texture_windows(net: RandomConvBank, targets: dict[str, Tensor], frames: int
     return spec, combine_results(results, spec)
 
 
-def _channel_windows(net: RandomConvBank, targets: dict[str, Tensor],
-                     content_wave: Optional[Tensor], frames: int, out_samples: int,
-                     config: AudioStyleConfig, channel: int, tally: Tally, workers: Workers,
-                     quiet: bool, desc: str,
-                     tick: Callable[[int], None]) -> tuple[Optional[Channel], bool]:
-    """One channel in windows: optimise (this rank's share of a transfer's windows; a
-    texture's chain on rank 0), gather on rank 0, join, reconstruct in blocks. Returns the
-    :class:`Channel` on rank 0 (None on the others) and whether Ctrl-C stopped any rank."""
+def _spectrogram_windows(net: RandomConvBank, targets: dict[str, Tensor],
+                         content_wave: Optional[Tensor], frames: int, out_samples: int,
+                         config: AudioStyleConfig, channel: int, tally: Tally, workers: Workers,
+                         quiet: bool, desc: str, tick: Callable[[int], None]
+                         ) -> tuple[Optional[Tensor], Optional[Tensor], Optional[OptimResult],
+                                    bool]:
+    """The spectrogram stage in windows: optimise (this rank's share of a transfer's windows;
+    a texture's chain on rank 0), gather on rank 0, join, reconstruct in blocks. Returns
+    the log spectrogram ``(1, F, T)``, the waveform ``(1, N)`` (CPU) and the combined
+    :class:`shared.OptimResult` on rank 0 (None on the others) and whether Ctrl-C stopped
+    any rank."""
+    device = net.weight(net.kernel_widths[0]).device
     if content_wave is not None:
         spans = plan_windows(frames, config.window_frames, config.overlap)
         spec, result, stopped = _join_transfer(net, targets, content_wave, spans, config,
                                                channel, tally, workers, quiet, desc, tick)
         if spec is None or result is None:
-            return None, stopped
+            return None, None, None, stopped
     elif workers.leader:
         spec, result = texture_windows(net, targets, frames, config, channel, tally, quiet,
                                        desc, tick)
+        stopped = result.interrupted
     else:
-        return None, False
+        return None, None, None, False
     with tally.timed("reconstruction"):
-        wave, convergence = griffin_lim_blocks(spec, out_samples, config, content_wave.device
-                                               if content_wave is not None else
-                                               net.weight(net.kernel_widths[0]).device,
-                                               channel, content_wave, tick)
+        wave, convergence = griffin_lim_blocks(spec, out_samples, config, device, channel,
+                                               content_wave, tick)
     tally.convergences.append(convergence)
-    return Channel(spec, wave, result.history, result), result.interrupted
+    return spec, wave, result, stopped
+
+
+def refine_windows(net: RandomConvBank, targets: dict[str, Tensor], wave: Tensor,
+                   content_wave: Optional[Tensor], config: AudioStyleConfig, tally: Tally,
+                   quiet: bool, desc: str,
+                   tick: Callable[[int], None]) -> tuple[Tensor, OptimResult]:
+    """The waveform stage in chained windows over the samples of ``wave`` ``(1, N)`` (CPU):
+    each window optimises its samples behind fixed context samples already refined (the
+    frames of the widest kernel and one STFT frame's span), re-optimising the previous
+    window's last frames (its edge), under the global style Grams and, for a transfer, the
+    content's features over the same samples. Returns the refined waveform ``(1, N)`` (CPU)
+    and the combined :class:`shared.OptimResult`."""
+    spectral, hop = config.spectral, config.hop
+    device = net.weight(net.kernel_widths[0]).device
+    spans = plan_windows(spectral.frames(wave.shape[-1]), config.window_frames, config.overlap)
+    edge = (net.receptive_frames - 1) * hop + config.n_fft  # samples one window's edge touches
+    out, results, made = wave.clone(), [], 0
+    for i, (a, b) in enumerate(spans):
+        start = 0 if i == 0 else max(a * hop, made - edge)
+        stop = wave.shape[-1] if i == len(spans) - 1 else b * hop
+        context = max(0, start - edge)
+        _level_new_samples(out, made, stop)
+        prefix = out[:, context:start].to(device)  # (1, start - context), fixed
+        content_spec = (None if content_wave is None else
+                        spectral.log(content_wave[:, context:stop]))  # (1, F, n)
+        objective = build_objective(net, targets, content_spec, config)
+        result = optimize(out[:, start:stop].to(device).contiguous(),
+                          lambda x: objective(net(spectral.log(torch.cat([prefix, x], -1),
+                                                               WAVEFORM_EPS))),
+                          _optim(config, config.waveform_iterations, stop - start),
+                          quiet=quiet, desc=f"{desc} (waveform) window {i + 1}/{len(spans)}")
+        tally.add("waveform", result)
+        out[:, start:stop] = result.variable.detach().cpu()
+        result.variable = torch.empty(0)  # held in `out`
+        results.append(result)
+        made = stop
+        tick(1)
+        if result.interrupted:
+            break
+    return out, combine_results(results, out)
+
+
+def _level_new_samples(out: Tensor, made: int, stop: int) -> None:
+    """Bring samples ``made:stop`` of ``out`` ``(1, N)`` that are still far quieter than the
+    refined samples before them (a noise start) to their RMS, in place: Gram matching lets
+    a few loud samples stand in for many quiet ones, so new material starting near silence
+    beside refined material stayed quiet (measured, 8 s waveform texture from noise, windows
+    of 256 frames: later windows at half the first one's level, with bursts at the joins)."""
+    if made == 0:
+        return
+    before = out[:, max(0, made - (stop - made)):made].square().mean().sqrt()
+    new = out[:, made:stop].square().mean().sqrt()
+    if 0 < new < 0.1 * before:
+        out[:, made:stop] *= before / new
+
+
+def _channel_windows(net: RandomConvBank, targets: dict[str, Tensor],
+                     content_wave: Optional[Tensor], frames: int, out_samples: int,
+                     config: AudioStyleConfig, channel: int, tally: Tally, workers: Workers,
+                     quiet: bool, desc: str,
+                     tick: Callable[[int], None]) -> tuple[Optional[Channel], bool]:
+    """One channel in windows: the spectrogram stage (:func:`_spectrogram_windows`) when
+    ``config.spectrogram_stage``, then in the waveform domain the waveform stage on rank 0
+    (:func:`refine_windows`). Returns the :class:`Channel` on rank 0 (None on the others)
+    and whether Ctrl-C stopped any rank."""
+    spec = wave = result = None
+    stopped = False
+    if config.spectrogram_stage:
+        spec, wave, result, stopped = _spectrogram_windows(
+            net, targets, content_wave, frames, out_samples, config, channel, tally, workers,
+            quiet, desc, tick)
+    elif workers.leader:  # the waveform stage from the content's samples or noise
+        wave = (content_wave.cpu() if config.waveform_init == "content" and content_wave is not None
+                else torch.randn(1, out_samples, generator=window_generator(
+                    config.seed, channel, 0)) * config.init_scale)
+    if wave is None:
+        return None, stopped
+    history = [] if result is None else list(result.history)
+    if config.domain == "waveform" and not stopped:
+        wave, result = refine_windows(net, targets, wave, content_wave, config, tally, quiet,
+                                      desc, tick)
+        history += result.history
+        stopped = result.interrupted
+        spec = torch.cat([config.spectral.log_frames(wave, a, b) for a, b in
+                          blocks(config.spectral.frames(wave.shape[-1]), 4096)], dim=-1)
+    assert spec is not None and result is not None
+    return Channel(spec, wave, history, result), stopped
 
 
 def synthesize_windows(content: Optional[Tensor], styles: Sequence[Tensor], frames: int,
@@ -444,8 +534,10 @@ def synthesize_windows(content: Optional[Tensor], styles: Sequence[Tensor], fram
     with tally.timed("features"):
         net = build_network(config, device)
     spans = plan_windows(frames, config.window_frames, config.overlap)
-    per_channel = (len(workers.share(len(spans))) if content is not None else len(spans))
-    bar = tqdm(total=channels * (per_channel + len(spans)), desc=label, unit="window",
+    mine = len(workers.share(len(spans))) if content is not None else len(spans)
+    per_channel = ((mine + len(spans)) * config.spectrogram_stage  # windows, Griffin-Lim blocks
+                   + len(spans) * (config.domain == "waveform"))  # waveform windows
+    bar = tqdm(total=channels * per_channel, desc=label, unit="window",
                disable=quiet or not workers.leader, dynamic_ncols=True, leave=False)
     cache: dict[tuple[int, ...], dict[str, Tensor]] = {}
     done: list[Channel] = []
@@ -476,5 +568,5 @@ def synthesize_windows(content: Optional[Tensor], styles: Sequence[Tensor], fram
 
 
 __all__ = ["BlockSums", "Crossfade", "blocks", "combine_results", "content_frames",
-           "griffin_lim_blocks", "join_windows", "plan_windows", "seam_flux", "spectral_flux",
+           "griffin_lim_blocks", "join_windows", "plan_windows", "refine_windows", "seam_flux", "spectral_flux",
            "synthesize_windows", "texture_windows", "transfer_windows", "window_generator"]

@@ -161,3 +161,25 @@ def test_spectral_flux_is_high_at_a_click_and_low_in_a_steady_tone() -> None:
     stft = Spectral(256, 64)
     steady, clicked = spectral_flux(wave, stft), spectral_flux(click, stft)
     assert clicked.max() > 10 * steady[2:-2].max()
+
+
+@pytest.mark.parametrize("mode", ["transfer, refined from Griffin-Lim", "texture from noise"])
+def test_the_waveform_domain_runs_in_chained_windows(mode, speech, music) -> None:
+    cfg = dataclasses.replace(LONG, domain="waveform", refine_iterations=10)
+    if mode.startswith("transfer"):
+        result = style_transfer(speech, [music], cfg, device="cpu")
+    else:
+        cfg = dataclasses.replace(cfg, waveform_init="noise")
+        result = texture_synthesis([music], 8.0, cfg, device="cpu")
+    spans = plan_windows(result.spectrogram.shape[-1], cfg.window_frames, cfg.overlap)
+    stage = result.stages["waveform"]
+    assert len(spans) >= 3 and stage["iterations"] == 10 * len(spans)
+    assert stage["loss"] < stage["start_loss"] / 10
+    assert ("spectrogram" in result.stages) == mode.startswith("transfer")
+    if mode.startswith("texture"):  # a transfer's level follows its content's pauses
+        spec = result.spectrogram[0]  # (F, T): the written samples' own
+        level = torch.stack([spec[:, k:k + 32].mean()
+                             for k in range(0, spec.shape[-1] - 31, 32)])
+        assert level.min() > 0.5 * level.median(), "a stretch stayed quieter than the rest"
+    seam, p99 = seam_flux(result.waveform, spans, cfg.spectral)
+    assert seam <= p99, f"seam flux {seam:.3f} above the file's 99th percentile {p99:.3f}"
