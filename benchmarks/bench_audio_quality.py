@@ -1,0 +1,302 @@
+"""Quality benchmark (issue 9): each pipeline of ``audiostyle`` on generated speech and music
+and on ``examples/*.wav``, measured on the written result with the held-out network of
+:mod:`audiostyle.quality` (seed 1234, widths 5 and 25: no tool setting uses them).
+
+Table 1, per case and pipeline: held-out style distance of the result (lower is closer to the
+style's texture), for transfers the share of the content-to-style gap closed and the held-out
+content distance (lower keeps more of the content), for textures the onset period (the rhythm's
+period, :func:`audiostyle.quality.onset_period`) against the style's, the spectral convergence
+of the Griffin-Lim stage and the wall time (features, optimisation, reconstruction).
+
+Pipelines: ``reference`` (the defaults, the faithful reference), ``pghi`` and ``content-phase``
+(Griffin-Lim started from PGHI's or the content's phase; transfers), ``waveform`` (a waveform
+refinement stage after the spectrogram stage), ``autocorr`` (the autocorrelation term;
+textures), ``fast`` and ``best`` (the presets).
+
+Table 2, phase retrieval alone: spectral convergence of Griffin-Lim from a random phase and
+from PGHI's, after 0 .. N iterations, on the real magnitudes of the speech and music clips.
+
+    python benchmarks/bench_audio_quality.py --quick     # minutes: 512 filters, 30 its, 4 s,
+                                                         # two cases
+    python benchmarks/bench_audio_quality.py             # reduced: 1024 filters, 50 its, 6 s
+    python benchmarks/bench_audio_quality.py --full      # the reference's settings, 10 s
+    python benchmarks/bench_audio_quality.py --pipelines reference,pghi --cases texture-drums
+
+The reduced and quick runs override filters, iterations and Griffin-Lim iterations in every
+pipeline but ``fast`` (which is already small); ``best`` then keeps its widths and its 2x Griffin-Lim ratio
+(marked ``best*``). Generated media need espeak-ng, sox, fluidsynth, fluid-soundfont-gm
+(``media.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from media import Clip, clip_path  # noqa: E402
+
+from audiostyle import load_audio  # noqa: E402
+from audiostyle.cli import main as audiostyle_main  # noqa: E402
+from audiostyle.pghi import pghi  # noqa: E402
+from audiostyle.quality import onset_period  # noqa: E402
+from audiostyle.spectral import griffin_lim, magnitude, spectral_convergence  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row group: a transfer (``content`` given) or a texture of the style."""
+
+    name: str
+    style: "Clip | Path"
+    content: "Clip | Path | None" = None
+
+
+def cases(seconds: float) -> list[Case]:
+    return [
+        Case("transfer-speech-piano", Clip("piano", 10), Clip("speech", seconds)),
+        Case("transfer-guitar-strings", Clip("strings", 12), Clip("guitar", seconds)),
+        Case("transfer-examples", EXAMPLES / "music.wav", EXAMPLES / "speech.wav"),
+        Case("texture-drums", Clip("drums", 10)),
+        Case("texture-examples-music", EXAMPLES / "music.wav"),
+    ]
+
+
+AUTOCORR_WEIGHT = 30.0  # chosen on the drum texture: see audiostyle.rhythm
+# name -> (extra CLI arguments, applies to "transfer" / "texture" / "both")
+PIPELINES: dict[str, tuple[list[str], str]] = {
+    "reference": ([], "both"),
+    "pghi": (["--phase-init", "pghi"], "transfer"),
+    "content-phase": (["--phase-init", "content"], "transfer"),
+    "waveform": (["--domain", "waveform"], "both"),
+    "autocorr": (["--autocorr-weight", str(AUTOCORR_WEIGHT)], "texture"),
+    "fast": (["--preset", "fast"], "both"),
+    "fast-pghi": (["--preset", "fast", "--phase-init", "pghi"], "transfer"),
+    "best": (["--preset", "best"], "both"),
+    "best-autocorr": (["--preset", "best", "--autocorr-weight", str(AUTOCORR_WEIGHT)], "both"),
+}
+
+
+def _path(clip: "Clip | Path", media: Path) -> Path:
+    return clip if isinstance(clip, Path) else clip_path(clip, media)
+
+
+def run(case: Case, pipeline: str, paths: dict[str, Path], out: Path, reduced: dict[str, int],
+        seconds: float, autocorr_seconds: Optional[float]) -> dict:
+    extra, _ = PIPELINES[pipeline]
+    transfer = "content" in paths
+    args = (["transfer", str(paths["content"]), str(paths["style"])] if transfer
+            else ["texture", str(paths["style"]), "--seconds", str(seconds)])
+    args += ["-o", str(out), "--metrics", str(out.with_suffix(".json")), "--quiet",
+             "--device", "cpu", *extra]
+    if reduced and not pipeline.startswith("fast"):
+        args += ["--filters", str(reduced["filters"]), "--iterations", str(reduced["iterations"]),
+                 "--griffin-lim-iters",
+                 str(reduced["griffin_lim_iters"] * (2 if pipeline.startswith("best") else 1))]
+    if "autocorr" in pipeline and autocorr_seconds is not None:
+        args += ["--autocorr-seconds", str(autocorr_seconds)]
+    t = time.perf_counter()
+    if audiostyle_main(args) != 0:
+        raise RuntimeError(f"audiostyle failed: {' '.join(args)}")
+    wall = time.perf_counter() - t
+    m = json.loads(out.with_suffix(".json").read_text())
+    q = m["quality"]
+    row = {"held_out": q["heldout_style_distance"], "gap_closed": q["gap_closed"],
+           "content_distance": q["content_distance"],
+           "convergence": m["spectral_convergence"], "wall": wall,
+           "run_seconds": sum(v for k, v in m["seconds"].items() if k not in ("load", "write"))}
+    if not transfer:
+        written = load_audio(out)
+        row["period"] = onset_period(written.samples, written.sample_rate)
+    return row
+
+
+def phase_table(paths: dict[str, Path], iterations: list[int]) -> list[tuple]:
+    """Spectral convergence of Griffin-Lim (momentum 0.99, 2048/512) from a random and from
+    PGHI's phase on each clip's own magnitude, after each count of ``iterations``."""
+    rows = []
+    for name, path in paths.items():
+        clip = load_audio(path)
+        wave = clip.samples.mean(0, keepdim=True)  # (1, N)
+        mag = magnitude(wave, 2048, 512)  # (1, F, T)
+        t = time.perf_counter()
+        start = pghi(mag, 2048, 512)
+        pghi_seconds = time.perf_counter() - t
+        for label, init in (("random", None), ("pghi", start)):
+            sc = [spectral_convergence(mag, griffin_lim(
+                mag, 2048, 512, n, 0.99, length=wave.shape[-1],
+                generator=torch.Generator().manual_seed(0), init_phase=init), 2048, 512)
+                for n in iterations]
+            rows.append((name, label, sc, pghi_seconds if init is not None else 0.0))
+    return rows
+
+
+def start_table(cases_: list[Case], media: Path, reduced: dict[str, int], seconds: float,
+                iterations: list[int]) -> list[tuple]:
+    """Griffin-Lim's start on *optimised* spectrograms: each case's spectrogram stage is run
+    once (from noise, and for transfers also from the content), then reconstructed from a
+    random, the content's and PGHI's phase with each count of ``iterations``; spectral
+    convergence and held-out style distance of each reconstruction."""
+    from audiostyle import AudioStyleConfig, style_transfer, texture_synthesis
+    from audiostyle.quality import heldout_style_distance
+    from audiostyle.spectral import log_to_magnitude, match_spectral_level, phase
+    from audiostyle.transfer import working_signal
+
+    rows = []
+    base = AudioStyleConfig(**{**reduced, "griffin_lim_iters": 0})  # type: ignore[arg-type]
+    for case in cases_:
+        style = load_audio(_path(case.style, media))
+        content = None if case.content is None else load_audio(_path(case.content, media))
+        inits = ["noise"] if content is None else ["noise", "content"]
+        for init in inits:
+            cfg = base.replace(init=init)
+            if content is None:
+                res = texture_synthesis([style], seconds, cfg, device="cpu")
+                c_wave = None
+            else:
+                res = style_transfer(content, [style], cfg, device="cpu")
+                c_wave = working_signal(content, cfg, False, "content")  # (1, N)
+            mag = log_to_magnitude(res.spectrogram)  # (1, F, T)
+            length = (mag.shape[-1] - 1) * cfg.hop if c_wave is None else c_wave.shape[-1]
+            starts: dict[str, Optional[torch.Tensor]] = {"random": None}
+            if c_wave is not None:
+                starts["content"] = phase(c_wave, cfg.n_fft, cfg.hop)
+            t = time.perf_counter()
+            starts["pghi"] = pghi(mag, cfg.n_fft, cfg.hop)
+            pghi_s = time.perf_counter() - t
+            for label, start in starts.items():
+                cells = []
+                for n in iterations:
+                    wave = griffin_lim(mag, cfg.n_fft, cfg.hop, n, cfg.momentum, length=length,
+                                       generator=torch.Generator().manual_seed(0),
+                                       init_phase=start)
+                    wave = match_spectral_level(wave, mag, cfg.n_fft, cfg.hop)
+                    cells.append((spectral_convergence(mag, wave, cfg.n_fft, cfg.hop),
+                                  heldout_style_distance(wave, [style.samples], cfg.sample_rate,
+                                                         [style.sample_rate])))
+                rows.append((case.name, init, label, cells, pghi_s if label == "pghi" else None))
+    return rows
+
+
+def _f(v: Optional[float], digits: int = 3) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--full", action="store_true",
+                   help="the reference's settings (4096 filters, 300 iterations, 500 "
+                        "Griffin-Lim) and 10 s clips; presets as defined")
+    p.add_argument("--quick", action="store_true",
+                   help="a few minutes on 2 cores: 512 filters, 30 iterations, 60 Griffin-Lim "
+                        "iterations, 4 s, the cases transfer-examples and texture-drums")
+    p.add_argument("--pipelines", help="comma-separated pipelines (default: all)")
+    p.add_argument("--cases", help="comma-separated case names (default: all)")
+    p.add_argument("--seconds", type=float, help="content and texture length (default: 6 "
+                   "reduced, 10 full)")
+    p.add_argument("--autocorr-seconds", type=float, help="the autocorr pipeline's lag span "
+                   "(default: the tool's)")
+    p.add_argument("--phase-iterations", default="0,10,50,100",
+                   help="Griffin-Lim iterations of table 2 (default: %(default)s)")
+    p.add_argument("--no-phase-table", action="store_true")
+    p.add_argument("--start-table", action="store_true",
+                   help="table 3 only: Griffin-Lim's start on optimised spectrograms")
+    p.add_argument("--media", default=str(Path(tempfile.gettempdir()) / "styletoolkit_media"),
+                   help="cache folder for the generated recordings")
+    args = p.parse_args()
+    seconds = args.seconds or (10.0 if args.full else 4.0 if args.quick else 6.0)
+    reduced = ({} if args.full else
+               {"filters": 512, "iterations": 30, "griffin_lim_iters": 60} if args.quick else
+               {"filters": 1024, "iterations": 50, "griffin_lim_iters": 100})
+    media = Path(args.media)
+    chosen = (set(args.cases.split(",")) if args.cases else
+              {"transfer-examples", "texture-drums"} if args.quick else None)
+    pipes = args.pipelines.split(",") if args.pipelines else list(PIPELINES)
+    unknown = set(pipes) - set(PIPELINES)
+    if unknown:
+        p.error(f"unknown pipelines {sorted(unknown)}; choose from {', '.join(PIPELINES)}")
+    if args.start_table:
+        its = [int(v) for v in args.phase_iterations.split(",")]
+        chosen_cases = [c for c in cases(seconds) if chosen is None or c.name in chosen]
+        print("\nGriffin-Lim's start on the optimised spectrogram (spectrogram stage "
+              f"{'reduced' if reduced else 'full'}, once per case and init): spectral "
+              "convergence / held-out style distance after N iterations\n")
+        print("| case | optimisation from | start | " + " | ".join(f"N={n}" for n in its)
+              + " | PGHI s |")
+        print("|---|---|---|" + "---|" * len(its) + "---|")
+        for name, init, label, cells, secs in start_table(chosen_cases, media, reduced, seconds,
+                                                          its):
+            print(f"| {name} | {init} | {label} | "
+                  + " | ".join(f"{sc:.3f} / {h:.3f}" for sc, h in cells)
+                  + f" | {_f(secs, 2)} |")
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for case in cases(seconds):
+            if chosen is not None and case.name not in chosen:
+                continue
+            paths = {"style": _path(case.style, media)}
+            if case.content is not None:
+                paths["content"] = _path(case.content, media)
+            kind = "transfer" if case.content is not None else "texture"
+            style_period = None
+            if kind == "texture":
+                s = load_audio(paths["style"])
+                style_period = onset_period(s.samples, s.sample_rate)
+            for pipe in pipes:
+                if PIPELINES[pipe][1] not in ("both", kind):
+                    continue
+                r = run(case, pipe, paths, tmp / f"{case.name}_{pipe}.wav", reduced, seconds,
+                        args.autocorr_seconds)
+                r["style_period"] = style_period
+                rows.append((case.name, pipe, r))
+                print(f"done {case.name} {pipe}: held-out {_f(r['held_out'])}, "
+                      f"{r['wall']:.0f} s", file=sys.stderr, flush=True)
+
+    settings = (f"reduced: {reduced['filters']} filters, {reduced['iterations']} L-BFGS "
+                f"iterations, {reduced['griffin_lim_iters']} Griffin-Lim iterations (best*: "
+                f"{2 * reduced['griffin_lim_iters']}) except fast" if reduced
+                else "full: each pipeline's own settings")
+    print(f"\naudio quality, {settings}; content and textures {seconds:g} s; CPU, "
+          f"{torch.get_num_threads()} threads\n")
+    print("| case | pipeline | held-out style dist. | gap closed | content dist. | "
+          "onset period s (style) | spectral conv. | run s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, pipe, r in rows:
+        label = pipe.replace("best", "best*") if reduced else pipe
+        period = ("-" if r.get("period") is None
+                  else f"{r['period']:.3f} ({r['style_period']:.3f})")
+        print(f"| {name} | {label} | {_f(r['held_out'], 4)} | {_f(r['gap_closed'])} | "
+              f"{_f(r['content_distance'])} | {period} | {_f(r['convergence'])} | "
+              f"{r['run_seconds']:.1f} |")
+
+    if not args.no_phase_table:
+        its = [int(v) for v in args.phase_iterations.split(",")]
+        clips = {"speech (examples)": EXAMPLES / "speech.wav",
+                 "music (examples)": EXAMPLES / "music.wav",
+                 "speech (espeak)": clip_path(Clip("speech", seconds), media),
+                 "drums (fluidsynth)": clip_path(Clip("drums", 10), media)}
+        print("\nphase retrieval alone (the clip's own magnitude, Fast Griffin-Lim 0.99): "
+              "spectral convergence after N iterations\n")
+        print("| clip | start | " + " | ".join(f"N={n}" for n in its) + " | PGHI s |")
+        print("|---|---|" + "---|" * len(its) + "---|")
+        for name, label, sc, secs in phase_table(clips, its):
+            print(f"| {name} | {label} | " + " | ".join(f"{v:.4f}" for v in sc)
+                  + f" | {secs:.2f} |" if label == "pghi" else
+                  f"| {name} | {label} | " + " | ".join(f"{v:.4f}" for v in sc) + " | - |")
+
+
+if __name__ == "__main__":
+    main()
