@@ -199,8 +199,10 @@ def main() -> None:
                    help="the reference's settings (4096 filters, 300 iterations, 500 "
                         "Griffin-Lim) and 10 s clips; presets as defined")
     p.add_argument("--quick", action="store_true",
-                   help="a few minutes on 2 cores: 512 filters, 30 iterations, 60 Griffin-Lim "
-                        "iterations, 4 s, the cases transfer-examples and texture-drums")
+                   help="a few minutes on 2 idle cores: 512 filters, 30 iterations, 60 "
+                        "Griffin-Lim iterations, 4 s, the cases transfer-examples and "
+                        "texture-drums, the pipelines reference, pghi, waveform, autocorr, "
+                        "fast, best")
     p.add_argument("--pipelines", help="comma-separated pipelines (default: all)")
     p.add_argument("--cases", help="comma-separated case names (default: all)")
     p.add_argument("--seconds", type=float, help="content and texture length (default: 6 "
@@ -222,7 +224,9 @@ def main() -> None:
     media = Path(args.media)
     chosen = (set(args.cases.split(",")) if args.cases else
               {"transfer-examples", "texture-drums"} if args.quick else None)
-    pipes = args.pipelines.split(",") if args.pipelines else list(PIPELINES)
+    pipes = (args.pipelines.split(",") if args.pipelines else
+             ["reference", "pghi", "waveform", "autocorr", "fast", "best"] if args.quick
+             else list(PIPELINES))
     unknown = set(pipes) - set(PIPELINES)
     if unknown:
         p.error(f"unknown pipelines {sorted(unknown)}; choose from {', '.join(PIPELINES)}")
