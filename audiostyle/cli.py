@@ -118,6 +118,12 @@ def _add_method_options(p: argparse.ArgumentParser, transfer: bool,
                             "2017; 0.1-0.3 s per 10 s), the best start when Griffin-Lim gets "
                             "few iterations (under 50); with more, the start hardly matters "
                             "(default: random; fast and best: content)")
+    else:
+        m.add_argument("--phase-init", choices=("random", "pghi"),
+                       help="Griffin-Lim starts from a random phase or pghi, the phase "
+                            "integrated from the result's magnitude (Prusa et al. 2017), the "
+                            "better start when Griffin-Lim gets few iterations (default: "
+                            "random)")
     m.add_argument("--iterations", type=int, metavar="N",
                    help=f"optimiser iterations (default: {d.iterations})")
     m.add_argument("--optimizer", choices=("lbfgs", "adam"),

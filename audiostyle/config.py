@@ -107,7 +107,7 @@ class AudioStyleConfig:
     # --- long audio (see audiostyle.windows): longer spectrograms are optimised and
     # reconstructed in windows of at most window_frames frames sharing overlap_frames
     window_frames: int = 2048  # frames per window (2048 x 512 / 22050 Hz: 47.6 s). Measured
-    # (bench_long_audio.py --sweep-windows; 1 min of speech and music, examples/music.wav
+    # (bench_long_audio.py window sweep; 1 min of speech and music, examples/music.wav
     # style, 256 filters, 30 iterations): held-out style distance 0.948 / 0.946 / 0.953 with
     # windows of 512 / 1024 / 2048 frames against 0.951 in one piece, content distance
     # 0.782-0.788: the windows cost no quality; 2048 keeps every input under 47.6 s on the

@@ -601,9 +601,10 @@ def texture_synthesis(
     quiet: bool = True,
 ) -> AudioResult:
     """New audio of ``seconds`` seconds whose Gram statistics match the styles' (content
-    weight 0, from noise: Ulyanov & Lebedev's texture synthesis). ``config``'s content weight,
-    ``init`` and ``phase_init`` do not apply: there is no content; ``waveform_init`` may be
-    ``"griffin-lim"`` or ``"noise"`` (``"content"`` raises ValueError).
+    weight 0, from noise: Ulyanov & Lebedev's texture synthesis). ``config``'s content weight
+    and ``init`` do not apply: there is no content; ``phase_init`` may be ``"random"`` or
+    ``"pghi"`` (``"content"`` means random); ``waveform_init`` may be ``"griffin-lim"`` or
+    ``"noise"`` (``"content"`` raises ValueError).
 
     Returns:
         :class:`AudioResult` at the first style's rate, at the level set by ``config.level``
@@ -626,7 +627,8 @@ def texture_synthesis(
     dev = select_device(device)
     s_waves = [working_signal(s, config, stereo, "style") for s in styles]
     frames = config.spectral.frames(out_samples)
-    config = dataclasses.replace(config, content_weight=0.0, init="noise", phase_init="random")
+    phase_init = "random" if config.phase_init == "content" else config.phase_init  # no content
+    config = dataclasses.replace(config, content_weight=0.0, init="noise", phase_init=phase_init)
     result = _synthesize(None, s_waves, frames, out_samples, config,
                          style_weights, dev, quiet, "texture")
     channels = result.waveform.shape[0]

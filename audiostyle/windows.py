@@ -36,6 +36,7 @@ from shared import OptimResult, optimize
 from .config import AudioStyleConfig
 from .network import RandomConvBank
 from .parallel import Workers, current
+from .pghi import pghi
 from .transfer import (WAVEFORM_EPS, AudioResult, Channel, Tally, _channel_targets, _optim,
                        _result, _unoptimised_channel, build_network, build_objective,
                        optimise_spectrogram, start_spectrogram)
@@ -178,6 +179,8 @@ def griffin_lim_blocks(
                  * 2 - 1) * math.pi  # (1, F, n)
         if config.phase_init == "content" and content_wave is not None:
             start = spectral.frames_of(content_wave, a, b).angle().cpu()
+        elif config.phase_init == "pghi":
+            start = pghi(mag.cpu(), n_fft, hop)  # (1, F, n)
         fixed = 0
         if held is not None:
             fixed = prev_stop - a

@@ -183,3 +183,22 @@ def test_the_waveform_domain_runs_in_chained_windows(mode, speech, music) -> Non
         assert level.min() > 0.5 * level.median(), "a stretch stayed quieter than the rest"
     seam, p99 = seam_flux(result.waveform, spans, cfg.spectral)
     assert seam <= p99, f"seam flux {seam:.3f} above the file's 99th percentile {p99:.3f}"
+
+
+def test_blocked_griffin_lim_starts_each_block_from_pghi_when_asked(music) -> None:
+    cfg = dataclasses.replace(LONG, griffin_lim_iters=0, window_frames=128, overlap_frames=32,
+                              level="content")
+    spec = log_spectrogram(music.samples[:, :140000], cfg.n_fft, cfg.hop)  # (1, F, 547)
+    _, random_start = griffin_lim_blocks(spec, 140000, cfg, torch.device("cpu"))
+    _, pghi_start = griffin_lim_blocks(spec, 140000, dataclasses.replace(cfg, phase_init="pghi"),
+                                       torch.device("cpu"))
+    assert pghi_start < 0.5 * random_start
+
+
+def test_a_texture_can_start_griffin_lim_from_pghi(music) -> None:
+    cfg = dataclasses.replace(LONG, iterations=5, griffin_lim_iters=0, phase_init="pghi")
+    pghi_start = texture_synthesis([music], 2.0, cfg, device="cpu")
+    random_start = texture_synthesis([music], 2.0, dataclasses.replace(cfg, phase_init="random"),
+                                     device="cpu")
+    assert pghi_start.config.phase_init == "pghi"
+    assert pghi_start.spectral_convergence < random_start.spectral_convergence
