@@ -123,7 +123,9 @@ def check_length(clip: AudioClip, min_samples: int, sample_rate: int, what: str)
 
 
 def downmix(samples: Tensor) -> Tensor:
-    """Average the channels: ``(C, N)`` -> ``(1, N)``."""
+    """Average the channels: ``(C, N)`` -> ``(1, N)`` (a mono signal itself, not a copy)."""
+    if samples.shape[0] == 1:
+        return samples
     return samples.mean(dim=0, keepdim=True)  # (1, N)
 
 
@@ -162,16 +164,17 @@ def rms(samples: Tensor) -> Tensor:
     return (total / max(samples.shape[-1], 1)).sqrt().to(samples.dtype)
 
 
-def match_level(samples: Tensor, target_rms: Tensor) -> Tensor:
+def match_level(samples: Tensor, target_rms: Tensor, inplace: bool = False) -> Tensor:
     """Scale each channel of ``(C, N)`` to ``target_rms`` (``(C,)`` or scalar), then scale all
     channels together down so that no sample exceeds :data:`PEAK_LIMIT`: never clipped.
 
-    Silence stays silence (a zero channel is not amplified).
+    Silence stays silence (a zero channel is not amplified). ``inplace`` scales ``samples``
+    itself (no copy of a long signal).
     """
     current = rms(samples)  # (C,)
     target = torch.as_tensor(target_rms, dtype=samples.dtype, device=samples.device)
     gain = torch.where(current > 0, target / current.clamp_min(1e-12), torch.zeros_like(current))
-    out = samples * gain.unsqueeze(-1)  # (C, N), the one copy
+    out = samples.mul_(gain.unsqueeze(-1)) if inplace else samples * gain.unsqueeze(-1)
     peak = out.abs().max() if out.numel() else out.new_zeros(())
     if peak > PEAK_LIMIT:
         out.mul_(PEAK_LIMIT / peak)

@@ -203,7 +203,7 @@ def _unoptimised_channel(content: Optional[Tensor], c: int, frames: int, out_sam
     silence for a texture. Returns its spectrogram ``(F, T)`` and waveform ``(N,)``."""
     if content is None:
         return torch.zeros(config.bins, frames), torch.zeros(out_samples)
-    wave = content[c].detach().to("cpu", torch.float32)  # (N,)
+    wave = content[c].detach().to("cpu", torch.float32).clone()  # (N,), never the caller's
     return config.spectral.log(wave), wave  # (F, T), (N,)
 
 
@@ -519,9 +519,9 @@ def _result(done: Sequence[Channel], config: AudioStyleConfig, tally: Tally) -> 
             terms[k] = terms.get(k, 0.0) + v
     conv = tally.convergences
     return AudioResult(
-        waveform=torch.cat([ch.wave for ch in done]),  # (C, N)
+        waveform=_stack([ch.wave for ch in done]),  # (C, N)
         sample_rate=config.sample_rate,
-        spectrogram=torch.cat([ch.spec for ch in done]),  # (C, F, T)
+        spectrogram=_stack([ch.spec for ch in done]),  # (C, F, T)
         history=[ch.history for ch in done], loss=sum(r.loss for r in results), terms=terms,
         iterations=sum(int(r["iterations"]) for r in tally.stages.values()),
         evaluations=sum(int(r["evaluations"]) for r in tally.stages.values()),
@@ -529,6 +529,11 @@ def _result(done: Sequence[Channel], config: AudioStyleConfig, tally: Tally) -> 
         seconds=tally.seconds, config=config,
         interrupted=any(ch.interrupted for ch in done), stages=tally.stages,
     )
+
+
+def _stack(parts: Sequence[Tensor]) -> Tensor:
+    """``torch.cat`` along channels, without copying a single channel."""
+    return parts[0] if len(parts) == 1 else torch.cat(list(parts))
 
 
 def _finish(result: AudioResult, rate: int, samples: int, target_rms: Tensor) -> AudioResult:
@@ -543,7 +548,8 @@ def _finish(result: AudioResult, rate: int, samples: int, target_rms: Tensor) ->
     wave = wave[:, :samples]
     if result.config.level == "optimised":
         target_rms = rms(wave)  # (C,): keep it, only limit the peak
-    result.waveform = match_level(wave, target_rms).float()
+    wave = wave.float() if wave.dtype != torch.float32 else wave.contiguous()
+    result.waveform = match_level(wave, target_rms, inplace=True)  # (C, N)
     result.sample_rate = rate
     return result
 
