@@ -10,13 +10,21 @@ spectrogram and waveform are the only whole-length arrays, on the CPU.
   and its own content target (the content's frames of that window), so windows can run on
   different processes and devices (:mod:`audiostyle.parallel`). The optimised log
   spectrograms are joined with linear crossfades over the overlaps (:func:`join_windows`).
-* **Texture synthesis**: windows are chained; each continues the previous one, whose last
-  overlap frames are held fixed in front of the new frames (``prefix`` of
-  :func:`audiostyle.transfer.optimise_spectrogram`), so the texture flows across the joins.
+* **Texture synthesis**: windows are chained; each continues the previous one behind a few
+  of its frames held fixed (``prefix`` of :func:`audiostyle.transfer.optimise_spectrogram`;
+  see :func:`texture_windows`), so the texture flows across the joins.
 * **Griffin-Lim** runs in blocks of the same plan (:func:`griffin_lim_blocks`): each block
   starts with the previous block's final phase on the overlap frames and holds it there,
   so in the overlap's interior both blocks give the same samples and the crossfade between
   them is exact.
+* **The waveform stage** (``domain="waveform"``) is chained over the samples the same way
+  (:func:`refine_windows`).
+
+Measured: the spectral flux at every join stays below the file's 99th percentile (speech and
+music, transfer and texture, both domains; ``tests/audiostyle/test_windows.py``); windows of
+512 to 2048 frames give the same held-out quality as one piece (see ``window_frames`` in
+:mod:`audiostyle.config`); an hour of 44.1 kHz stereo content with a 30-minute style peaks at
+3.88 GB at the ``fast`` preset (``benchmarks/bench_long_audio.py``, 1 iteration).
 
 A spectrogram of one window takes :func:`audiostyle.transfer.synthesize_channel`, the path
 of short inputs, unchanged (bit-identical results).
