@@ -150,7 +150,7 @@ def spawn(target: Callable[[str], int], devices: Sequence[str]) -> int:
     """
     import torch.multiprocessing as mp
 
-    codes = mp.get_context("spawn").Array("i", [1] * len(devices))
+    codes = mp.get_context("spawn").Array("i", [1] * len(devices), lock=False)
     port = free_port()
     context = mp.start_processes(_child, args=(devices, port, target, codes),
                                  nprocs=len(devices), join=False, start_method="spawn")

@@ -414,3 +414,32 @@ def test_windows_spread_over_two_processes_give_the_one_process_result(tmp_path)
         np.testing.assert_array_equal(other, one)
     frames, window, overlap = 1 + int(6.0 * RATE) // 64, round(2.1 * RATE / 64), 64
     assert frames > 2 * window - overlap  # at least three windows to share
+
+
+def test_ctrl_c_reaches_every_process_and_rank_0_writes_the_best_so_far(tmp_path) -> None:
+    """``--device cpu,cpu``: Ctrl-C (SIGINT to the terminal's process group) stops both
+    workers; rank 0 writes the best result so far, exit status 130, no temporary file."""
+    import os
+    import signal
+    import time
+
+    content = _write(tmp_path / "content.wav", 6.0)
+    style = _write(tmp_path / "style.wav", 1.0, freq=880.0)
+    out = tmp_path / "out.wav"
+    argv = [sys.executable, "-m", "audiostyle", "transfer", content, style, "-o", str(out),
+            "--sample-rate", "8000", "--n-fft", "256", "--hop", "64", "--filters", "256",
+            "--kernel-width", "5", "--iterations", "100000", "--griffin-lim-iters", "2",
+            "--window-seconds", "2.1", "--device", "cpu,cpu"]
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, start_new_session=True)
+    seen, deadline = b"", time.monotonic() + 120
+    while b"window 1/" not in seen and b"window 2/" not in seen and time.monotonic() < deadline:
+        chunk = os.read(proc.stderr.fileno(), 4096)  # the workers' progress bars
+        assert chunk, f"the run ended before any window started: {seen[-2000:]!r}"
+        seen += chunk
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGINT)
+    rest = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130, (seen + rest).decode(errors="replace")[-2000:]
+    assert b"interrupted; wrote the best result so far" in rest
+    assert sf.info(str(out)).frames == 6 * 8000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["content.wav", "out.wav", "style.wav"]
