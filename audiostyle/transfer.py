@@ -198,13 +198,13 @@ def _lbfgs_history(config: AudioStyleConfig, numel: int) -> int:
 
 
 def _unoptimised_channel(content: Optional[Tensor], c: int, frames: int, out_samples: int,
-                         config: AudioStyleConfig) -> tuple[Tensor, Tensor]:
-    """Channel ``c`` of a run stopped before reaching it: the content channel itself, or
-    silence for a texture. Returns its spectrogram ``(F, T)`` and waveform ``(N,)``."""
+                         config: AudioStyleConfig) -> "Channel":
+    """Channel ``c`` of a run stopped before reaching it: the content channel itself (a
+    copy), or silence for a texture; no history, no result."""
     if content is None:
-        return torch.zeros(config.bins, frames), torch.zeros(out_samples)
-    wave = content[c].detach().to("cpu", torch.float32).clone()  # (N,), never the caller's
-    return config.spectral.log(wave), wave  # (F, T), (N,)
+        return Channel(torch.zeros(1, config.bins, frames), torch.zeros(1, out_samples), [], None)
+    wave = content[c:c + 1].detach().to("cpu", torch.float32).clone()  # (1, N), never the caller's
+    return Channel(config.spectral.log(wave), wave, [], None)  # (1, F, T), (1, N)
 
 
 WAVEFORM_EPS = 1e-12  # inside the waveform stage's magnitude: a finite gradient at silence
@@ -489,24 +489,51 @@ def _synthesize(
     tally = Tally()
     if config.domain == "waveform":
         tally.seconds["waveform"] = 0.0
-    channels = content.shape[0] if content is not None else max(s.shape[0] for s in styles)
     with tally.timed("features"):
         net = build_network(config, device)
     generator = torch.Generator().manual_seed(config.seed)
+
+    def run(c: int, targets: dict[str, Tensor], content_wave: Optional[Tensor],
+            desc: str) -> tuple[Optional[Channel], bool]:
+        channel = synthesize_channel(net, targets, content_wave, frames, out_samples, config,
+                                     generator, tally, quiet, desc, label)
+        return channel, channel.interrupted
+
+    done, _ = each_channel(content, styles, frames, out_samples, config, style_weights, net,
+                           tally, quiet, label, run)
+    return _result(done, config, tally)
+
+
+ChannelRun = Callable[[int, dict[str, Tensor], Optional[Tensor], str],
+                      tuple[Optional["Channel"], bool]]
+
+
+def each_channel(content: Optional[Tensor], styles: Sequence[Tensor], frames: int,
+                 out_samples: int, config: AudioStyleConfig,
+                 style_weights: Optional[Sequence[float]], net: RandomConvBank, tally: Tally,
+                 quiet: bool, label: str, run: ChannelRun) -> tuple[list["Channel"], bool]:
+    """The per-channel loop of a run: ``run(c, style targets, content channel (1, N) or
+    None, progress label)`` for each output channel, returning its :class:`Channel` (None
+    on a rank that does not keep it) and whether Ctrl-C stopped it; the channels after a
+    stop keep their place unoptimised (:func:`_unoptimised_channel`). Returns the channels
+    and whether any run was stopped."""
+    channels = content.shape[0] if content is not None else max(s.shape[0] for s in styles)
+    device = net.weight(net.kernel_widths[0]).device
     cache: dict[tuple[int, ...], dict[str, Tensor]] = {}
     done: list[Channel] = []
+    stopped = False
     for c in range(channels):
-        if any(ch.interrupted for ch in done):  # Ctrl-C earlier: keep its place, unoptimised
-            spec, wave = _unoptimised_channel(content, c, frames, out_samples, config)
-            done.append(Channel(spec[None], wave[None], [], None))
+        if stopped:
+            done.append(_unoptimised_channel(content, c, frames, out_samples, config))
             continue
         with tally.timed("features"):
             targets = _channel_targets(net, styles, c, cache, config, style_weights, quiet)
         desc = label if channels == 1 else f"{label} ch{c + 1}/{channels}"
         content_wave = None if content is None else content[c:c + 1].to(device)  # (1, N)
-        done.append(synthesize_channel(net, targets, content_wave, frames, out_samples, config,
-                                       generator, tally, quiet, desc, label))
-    return _result(done, config, tally)
+        channel, stopped = run(c, targets, content_wave, desc)
+        if channel is not None:
+            done.append(channel)
+    return done, stopped
 
 
 def _result(done: Sequence[Channel], config: AudioStyleConfig, tally: Tally) -> AudioResult:

@@ -45,9 +45,9 @@ from .config import AudioStyleConfig
 from .network import RandomConvBank
 from .parallel import Workers, current
 from .pghi import pghi
-from .transfer import (WAVEFORM_EPS, AudioResult, Channel, Tally, _channel_targets, _optim,
-                       _result, _unoptimised_channel, build_network, build_objective,
-                       optimise_spectrogram, start_spectrogram)
+from .transfer import (WAVEFORM_EPS, AudioResult, Channel, Tally, _optim, _result,
+                       build_network, build_objective, each_channel, optimise_spectrogram,
+                       start_spectrogram)
 from .spectral import Spectral, log_to_magnitude
 
 Span = tuple[int, int]
@@ -550,24 +550,12 @@ def synthesize_windows(content: Optional[Tensor], styles: Sequence[Tensor], fram
                    + len(spans) * (config.domain == "waveform"))  # waveform windows
     bar = tqdm(total=channels * per_channel, desc=label, unit="window",
                disable=quiet or not workers.leader, dynamic_ncols=True, leave=False)
-    cache: dict[tuple[int, ...], dict[str, Tensor]] = {}
-    done: list[Channel] = []
-    stopped = False
     try:
-        for c in range(channels):
-            content_wave = None if content is None else content[c:c + 1].to(device)  # (1, N)
-            if stopped:
-                spec, wave = _unoptimised_channel(content, c, frames, out_samples, config)
-                done.append(Channel(spec[None], wave[None], [], None))
-                continue
-            with tally.timed("features"):
-                targets = _channel_targets(net, styles, c, cache, config, style_weights, quiet)
-            desc = label if channels == 1 else f"{label} ch{c + 1}/{channels}"
-            channel, stopped = _channel_windows(net, targets, content_wave, frames, out_samples,
-                                                config, c, tally, workers, quiet, desc,
-                                                bar.update)
-            if channel is not None:
-                done.append(channel)
+        done, stopped = each_channel(
+            content, styles, frames, out_samples, config, style_weights, net, tally, quiet,
+            label, lambda c, targets, content_wave, desc: _channel_windows(
+                net, targets, content_wave, frames, out_samples, config, c, tally, workers,
+                quiet, desc, bar.update))
     finally:
         bar.close()
     if not workers.leader:
