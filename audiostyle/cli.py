@@ -248,7 +248,8 @@ def _config(args: argparse.Namespace) -> AudioStyleConfig:
         optimizer=args.optimizer, filters=args.filters, kernel_widths=widths,
         n_fft=args.n_fft, hop=args.hop, sample_rate=args.sample_rate,
         griffin_lim_iters=args.griffin_lim_iters, momentum=args.momentum, seed=args.seed,
-        precision=args.precision, level=args.level, domain=args.domain, waveform_init=args.waveform_init,
+        precision=args.precision, level=args.level, domain=args.domain,
+        waveform_init=args.waveform_init,
         refine_iterations=args.refine_iterations, autocorr_weight=args.autocorr_weight,
         autocorr_seconds=args.autocorr_seconds)
 

@@ -60,10 +60,6 @@ class Workers:
         dist.all_gather_object(flags, bool(flag))
         return any(flags)
 
-    def barrier(self) -> None:
-        """Wait for every rank (no-op without a group)."""
-        if self.world > 1:
-            dist.barrier()
 
 
 def current() -> Workers:

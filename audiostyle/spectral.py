@@ -87,12 +87,14 @@ class Spectral:
                     **options: object) -> Tensor:
         """:func:`griffin_lim` (``options``: its ``length``, ``generator``, ``init_phase``,
         ``progress``)."""
-        return griffin_lim(mag, self.n_fft, self.hop, n_iter, momentum, **options)  # type: ignore[arg-type]
+        return griffin_lim(mag, self.n_fft, self.hop, n_iter, momentum,
+                           **options)  # type: ignore[arg-type]
 
     def griffin_lim_phase(self, mag: Tensor, n_iter: int = 500, momentum: float = 0.99,
                           **options: object) -> Tensor:
         """:func:`griffin_lim_phase` (``options`` as there)."""
-        return griffin_lim_phase(mag, self.n_fft, self.hop, n_iter, momentum, **options)  # type: ignore[arg-type]
+        return griffin_lim_phase(mag, self.n_fft, self.hop, n_iter, momentum,
+                                 **options)  # type: ignore[arg-type]
 
 
 def num_frames(samples: int, hop: int) -> int:
@@ -320,6 +322,6 @@ def match_spectral_level(wave: Tensor, mag: Tensor, n_fft: int, hop: int) -> Ten
     return wave * (torch.linalg.vector_norm(mag) / rebuilt)
 
 
-__all__ = ["Spectral", "griffin_lim", "griffin_lim_phase", "hann_window", "inverse_stft", "log_spectrogram",
-           "log_to_magnitude", "magnitude", "match_spectral_level", "num_frames", "phase",
-           "spectral_convergence", "stft_frames"]
+__all__ = ["Spectral", "griffin_lim", "griffin_lim_phase", "hann_window", "inverse_stft",
+           "log_spectrogram", "log_to_magnitude", "magnitude", "match_spectral_level",
+           "num_frames", "phase", "spectral_convergence", "stft_frames"]

@@ -213,7 +213,8 @@ WAVEFORM_EPS = 1e-12  # inside the waveform stage's magnitude: a finite gradient
 def waveform_loss(net: RandomConvBank, objective: StyleContentObjective,
                   spectral: Spectral) -> Callable[[Tensor], LossTerms]:
     """The waveform domain's loss: samples ``(1, N)`` -> ``objective(net(S))`` with
-    ``S = log1p(sqrt(re^2 + im^2 + eps))`` of their STFT (:func:`audiostyle.spectral.log_spectrogram` with
+    ``S = log1p(sqrt(re^2 + im^2 + eps))`` of their STFT
+    (:func:`audiostyle.spectral.log_spectrogram` with
     ``eps = WAVEFORM_EPS``), differentiable in the samples (Mital 2017; Barry & Kim 2017;
     Caracalla & Roebel 2020)."""
 
@@ -315,7 +316,8 @@ def build_objective(net: RandomConvBank, style_targets: dict[str, Tensor],
     if config.autocorr_weight > 0 and lagged:
         return AutocorrObjective(content_targets, grams, autocorr_targets=lagged,
                                  autocorr_weight=config.autocorr_weight, **kwargs).to(device)
-    return StyleContentObjective(content_targets, grams, **kwargs).to(device)  # type: ignore[arg-type]
+    objective = StyleContentObjective(content_targets, grams, **kwargs)  # type: ignore[arg-type]
+    return objective.to(device)
 
 
 def start_spectrogram(content_spec: Optional[Tensor], frames: int, config: AudioStyleConfig,
@@ -396,7 +398,8 @@ def synthesize_channel(net: RandomConvBank, style_targets: dict[str, Tensor],
     """
     device = net.weight(net.kernel_widths[0]).device
     with tally.timed("features"):
-        content_spec = None if content_wave is None else config.spectral.log(content_wave)  # (1, F, T)
+        content_spec = (None if content_wave is None
+                        else config.spectral.log(content_wave))  # (1, F, T)
         objective = build_objective(net, style_targets, content_spec, config)
     history: list[dict[str, float]] = []
     result: Optional[OptimResult] = None
@@ -675,5 +678,5 @@ def texture_synthesis(
     return _finish(result, rate, int(round(seconds * rate)), target)
 
 
-__all__ = ["AudioResult", "WAVEFORM_EPS", "chunked_grams", "wave_grams", "style_grams", "style_transfer",
-           "texture_synthesis", "waveform_loss", "working_signal"]
+__all__ = ["AudioResult", "WAVEFORM_EPS", "chunked_grams", "style_grams", "style_transfer",
+           "texture_synthesis", "wave_grams", "waveform_loss", "working_signal"]

@@ -111,11 +111,10 @@ class Crossfade:
         return self.out.div_(self.total)
 
 
-def join_windows(parts: Sequence[Tensor], spans: Sequence[Span], frames: int) -> Tensor:
+def join_windows(parts: Sequence[Tensor], spans: Sequence[Span]) -> Tensor:
     """Crossfade window spectrograms (each ``(1, F, stop - start)``) into one
-    ``(1, F, frames)`` (:class:`Crossfade`)."""
+    ``(1, F, spans[-1][1])`` (:class:`Crossfade`)."""
     fade = Crossfade(spans, parts[0].shape[1])
-    assert fade.out.shape[-1] == frames
     for i, part in enumerate(parts):
         fade.add(i, part)
     return fade.result()
@@ -567,5 +566,6 @@ def synthesize_windows(content: Optional[Tensor], styles: Sequence[Tensor], fram
 
 
 __all__ = ["BlockSums", "Crossfade", "blocks", "combine_results", "content_frames",
-           "griffin_lim_blocks", "join_windows", "plan_windows", "refine_windows", "seam_flux", "spectral_flux",
-           "synthesize_windows", "texture_windows", "transfer_windows", "window_generator"]
+           "griffin_lim_blocks", "join_windows", "plan_windows", "refine_windows",
+           "seam_flux", "spectral_flux", "synthesize_windows", "texture_windows",
+           "transfer_windows", "window_generator"]

@@ -53,10 +53,10 @@ def test_plan_windows_rejects_an_overlap_as_long_as_the_window() -> None:
 def test_join_windows_reassembles_what_was_cut_and_fades_between_different_parts() -> None:
     whole = torch.randn(1, 7, 600)
     spans = plan_windows(600, 200, 64)
-    torch.testing.assert_close(join_windows([whole[..., a:b] for a, b in spans], spans, 600),
+    torch.testing.assert_close(join_windows([whole[..., a:b] for a, b in spans], spans),
                                whole)
     ones = [torch.full((1, 7, b - a), float(i)) for i, (a, b) in enumerate(spans)]
-    joined = join_windows(ones, spans, 600)[0, 0]  # (600,)
+    joined = join_windows(ones, spans)[0, 0]  # (600,)
     a1, b0 = spans[1][0], spans[0][1]
     assert torch.all(joined[:a1] == 0) and torch.all(joined[b0:spans[2][0]] == 1)
     assert torch.all(torch.diff(joined[a1 - 1:b0 + 1]) > 0)  # a monotone fade from 0 to 1
