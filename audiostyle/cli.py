@@ -24,7 +24,7 @@ from shared.cli import ArgumentParser, sys_exit
 
 from .audio import AudioClip, check_audio_output, load_audio, save_audio
 from .config import PRESET_NAMES, AudioStyleConfig, preset_config
-from .parallel import init_from_env, parse_devices, spawn
+from .parallel import init_from_env, leave, parse_devices, spawn
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -432,7 +432,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _validate(args, transfer=args.command == "transfer")
         return spawn(functools.partial(_rank_main, list(sys.argv[1:] if argv is None else argv)),
                      devices)
-    return _synthesis(args, transfer=args.command == "transfer")
+    try:
+        return _synthesis(args, transfer=args.command == "transfer")
+    finally:
+        leave()  # under torchrun or spawn: every rank leaves the group before it exits
 
 
 def _rank_main(argv: Sequence[str], device: str) -> int:
