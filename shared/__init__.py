@@ -7,9 +7,11 @@
 * :func:`optimize`: the one optimisation loop (L-BFGS or Adam) every method uses.
 * :func:`select_device`, :func:`autocast`, :func:`seed_everything`: device choice, mixed
   precision and reproducibility.
+* :func:`retain_freed_memory`: keep freed memory in the process (no page faults per evaluation).
 * :func:`atomic_path`, :func:`atomic_write`, :func:`check_output_path`: safe output files.
 """
 
+from .allocator import retain_freed_memory
 from .device import autocast, seed_everything, select_device
 from .errors import UserError
 from .gram import blend_grams, gram_matrix, normalize_blend_weights
@@ -35,6 +37,7 @@ __all__ = [
     "gram_style_loss",
     "normalize_blend_weights",
     "optimize",
+    "retain_freed_memory",
     "seed_everything",
     "select_device",
     "style_loss",

@@ -82,7 +82,18 @@ class _Gram(torch.autograd.Function):
         if not ctx.needs_input_grad[0]:
             return None, None
         sym = grad + grad.transpose(1, 2)  # (B, C, C)
-        return torch.bmm(sym, f).mul_(ctx.scale), None  # (B, C, N)
+        return symmetric_times(sym, f).mul_(ctx.scale), None  # (B, C, N)
+
+
+def symmetric_times(sym: Tensor, f: Tensor) -> Tensor:
+    """``sym @ f`` for a symmetric ``sym`` (B, C, C) and ``f`` (B, C, N), computed as
+    ``(f^T sym)^T``; returns a (B, C, N) view of a (B, N, C) result.
+
+    The same product, but the layout suits the CPU's BLAS far better when ``C >> N``: for the
+    audio network's Gram gradient (C = 4096, N = 421) 88 ms against 131 ms for ``bmm(sym, f)``
+    on the 2-core machine (no worse at the image and training shapes measured).
+    """
+    return torch.bmm(f.transpose(1, 2), sym).transpose(1, 2)
 
 
 def blend_grams(grams: Sequence[Tensor], weights: Sequence[float] | None = None) -> Tensor:

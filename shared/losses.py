@@ -16,7 +16,7 @@ from torch import Tensor
 
 from torch.autograd.function import once_differentiable
 
-from .gram import GramNormalize, blend_grams, gram_matrix, gram_scale
+from .gram import GramNormalize, blend_grams, gram_matrix, gram_scale, symmetric_times
 
 Reduction = Literal["sum", "mean"]
 _REDUCTIONS = ("sum", "mean")
@@ -138,7 +138,7 @@ class _GramStyleLoss(torch.autograd.Function):
         f, diff = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
             return None, None, None, None
-        return torch.bmm(diff, f).mul_(grad * ctx.factor), None, None, None  # (B, C, N)
+        return symmetric_times(diff, f).mul_(grad * ctx.factor), None, None, None  # (B, C, N)
 
 
 def tv_loss(x: Tensor, reduction: Reduction = "sum") -> Tensor:

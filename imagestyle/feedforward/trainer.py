@@ -16,7 +16,8 @@ from typing import Any, Callable, Iterator, Optional
 import torch
 from torch import Tensor, nn
 
-from shared import NonFiniteLossError, StyleContentObjective, autocast, seed_everything
+from shared import (NonFiniteLossError, StyleContentObjective, autocast, retain_freed_memory,
+                    seed_everything)
 
 from ..features import build_extractor
 from ..imageio import load_image
@@ -37,6 +38,7 @@ class Trainer:
         self.dist = dist_info
         self.device = device
         self.log = log
+        retain_freed_memory()  # every step allocates the same large buffers: reuse them
         # Cheap checks of the user's files first: the dataset, then the style images.
         self.dataset, self.sampler, self.per_epoch = self._open_dataset()
         styles = [load_image(p, size=config.style_size) for p in config.styles]
