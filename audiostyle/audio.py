@@ -7,9 +7,11 @@ before any long computation starts.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import soundfile as sf
@@ -181,22 +183,39 @@ def match_level(samples: Tensor, target_rms: Tensor, inplace: bool = False) -> T
     return out
 
 
-def check_audio_output(path: str | Path) -> None:
-    """Raise ``ValueError`` unless libsndfile can write a file with this name's suffix."""
+def check_audio_output(path: str | Path, sample_rate: Optional[int] = None,
+                       channels: int = 1) -> None:
+    """Raise ``ValueError`` unless libsndfile can write a file with this name's suffix and,
+    given ``sample_rate``, one at that rate with ``channels`` channels (a trial write of a few
+    samples in memory: FLAC, for one, takes rates above 65535 Hz only in multiples of 10)."""
     suffix = Path(path).suffix.lstrip(".").upper()
     known = sf.available_formats()
     if suffix not in known:
         raise ValueError(f"{path}: cannot write audio with suffix {Path(path).suffix!r}; "
                          "use .wav, .flac or .ogg")
+    if sample_rate is None:
+        return
+    try:
+        with sf.SoundFile(io.BytesIO(), "w", int(sample_rate), int(channels),
+                          subtype=_subtype(suffix), format=suffix) as f:
+            f.write(np.zeros((16, int(channels)), dtype="float32"))
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        reason = " ".join(str(exc).split()).removeprefix("Error : ")
+        raise ValueError(f"{path}: cannot write {suffix} audio at {sample_rate} Hz with "
+                         f"{channels} channel(s) ({reason}); use .wav") from None
+
+
+def _subtype(suffix: str) -> Optional[str]:
+    """The sample format :func:`save_audio` writes: 16-bit PCM in WAV, the default else."""
+    return "PCM_16" if suffix == "WAV" else None
 
 
 def save_audio(path: str | Path, samples: Tensor, sample_rate: int) -> None:
     """Write ``(C, N)`` samples atomically (WAV: 16-bit PCM; FLAC/OGG: their defaults)."""
     samples = samples.detach().to("cpu", torch.float32)  # (C, N)
     suffix = Path(path).suffix.lstrip(".").upper()
-    subtype = "PCM_16" if suffix == "WAV" else None
     with atomic_path(path) as tmp:
-        with sf.SoundFile(str(tmp), "w", sample_rate, samples.shape[0], subtype=subtype,
+        with sf.SoundFile(str(tmp), "w", sample_rate, samples.shape[0], subtype=_subtype(suffix),
                           format=suffix) as f:
             for start in range(0, samples.shape[-1], BLOCK):  # one block's copy at a time
                 f.write(samples[:, start:start + BLOCK].clamp(-1.0, 1.0).numpy().T)

@@ -340,6 +340,9 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     mono = not args.stereo  # downmixed while read: half the memory of a stereo file
     content: Optional[AudioClip] = load_audio(args.content, mono) if transfer else None
     styles = [load_audio(p, mono) for p in args.styles]
+    out_clip = content if content is not None else styles[0]  # the result's rate
+    check_audio_output(args.output, out_clip.sample_rate, max(
+        c.channels for c in ([content] if content is not None else styles)) if args.stereo else 1)
     load_seconds = time.perf_counter() - t0
     if content is not None:
         result = style_transfer(content, styles, config, style_weights=args.style_weights,

@@ -443,3 +443,23 @@ def test_ctrl_c_reaches_every_process_and_rank_0_writes_the_best_so_far(tmp_path
     assert b"interrupted; wrote the best result so far" in rest
     assert sf.info(str(out)).frames == 6 * 8000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["content.wav", "out.wav", "style.wav"]
+
+
+@pytest.mark.parametrize("command", ["transfer", "texture"])
+def test_an_output_format_that_cannot_hold_the_rate_fails_before_the_work(
+        tmp_path, capsys, monkeypatch, command) -> None:
+    """FLAC holds rates above 65535 Hz only in multiples of 10: a 70001 Hz input written as
+    .flac is refused in one line, before any optimisation, and nothing is written."""
+    odd = _write(tmp_path / "odd.wav", 0.6, rate=70001)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the optimisation ran")
+
+    monkeypatch.setattr("audiostyle.transfer.style_transfer", never)
+    monkeypatch.setattr("audiostyle.transfer.texture_synthesis", never)
+    out = tmp_path / "out.flac"
+    inputs = [odd, odd] if command == "transfer" else [odd, "--seconds", "1"]
+    before = _files(tmp_path)
+    assert cli.main([command, *inputs, "-o", str(out), *TINY]) == 2
+    _one_error_line(capsys, "cannot write FLAC audio at 70001 Hz")
+    assert _files(tmp_path) == before
