@@ -114,7 +114,8 @@ def run_ours(case: Case, paths: dict[str, Path], config: AudioStyleConfig, out: 
     args += ["-o", str(out), "--metrics", str(out.with_suffix(".json")), "--quiet",
              "--iterations", str(config.iterations), "--filters", str(config.filters),
              "--griffin-lim-iters", str(config.griffin_lim_iters), "--device", "cpu",
-             "--precision", precision]
+             "--precision", precision,
+             "--window-seconds", "1e6"]  # one piece, as the reference: losses compare
     if case.stereo:
         args.append("--stereo")
     t = time.perf_counter()
