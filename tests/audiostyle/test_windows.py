@@ -215,15 +215,15 @@ def _stereo(left: AudioClip, right: AudioClip, rate: int) -> AudioClip:
 
 def test_a_stereo_transfer_at_an_odd_rate_runs_each_channel_in_seamless_windows(speech,
                                                                                 music) -> None:
-    """Content and style in stereo at 16001 Hz through windows: every channel keeps its
+    """Content and style in stereo at 17640 Hz through windows: every channel keeps its
     content's length and level, its own windows leave no seam, and channel 0 is exactly
     what a mono run of channel 0 gives."""
     from audiostyle.audio import rms
 
-    content, style = _stereo(speech, music, 16001), _stereo(music, speech, 16001)
+    content, style = _stereo(speech, music, 17640), _stereo(music, speech, 17640)
     config = dataclasses.replace(LONG, level="content")
     result = style_transfer(content, [style], config, stereo=True, device="cpu")
-    assert result.sample_rate == 16001 and result.waveform.shape == content.samples.shape
+    assert result.sample_rate == 17640 and result.waveform.shape == content.samples.shape
     torch.testing.assert_close(rms(result.waveform), rms(content.samples), rtol=0.02, atol=0)
     frames = result.spectrogram.shape[-1]
     spans = plan_windows(frames, LONG.window_frames, LONG.overlap)
@@ -231,8 +231,8 @@ def test_a_stereo_transfer_at_an_odd_rate_runs_each_channel_in_seamless_windows(
     for c in range(2):
         seam, p99 = seam_flux(result.waveform[c:c + 1], spans, LONG.spectral)
         assert seam <= p99, f"channel {c}: seam flux {seam:.3f} above the 99th pct {p99:.3f}"
-    left = style_transfer(AudioClip(content.samples[:1], 16001), [AudioClip(style.samples[:1],
-                                                                           16001)],
+    left = style_transfer(AudioClip(content.samples[:1], 17640), [AudioClip(style.samples[:1],
+                                                                           17640)],
                           config, device="cpu")
     assert torch.equal(result.waveform[:1], left.waveform)
 
