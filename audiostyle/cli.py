@@ -94,7 +94,8 @@ def _add_io_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
                          "under a random network no setting uses: compare settings with them)")
     io.add_argument("--plot", metavar="F.png",
                     help="write the spectrograms of the inputs and the result, and the loss curve")
-    io.add_argument("--quiet", action="store_true", help="no progress bar")
+    io.add_argument("--quiet", action="store_true",
+                    help="no progress bar or summary (default: off)")
     return io
 
 
