@@ -90,7 +90,7 @@ from shared.device import compute_dtype
 
 from .color import gray_to_rgb, luminance, match_color_histogram, match_luminance_stats, restore_chrominance
 from .features import DEFAULT_LAYERS, build_extractor, feature_layout
-from .imageio import image_size, scaled_size, target_size
+from .imageio import check_size, image_size, scaled_size, target_size
 from .memory import check_memory
 
 PreserveColor = Literal["luminance", "histogram"]
@@ -123,7 +123,7 @@ class GatysConfig:
     tv_weight: float = 1e-3  # weight of the total-variation term
     style_blend_weights: Sequence[float] | None = None  # one per style; normalised to sum 1
     style_scale: float = 1.0  # style images' longest side = style_scale x output's
-    size: int | tuple[int, int] = 512  # transfer: longest side; texture: N (N x N) or (W, H)
+    size: int | tuple[int, int] = 512  # N: longest side (content's / 1st style's aspect); (W, H)
     scales: int = 1  # coarse-to-fine levels (each half the size of the next)
     iterations: int = 1000  # optimiser iterations per level
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"  # the reference uses L-BFGS
@@ -147,6 +147,7 @@ class GatysConfig:
                 raise ValueError(f"{name} must be finite and >= 0, got {value}")
         if not (self.style_scale > 0 and math.isfinite(self.style_scale)):
             raise ValueError(f"style_scale must be positive, got {self.style_scale}")
+        check_size(self.size)  # ValueError naming size
         if int(self.scales) != self.scales or self.scales < 1:
             raise ValueError(f"scales must be a positive integer, got {self.scales}")
         if int(self.iterations) != self.iterations or self.iterations < 0:
@@ -419,8 +420,9 @@ def _optimise_levels(
 
 def texture_config(**overrides: object) -> GatysConfig:
     """The defaults of :func:`synthesize_texture`: Gatys et al. (2015) match the style's Grams
-    only (no TV term), from noise; 256 x 256 and 500 iterations (textures converge sooner than
-    transfer), otherwise :class:`GatysConfig`'s. ``overrides`` replace any field."""
+    only (no TV term), from noise; size 256 (the longest side, with the first style's aspect)
+    and 500 iterations (textures converge sooner than transfer), otherwise
+    :class:`GatysConfig`'s. ``overrides`` replace any field."""
     base = dict(tv_weight=0.0, content_weight=0.0, size=256, iterations=500)
     base.update(overrides)
     return GatysConfig(**base)  # type: ignore[arg-type]
@@ -471,8 +473,9 @@ def stylize(
     """Gatys et al. (2016) style transfer.
 
     Args:
-        content: RGB ``(1, 3, H, W)`` in [0, 1] at any size; resized so its longest side is
-            ``config.size`` (or to ``config.size = (W, H)`` exactly).
+        content: RGB ``(1, 3, H, W)`` in [0, 1] at any size. The output's size is
+            ``config.size``: ``N`` is the longest side N with the content's aspect, ``(W, H)``
+            exactly W x H (:func:`~imagestyle.imageio.target_size`).
         styles: One or more RGB ``(1, 3, H_i, W_i)`` images; each is resized so its longest
             side is ``style_scale`` x the output's.
         config: :class:`GatysConfig` (default: jcjohnson/neural-style's settings).
@@ -515,9 +518,11 @@ def synthesize_texture(
     Args:
         styles: One or more RGB ``(1, 3, H_i, W_i)`` source textures; each is resized so its
             longest side is ``style_scale`` x the output's longest side.
-        config: :class:`GatysConfig` (default :func:`texture_config`: no TV term, 256 x 256,
-            500 iterations); ``size`` is ``N`` (N x N) or ``(W, H)``; content settings are
-            ignored. ``init`` may be ``"noise"`` or an image (``"content"`` has no meaning).
+        config: :class:`GatysConfig` (default :func:`texture_config`: no TV term, size 256,
+            500 iterations). The output's size is ``config.size``: ``N`` is the longest side N
+            with the first style's aspect, ``(W, H)`` exactly W x H
+            (:func:`~imagestyle.imageio.target_size`); content settings are ignored. ``init``
+            may be ``"noise"`` or an image (``"content"`` has no meaning).
         color_reference: Colour preservation for textures: with ``preserve_color="histogram"``
             the styles take this image's colour mean and covariance (default: the first
             style's, which unifies the palettes of blended styles); with ``"luminance"`` the
@@ -535,7 +540,7 @@ def synthesize_texture(
     if isinstance(cfg.init, str) and cfg.init == "content":
         raise ValueError("texture synthesis has no content image: init must be 'noise' or an "
                          "image")
-    out_size = cfg.size if isinstance(cfg.size, tuple) else (int(cfg.size), int(cfg.size))
+    out_size = target_size(image_size(styles[0]), cfg.size)
     init_image = cfg.init if isinstance(cfg.init, Tensor) else None
     if init_image is not None:
         _check_images([init_image], "init")

@@ -43,15 +43,18 @@ def load_image(path: str | Path, size: int | tuple[int, int] | None = None) -> T
 
     Args:
         path: Any file Pillow reads.
-        size: ``None`` keeps the size; an int scales so the longest side is ``size``; a
-            ``(W, H)`` tuple resizes exactly. Resampling is Lanczos (antialiased).
+        size: ``None`` keeps the size; else :func:`target_size`'s meaning: ``N`` scales so
+            the longest side is N (the image's aspect kept), ``(W, H)`` resizes to exactly W x H.
+            Resampling is Lanczos (antialiased).
 
     Raises:
         FileNotFoundError: a missing file.
-        ValueError: a folder, an empty, truncated or non-image file.
+        ValueError: a folder, an empty, truncated or non-image file, or a bad ``size``.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    if size is not None:
+        check_size(size)
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
@@ -86,11 +89,35 @@ def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
     return (max(1, round(w * scale)), max(1, round(h * scale)))
 
 
+def check_size(size: object, name: str = "size") -> int | tuple[int, int]:
+    """Return ``size`` if it is a requested image size, else raise ``ValueError`` naming
+    ``name``: ``N``, a positive int (the longest side, :func:`target_size`), or ``(W, H)``, two
+    positive ints (exactly W x H)."""
+    def positive_int(v: object) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
+
+    if positive_int(size):
+        return int(size)  # type: ignore[call-overload]
+    if isinstance(size, (tuple, list)) and len(size) == 2 and all(map(positive_int, size)):
+        return (int(size[0]), int(size[1]))
+    raise ValueError(f"{name} must be N (a positive integer: the longest side) or (W, H) (two "
+                     f"positive integers: exactly W x H), got {size!r}")
+
+
 def target_size(size: tuple[int, int], target: int | tuple[int, int]) -> tuple[int, int]:
-    """``(W, H)`` of an image of size ``size = (W, H)`` scaled so its longest side is
-    ``target`` (:func:`scaled_size`), or exactly ``target = (W, H)``."""
+    """``(W, H)`` of an image of size ``size = (W, H)`` resized to ``target``.
+
+    The one meaning of a requested size in :mod:`imagestyle` (``--size`` on every command
+    line, ``GatysConfig.size``, ``load_image(size=)``, ``stylize_files(size=)``,
+    ``sample_files(size=)``): ``target = N`` is the longest side N with ``size``'s aspect
+    (:func:`scaled_size`), ``target = (W, H)`` exactly W x H.
+
+    Raises:
+        ValueError: ``target`` is neither (:func:`check_size`).
+    """
+    target = check_size(target, "target")
     if isinstance(target, tuple):
-        return (int(target[0]), int(target[1]))
+        return target
     return scaled_size(size, target / max(size))
 
 
@@ -100,8 +127,8 @@ def image_size(image: Tensor) -> tuple[int, int]:
 
 
 def parse_size(text: str) -> int | tuple[int, int]:
-    """Parse ``"512"`` -> 512 or ``"640x480"`` -> (640, 480) (width x height); ``ValueError``
-    for anything else."""
+    """Parse ``"512"`` -> 512 (the longest side) or ``"640x480"`` -> (640, 480) (exactly width x
+    height), as :func:`target_size` takes them; ``ValueError`` for anything else."""
     t = text.lower().strip()
     try:
         if "x" in t:

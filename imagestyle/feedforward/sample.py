@@ -13,7 +13,7 @@ from torch import Tensor
 
 from shared import check_output_path
 
-from ..imageio import SAVE_FORMATS, save_image
+from ..imageio import SAVE_FORMATS, check_size, save_image, target_size
 from .networks import TextureNet
 from .stylize import inference_context, load_generator
 
@@ -32,7 +32,10 @@ def sample_textures(net: TextureNet, count: int, size: tuple[int, int], *, seed:
         raise ValueError(f"count must be >= 1, got {count}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    w, h = size
+    wh = check_size(size)
+    if not isinstance(wh, tuple):  # a bare network knows no training size to take an aspect of
+        raise ValueError(f"size must be (W, H) (two positive integers), got {size!r}")
+    w, h = wh
     device = next(net.parameters()).device
     out: list[Tensor] = []
     for start in range(first, first + count, batch_size):
@@ -60,20 +63,24 @@ def sample_paths(output: Path, count: int) -> list[Path]:
     return [output.with_name(f"{output.stem}_{i:0{digits}d}{output.suffix}") for i in range(1, count + 1)]
 
 
-def sample_files(model: str | Path, output: str | Path, *, size: Optional[tuple[int, int]] = None,
-                 seed: int = 0, count: int = 1, batch_size: int = 4,
-                 device: torch.device | str = "cpu") -> list[Path]:
+def sample_files(model: str | Path, output: str | Path, *,
+                 size: Optional[int | tuple[int, int]] = None, seed: int = 0, count: int = 1,
+                 batch_size: int = 4, device: torch.device | str = "cpu") -> list[Path]:
     """Sample textures with a texture model file and write them atomically.
 
-    ``size`` defaults to the model's training crop size. Returns the paths written.
+    ``size``: ``None`` is the model's training size (its square crop); ``N`` the longest side
+    N with the training size's aspect (so N x N); ``(W, H)`` exactly W x H
+    (:func:`~imagestyle.imageio.target_size`). Returns the paths written.
 
     Raises:
         FileNotFoundError: a missing model file.
-        ValueError: a bad model file or ``count``, or an output that cannot be written or would
-            overwrite the model.
+        ValueError: a bad model file, ``size`` or ``count``, or an output that cannot be
+            written or would overwrite the model.
     """
     device = torch.device(device)
     out = Path(output)
+    if size is not None:
+        check_size(size)
     if count < 1:
         raise ValueError(f"count must be >= 1, got {count}")
     if out.suffix.lower() not in SAVE_FORMATS:
@@ -83,9 +90,8 @@ def sample_files(model: str | Path, output: str | Path, *, size: Optional[tuple[
     for path in paths:
         check_output_path(path, [model])
     net, info = load_generator(model, device, "texture")
-    if size is None:
-        s = int(info.training.get("image_size") or 256)
-        size = (s, s)
+    s = int(info.training.get("image_size") or 256)  # training crops are s x s
+    size = (s, s) if size is None else target_size((s, s), size)
     for start in range(0, count, batch_size):  # a batch at a time: any count fits in memory
         n = min(batch_size, count - start)
         images = sample_textures(net, n, size, seed=seed, batch_size=batch_size, first=start)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from shared import autocast, check_output_path
 
 from ..color import restore_chrominance
-from ..imageio import SAVE_FORMATS, load_image, save_image
+from ..imageio import SAVE_FORMATS, check_size, load_image, save_image
 from .modelfile import ModelInfo, load_model
 from .networks import run_generator
 
@@ -183,18 +183,22 @@ def stylize_files(model: str | Path, inputs: Sequence[str | Path], output: str |
     ``output`` is a file for one input and a folder (made if missing) for several. The model,
     every input's header and every output path are checked before anything is written; images
     are then read, stylised and written ``batch_size`` at a time, so any number of inputs fits in
-    memory. ``progress`` shows a progress bar (after 2 s).
+    memory. ``size``: ``None`` keeps each input's size; ``N`` resizes each so its longest side
+    is N (its aspect kept); ``(W, H)`` to exactly W x H
+    (:func:`~imagestyle.imageio.target_size`). ``progress`` shows a progress bar (after 2 s).
 
     Returns:
         The paths written.
 
     Raises:
         FileNotFoundError: a missing model or input file.
-        ValueError: a bad model or input file, or an output that cannot be written or would
-            overwrite an input or the model.
+        ValueError: a bad model or input file or ``size``, or an output that cannot be written
+            or would overwrite an input or the model.
         StylizeInterrupted: Ctrl-C; the images written so far are complete and listed.
     """
     device = torch.device(device)
+    if size is not None:
+        check_size(size)
     in_paths = [Path(p) for p in inputs]
     if not in_paths:
         raise ValueError("inputs must name at least one image")

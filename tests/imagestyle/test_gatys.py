@@ -11,6 +11,7 @@ from imagestyle_helpers import smooth_image, texture_image, vgg_state
 
 import imagestyle.gatys as gatys
 from imagestyle.gatys import GatysConfig, level_sizes, stylize, synthesize_texture, texture_config
+from imagestyle.imageio import image_size
 from imagestyle.memory import check_memory, estimate_bytes
 
 FAST = dict(model="random-multiscale", quiet=True, check_memory=False)
@@ -33,6 +34,12 @@ def test_same_seed_same_output() -> None:
     b = synthesize_texture([style], cfg).image
     assert a.shape == (1, 3, 12, 20)  # texture size is (W, H)
     torch.testing.assert_close(a, b)
+
+
+def test_texture_size_n_is_the_longest_side_with_the_first_styles_aspect() -> None:
+    styles = [texture_image(20, 40, seed=3), texture_image(40, 20, seed=4)]  # (H, W)
+    result = synthesize_texture(styles, texture_config(size=24, iterations=1, **FAST))
+    assert image_size(result.image) == (24, 12)  # as the first style, 40 x 20 (W x H)
 
 
 def test_texture_is_style_only_and_targets_are_computed_once(

@@ -9,8 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from imagestyle.imageio import (image_size, load_image, parse_size, save_image, scaled_size,
-                                target_size)
+from imagestyle.gatys import GatysConfig
+from imagestyle.imageio import (check_size, image_size, load_image, parse_size, save_image,
+                                scaled_size, target_size)
 
 
 def test_exif_orientation_is_honoured(tmp_path: Path) -> None:
@@ -69,6 +70,32 @@ def test_one_size_convention_for_files_tensors_and_scales(tmp_path: Path) -> Non
 def test_bad_sizes_are_value_errors(bad: str) -> None:
     with pytest.raises(ValueError, match="size must be N or WxH"):
         parse_size(bad)
+
+
+BAD_REQUESTED_SIZES = [
+    pytest.param(0, id="zero"), pytest.param(-3, id="negative"), pytest.param(2.5, id="float"),
+    pytest.param(True, id="bool"), pytest.param("64", id="string"),
+    pytest.param((0, 4), id="zero width"), pytest.param((4,), id="one side"),
+    pytest.param((4, 4, 4), id="three sides"), pytest.param((4.0, 3), id="float side"),
+]
+SIZE_TAKERS = {
+    "check_size": lambda size, path: check_size(size),
+    "load_image": lambda size, path: load_image(path, size=size),
+    "GatysConfig": lambda size, path: GatysConfig(size=size),
+}
+
+
+@pytest.mark.parametrize("taker", list(SIZE_TAKERS))
+@pytest.mark.parametrize("bad", BAD_REQUESTED_SIZES)
+def test_bad_requested_sizes_are_value_errors_naming_size(tmp_path: Path, taker: str,
+                                                          bad: object) -> None:
+    """A requested size is N (the longest side) or (W, H); anything else is a ValueError that
+    names the parameter ``size`` (never a flag)."""
+    Image.new("RGB", (8, 6)).save(tmp_path / "a.png")
+    with pytest.raises(ValueError, match=r"^size must be N \(a positive integer: the longest "
+                                         r"side\) or \(W, H\)") as info:
+        SIZE_TAKERS[taker](bad, tmp_path / "a.png")
+    assert "--" not in str(info.value)
 
 
 def test_save_round_trip_and_formats(tmp_path: Path) -> None:

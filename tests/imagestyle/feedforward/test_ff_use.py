@@ -114,6 +114,35 @@ def test_wrong_kind_of_model_is_a_value_error(tmp_path: Path, johnson_file: Path
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "s.png").exists()
 
 
+@pytest.mark.parametrize("function,size,expected", [
+    pytest.param("stylize_files", 20, (13, 20), id="stylize_files N: the input's aspect"),
+    pytest.param("sample_files", 20, (20, 20), id="sample_files N: the training size's aspect"),
+    pytest.param("stylize_files", (9, 7), (9, 7), id="stylize_files (W, H): exactly"),
+    pytest.param("sample_files", (9, 7), (9, 7), id="sample_files (W, H): exactly"),
+    pytest.param("stylize_files", 0, None, id="stylize_files bad size"),
+    pytest.param("sample_files", (0, 5), None, id="sample_files bad size"),
+])
+def test_size_is_the_longest_side_or_exactly_w_by_h(tmp_path: Path, johnson_file: Path,
+                                                    texture_file: Path, random_png, function: str,
+                                                    size, expected):
+    """``size=N``: longest side N with the natural aspect; ``(W, H)``: exactly; anything else a
+    ``ValueError`` naming ``size``, before anything is written."""
+    out, photo = tmp_path / "o.png", random_png(tmp_path / "in.png", 30, 45)
+
+    def call() -> list[Path]:
+        if function == "stylize_files":
+            return stylize_files(johnson_file, [photo], out, size=size)
+        return sample_files(texture_file, out, size=size)
+
+    if expected is None:
+        with pytest.raises(ValueError, match=r"^size must be N"):
+            call()
+        assert not out.exists()
+    else:
+        call()
+        assert Image.open(out).size == expected
+
+
 def _run_exported(path: Path, fmt: str, names: tuple[str, ...],
                   inputs: dict[str, torch.Tensor]) -> torch.Tensor:
     """Run an exported file as a user would, without any of our code: TorchScript through
