@@ -3,7 +3,10 @@
 ::
 
     imagestyle transfer CONTENT STYLE [STYLE ...] -o OUT [options]
-    imagestyle texture STYLE [STYLE ...] -o OUT [--size WxH | --size N] [options]
+    imagestyle texture STYLE [STYLE ...] -o OUT [--size N | --size WxH] [options]
+
+``--size N`` is the output's longest side with the content's (texture: the first style's)
+aspect, ``--size WxH`` exactly W x H, as in every subcommand (:mod:`imagestyle.options`).
 
 Every bad input (missing or unreadable image, unknown layer, mismatched weights, blend weights
 that do not match the styles, a size too large for memory, an output that would overwrite an
@@ -28,7 +31,8 @@ from shared.cli import ArgumentParser, sys_exit
 from .features import DEFAULT_LAYERS
 from .feedforward.cli import add_subcommands as add_feedforward_subcommands
 from .imageio import SAVE_FORMATS, load_image, save_image
-from .options import FLAGS, add_features_option, add_precision_option, float_list, layer_list, size
+from .options import (FLAGS, add_features_option, add_precision_option, add_quiet_option,
+                      add_size_option, float_list, layer_list)
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -226,11 +230,9 @@ def _add_output_options(out: argparse._ArgumentGroup, texture: bool) -> None:
     out.add_argument("-o", "--output", required=True,
                      help="output image; format from the extension (png, jpg, ...)")
     if texture:
-        out.add_argument("--size", type=size, default="256", metavar="N|WxH",
-                         help="output size, N for N x N or WxH (default: 256)")
+        add_size_option(out, "the first style image", 256)
     else:
-        out.add_argument("--size", type=size, default="512", metavar="N|WxH",
-                         help="output's longest side N, or exactly WxH (default: 512)")
+        add_size_option(out, "the content image", 512)
     colour = ("; for textures: luminance takes the colours of --init PATH, histogram gives all "
               "styles the first style's colours" if texture else "")
     out.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None,
@@ -239,8 +241,7 @@ def _add_output_options(out: argparse._ArgumentGroup, texture: bool) -> None:
     out.add_argument("--save-every", type=int, default=0, metavar="N",
                      help="also save the image every N iterations as OUT_0100.png "
                           "(OUT_s2_0100.png with --scales) (default: 0 = never)")
-    out.add_argument("-q", "--quiet", action="store_true",
-                     help="no progress bar or summary (default: off)")
+    add_quiet_option(out)
 
 
 def build_parser() -> argparse.ArgumentParser:

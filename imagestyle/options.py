@@ -9,8 +9,13 @@ One parser per kind of value, so that a flag reads the same everywhere:
   ``sample``, ``export``);
 * ``--precision fp32|bf16``: the feature network's arithmetic (``transfer``, ``texture``;
   :func:`add_precision_option`);
-* ``--size N|WxH`` (:func:`size`), comma-separated numbers (:func:`float_list`), counts
-  (:func:`positive_int`, :func:`nonneg_int`).
+* ``--size N|WxH`` (``transfer``, ``texture``, ``stylize``, ``sample``; :func:`size`,
+  :func:`add_size_option`): N is the output's longest side, with the aspect natural to the
+  command (the content's, the first style's, each input's, the training size's), and WxH is
+  exactly W x H (:func:`imagestyle.imageio.target_size`);
+* ``-q/--quiet``: no progress bar or summary, in every subcommand (:func:`add_quiet_option`);
+* comma-separated numbers (:func:`float_list`), counts (:func:`positive_int`,
+  :func:`nonneg_int`).
 
 :data:`FLAGS` maps the library's parameter names to these flags, so that the library's errors
 (``ValueError("lr must be positive, got 0")``) reach the user as ``--lr must be positive, got 0``
@@ -58,6 +63,36 @@ def add_features_option(group: Any, default: str) -> None:
     """Add ``--features`` (the feature network of the loss) to an argument group."""
     group.add_argument("--features", choices=FEATURES, default=None,
                        help=f"feature network of the loss (default: {default})")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's formatter that appends ``(default: ...)`` to a help text, except where the
+    text states its default itself, the option is required, or there is no default (``None``,
+    ``False``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        no_default = action.default is None or action.default is False
+        if "(default:" in text or action.required or no_default:
+            return text
+        return super()._get_help_string(action)
+
+
+def add_size_option(group: Any, aspect: str, default: int | None, default_help: str = "") -> None:
+    """Add ``--size N|WxH`` with its one meaning: N is the output's longest side with the
+    aspect of ``aspect`` (e.g. "the content image"), WxH exactly W x H; ``default_help`` says
+    what no ``--size`` means (default: ``default``)."""
+    group.add_argument("--size", type=size, default=default, metavar="N|WxH",
+                       help=f"output size; N: longest side N (aspect of {aspect}); WxH: exactly "
+                            f"W x H (default: {default_help or default})")
+
+
+QUIET_HELP = "no progress bar or summary (default: off)"  # the same words in audiostyle
+
+
+def add_quiet_option(group: Any) -> None:
+    """Add ``-q/--quiet``: no progress bar or summary line (an interruption is still told)."""
+    group.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
 
 
 PRECISION_HELP = (
@@ -151,5 +186,6 @@ size = _argparse_type(parse_size, "size")  # N or WxH
 positive_int = _argparse_type(_int_at_least(1, "a positive integer"), "positive_int")
 nonneg_int = _argparse_type(_int_at_least(0, "an integer >= 0"), "nonneg_int")
 
-__all__ = ["FEATURES", "FLAGS", "add_features_option", "add_precision_option", "float_list",
+__all__ = ["FEATURES", "FLAGS", "QUIET_HELP", "HelpFormatter", "add_features_option",
+           "add_precision_option", "add_quiet_option", "add_size_option", "float_list",
            "layer_list", "nonneg_int", "parse_layers", "positive_int", "size"]

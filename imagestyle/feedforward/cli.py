@@ -16,10 +16,11 @@ from typing import Any, Optional
 
 from shared import UserError, select_device
 
-from ..options import FLAGS, add_features_option, layer_list, nonneg_int, positive_int, size
+from ..options import (FLAGS, HelpFormatter, add_features_option, add_quiet_option,
+                       add_size_option, layer_list, nonneg_int, positive_int)
 
 EXIT_INTERRUPTED = 130
-FORMAT = argparse.ArgumentDefaultsHelpFormatter
+FORMAT = HelpFormatter
 PROG = "imagestyle"
 RENAMED = {  # train's old spellings -> the flags every subcommand uses now
     "--out": "-o/--output (as in every other subcommand)",
@@ -119,7 +120,7 @@ def _add_train_running(g: Any) -> None:
     g.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     g.add_argument("--workers", type=nonneg_int, default=0, help="data-loader worker processes")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    add_quiet_option(g)
 
 
 def _add_stylize(subparsers: Any) -> None:
@@ -131,14 +132,13 @@ def _add_stylize(subparsers: Any) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="input image(s)")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file for one input; output folder (made if missing) for several")
-    p.add_argument("--size", type=size, default=None,
-                   help="resize inputs first: N (longest side) or WxH (default: keep the size)")
+    add_size_option(p, "each input", None, "each input's own size")
     p.add_argument("--preserve-color", choices=("luminance",), default=None,
                    help="keep the input's colours (luminance-only transfer)")
     p.add_argument("--batch-size", type=positive_int, default=4, help="images per forward pass")
     p.add_argument("--seed", type=int, default=0, help="noise seed (texture-net models)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    add_quiet_option(p)
     p.set_defaults(func=stylize_command)
 
 
@@ -149,13 +149,12 @@ def _add_sample(subparsers: Any) -> None:
     p.add_argument("--model", required=True, metavar="TEXTURE_MODEL.pt", help="trained texture model")
     p.add_argument("-o", "--output", required=True, metavar="OUT.png",
                    help="output image; with --count N > 1, OUT_001.png ... OUT_N.png")
-    p.add_argument("--size", type=size, default=None,
-                   help="WxH or N (square) (default: the training size)")
+    add_size_option(p, "the training size: square", None, "the training size")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise")
     p.add_argument("--count", type=positive_int, default=1, help="number of samples")
     p.add_argument("--batch-size", type=positive_int, default=4, help="samples per forward pass")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    add_quiet_option(p)
     p.set_defaults(func=sample_command)
 
 
@@ -167,7 +166,7 @@ def _add_export(subparsers: Any) -> None:
     p.add_argument("--format", choices=("torchscript", "onnx"), required=True,
                    help="torchscript, or onnx (needs onnx, onnxruntime, onnxscript)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
-    p.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    add_quiet_option(p)
     p.set_defaults(func=export_command)
 
 
@@ -233,11 +232,9 @@ def sample_command(args: argparse.Namespace) -> int:
     """``imagestyle sample``."""
     from .sample import sample_files
 
-    size = args.size
-    if isinstance(size, int):
-        size = (size, size)
-    paths = sample_files(args.model, args.output, size=size, seed=args.seed, count=args.count,
-                         batch_size=args.batch_size, device=select_device(args.device))
+    paths = sample_files(args.model, args.output, size=args.size, seed=args.seed,
+                         count=args.count, batch_size=args.batch_size,
+                         device=select_device(args.device))
     if not args.quiet:
         print(f"{PROG}: wrote {len(paths)} sample(s): {paths[0]}"
               f"{' ...' if len(paths) > 1 else ''}", file=sys.stderr)

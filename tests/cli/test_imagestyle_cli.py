@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -352,6 +353,84 @@ def test_one_layer_grammar_and_one_meaning_per_flag() -> None:
     assert parser.parse_args(["texture", "s.png", "-o", "o.png", "--scales", "2"]).scales == 2
     train = parser.parse_args(["train", "s.png", "-o", "m.pt", "--pyramid-scales", "4"])
     assert train.pyramid_scales == 4 and not hasattr(train, "scales")
+
+
+def _model_file(path: Path, texture: bool) -> Path:
+    """An untrained tiny generator saved as a model file trained at 24 x 24 (sizes need no
+    training)."""
+    from imagestyle.feedforward.modelfile import model_payload, save_payload
+    from imagestyle.feedforward.networks import (TextureNet, TextureNetConfig, TransformNet,
+                                                 TransformNetConfig)
+
+    torch.manual_seed(0)
+    if texture:
+        net = TextureNet(TextureNetConfig(mode="texture", scales=2, channels=2))
+        arch = "texture-net"
+    else:
+        net, arch = TransformNet(TransformNetConfig(width=0.125, residual_blocks=1)), "johnson"
+    return save_payload(model_payload(net, arch, {"image_size": 24}, 1), path)
+
+
+# (command, --size, the output's (W, H)). The inputs: content 40 x 30, first style 48 x 24 (the
+# second, 24 x 40, must not set the aspect), stylize input 30 x 45, sample model trained at 24 x 24.
+SIZE_CASES = [
+    pytest.param("transfer", "32", (32, 24), id="transfer N: content's aspect"),
+    pytest.param("texture", "32", (32, 16), id="texture N: first style's aspect"),
+    pytest.param("stylize", "20", (13, 20), id="stylize N: input's aspect"),
+    pytest.param("sample", "20", (20, 20), id="sample N: training size's aspect (square)"),
+    pytest.param("transfer", "20x28", (20, 28), id="transfer WxH: exactly"),
+    pytest.param("texture", "20x28", (20, 28), id="texture WxH: exactly"),
+    pytest.param("stylize", "20x28", (20, 28), id="stylize WxH: exactly"),
+    pytest.param("sample", "20x28", (20, 28), id="sample WxH: exactly"),
+]
+
+
+@pytest.mark.parametrize("command,size,expected", SIZE_CASES)
+def test_size_n_is_the_longest_side_in_every_subcommand(tmp_path: Path, random_png, command: str,
+                                                        size: str, expected: tuple[int, int]):
+    """``--size N``: the output's longest side is N with the command's natural aspect;
+    ``--size WxH``: exactly W x H."""
+    content = random_png(tmp_path / "content.png", 40, 30, 1)
+    styles = [random_png(tmp_path / "wide.png", 48, 24, 2),
+              random_png(tmp_path / "tall.png", 24, 40, 3)]
+    out = tmp_path / "out.png"
+    argv = {
+        "transfer": ["transfer", content, styles[0], *FAST[:2], "--iterations", "1"],
+        "texture": ["texture", *styles, *FAST[:2], "--iterations", "1"],
+        "stylize": ["stylize", "--model", _model_file(tmp_path / "j.pt", texture=False),
+                    random_png(tmp_path / "photo.png", 30, 45, 4), "--device", "cpu"],
+        "sample": ["sample", "--model", _model_file(tmp_path / "t.pt", texture=True),
+                   "--device", "cpu"],
+    }[command]
+    assert main([str(a) for a in argv] + ["-o", str(out), "--size", size, "--quiet"]) == 0
+    with Image.open(out) as img:
+        assert img.size == expected
+
+
+def _subcommand_options(parser: argparse.ArgumentParser) -> dict[str, dict[str, argparse.Action]]:
+    """``{subcommand: {option string: action}}`` of a parser with subcommands."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {name: {o: a for a in p._actions for o in a.option_strings}
+            for name, p in sub.choices.items()}
+
+
+def test_size_and_quiet_help_say_the_same_in_every_subcommand() -> None:
+    """``--size``: "N: longest side N (aspect of ...); WxH: exactly W x H" wherever it is taken;
+    ``--quiet``: the same words in every subcommand of ``imagestyle`` and ``audiostyle``."""
+    from audiostyle.cli import build_parser as audio_parser
+
+    image = _subcommand_options(build_parser())
+    sizes = {name: opts["--size"].help for name, opts in image.items() if "--size" in opts}
+    assert set(sizes) == {"transfer", "texture", "stylize", "sample"}
+    for name, text in sizes.items():
+        assert re.fullmatch(r"output size; N: longest side N \(aspect of [^)]+\); WxH: exactly "
+                            r"W x H \(default: [^)]+\)", text or ""), (name, text)
+    audio = _subcommand_options(audio_parser())
+    quiet = {f"{tool} {name}": opts["--quiet"].help
+             for tool, options in (("imagestyle", image), ("audiostyle", audio))
+             for name, opts in options.items() if "--quiet" in opts}
+    assert len(quiet) == 8 and len(set(quiet.values())) == 1, quiet
+    assert "no progress bar or summary" in next(iter(quiet.values()))
 
 
 def test_help_states_defaults_and_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
