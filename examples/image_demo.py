@@ -44,7 +44,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", dest="out", type=Path, default=Path("image_demo_out"),
                         help="output folder (default: image_demo_out)")
-    parser.add_argument("--size", type=int, default=128, help="output size in px (default: 128)")
+    parser.add_argument("--size", type=int, default=128,
+                        help="the outputs' longest side in px (default: 128)")
     parser.add_argument("--iterations", type=int, default=150,
                         help="L-BFGS iterations (default: 150)")
     parser.add_argument("--features", default="random-multiscale",
