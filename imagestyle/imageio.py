@@ -107,9 +107,9 @@ def check_size(size: object, name: str = "size") -> int | tuple[int, int]:
 def target_size(size: tuple[int, int], target: int | tuple[int, int]) -> tuple[int, int]:
     """``(W, H)`` of an image of size ``size = (W, H)`` resized to ``target``.
 
-    The one meaning of a requested size in :mod:`imagestyle` (``--size`` on every command
-    line, ``GatysConfig.size``, ``load_image(size=)``, ``stylize_files(size=)``,
-    ``sample_files(size=)``): ``target = N`` is the longest side N with ``size``'s aspect
+    The one meaning of a requested size in :mod:`imagestyle` (``GatysConfig.size``,
+    ``load_image(size=)``, ``stylize_files(size=)``, ``sample_files(size=)``, and the command
+    lines' size option): ``target = N`` is the longest side N with ``size``'s aspect
     (:func:`scaled_size`), ``target = (W, H)`` exactly W x H.
 
     Raises:
