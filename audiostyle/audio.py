@@ -11,7 +11,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 import soundfile as sf
@@ -20,6 +20,9 @@ import torchaudio.functional as AF
 from torch import Tensor
 
 from shared import atomic_path
+
+if TYPE_CHECKING:
+    from .stream import AudioFile
 
 PEAK_LIMIT = 0.999  # the loudest sample a result may have (never clipped)
 
@@ -41,6 +44,11 @@ class AudioClip:
     @property
     def channels(self) -> int:
         return int(self.samples.shape[0])
+
+    @property
+    def frames(self) -> int:
+        """Samples per channel."""
+        return int(self.samples.shape[-1])
 
     @property
     def seconds(self) -> float:
@@ -66,13 +74,7 @@ def load_audio(path: str | Path, mono: bool = False) -> AudioClip:
         ValueError: the file is a folder, is empty, is not audio, holds no samples, or holds
             NaN or infinite samples.
     """
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: no such file")
-    if p.is_dir():
-        raise ValueError(f"{p}: is a folder, not an audio file")
-    if p.stat().st_size == 0:
-        raise ValueError(f"{p}: the file is empty")
+    p = check_audio_path(path)
     try:
         samples, rate = _read_blocks(p, mono)  # (C, N)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
@@ -86,6 +88,19 @@ def load_audio(path: str | Path, mono: bool = False) -> AudioClip:
     if bad:
         raise ValueError(f"{p}: the audio holds {bad} NaN or infinite samples")
     return AudioClip(samples=samples, sample_rate=int(rate), path=str(p))
+
+
+def check_audio_path(path: str | Path) -> Path:
+    """``path`` as a ``Path``; ``FileNotFoundError`` if it is missing, ``ValueError`` if it is
+    a folder or empty."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file")
+    if p.is_dir():
+        raise ValueError(f"{p}: is a folder, not an audio file")
+    if p.stat().st_size == 0:
+        raise ValueError(f"{p}: the file is empty")
+    return p
 
 
 BLOCK = 1 << 20  # samples per channel read, resampled or written at once
@@ -112,10 +127,12 @@ def _read_blocks(path: Path, mono: bool = False) -> tuple[Tensor, int]:
         return out[:, :done], rate
 
 
-def check_length(clip: AudioClip, min_samples: int, sample_rate: int, what: str) -> None:
-    """Raise ``ValueError`` when ``clip`` resampled to ``sample_rate`` is shorter than
+def check_length(clip: "AudioClip | AudioFile", min_samples: int, sample_rate: int,
+                 what: str) -> None:
+    """Raise ``ValueError`` when ``clip`` (in memory or an
+    :class:`audiostyle.stream.AudioFile`) resampled to ``sample_rate`` is shorter than
     ``min_samples`` (the network's receptive field)."""
-    samples = math.floor(clip.samples.shape[-1] * sample_rate / clip.sample_rate)
+    samples = math.floor(clip.frames * sample_rate / clip.sample_rate)
     if samples < min_samples:
         raise ValueError(
             f"{clip.name}: the {what} is {clip.seconds:.3f} s long, shorter than the network's "
@@ -136,25 +153,69 @@ def resample(samples: Tensor, orig_rate: int, new_rate: int) -> Tensor:
     the input when the rates are equal)."""
     if orig_rate == new_rate:
         return samples
-    step_in, step_out = orig_rate // math.gcd(orig_rate, new_rate), new_rate // math.gcd(
-        orig_rate, new_rate)
-    block = max(1, BLOCK // step_in) * step_in  # input samples per block, whole periods
-    if samples.shape[-1] <= 2 * block:
+    plan = ResamplePlan(samples.shape[-1], orig_rate, new_rate)
+    if plan.blocks == 1:
         return AF.resample(samples, orig_rate, new_rate)  # (..., N * new / orig)
-    # Long signals block by block: each block with a margin of whole periods on both sides
-    # (far wider than the windowed sinc's support), so the blocks' outputs are the whole
-    # signal's resampling, without its intermediate tensors for the whole length at once.
-    margin = max(1, 4096 // step_in) * step_in
-    # torchaudio's own output length (its float32 rounding included)
-    total = int(torch.ceil(torch.as_tensor(step_out * samples.shape[-1] / step_in)))
-    out = samples.new_empty(*samples.shape[:-1], total)
-    for start in range(0, samples.shape[-1], block):
-        lo = max(0, start - margin)
-        part = AF.resample(samples[..., lo:start + block + margin], orig_rate, new_rate)
-        first = (start - lo) // step_in * step_out
-        n = min(block // step_in * step_out, total - start // step_in * step_out)
-        out[..., start // step_in * step_out:][..., :n] = part[..., first:first + n]
+    out = samples.new_empty(*samples.shape[:-1], plan.total)
+    for k in range(plan.blocks):
+        a, b = plan.output_span(k)
+        out[..., a:b] = plan.run(k, lambda lo, hi: samples[..., lo:hi])
     return out
+
+
+@dataclass(frozen=True)
+class ResamplePlan:
+    """How a long signal of ``samples`` input samples is resampled block by block, each block
+    with a margin of whole periods on both sides (far wider than the windowed sinc's support),
+    so that the blocks' outputs are the whole signal's resampling (bit for bit) without its
+    intermediate tensors for the whole length at once. A signal of at most two blocks is one
+    block: one ``torchaudio.functional.resample`` call, as for short signals."""
+
+    samples: int
+    orig_rate: int
+    new_rate: int
+
+    @property
+    def steps(self) -> tuple[int, int]:
+        """(input, output) samples of one period of the rate ratio."""
+        g = math.gcd(self.orig_rate, self.new_rate)
+        return self.orig_rate // g, self.new_rate // g
+
+    @property
+    def block_size(self) -> int:
+        """Input samples per block: whole periods."""
+        return max(1, BLOCK // self.steps[0]) * self.steps[0]
+
+    @property
+    def blocks(self) -> int:
+        return 1 if self.samples <= 2 * self.block_size else -(-self.samples // self.block_size)
+
+    @property
+    def total(self) -> int:
+        """Output samples: torchaudio's own output length (its float32 rounding included)."""
+        step_in, step_out = self.steps
+        return int(torch.ceil(torch.as_tensor(step_out * self.samples / step_in)))
+
+    def output_span(self, k: int) -> tuple[int, int]:
+        """The output samples ``[a, b)`` that block ``k`` gives."""
+        if self.blocks == 1:
+            return 0, self.total
+        (step_in, step_out), start = self.steps, k * self.block_size
+        a = start // step_in * step_out
+        return a, min(a + self.block_size // step_in * step_out, self.total)
+
+    def run(self, k: int, read: Callable[[int, int], Tensor]) -> Tensor:
+        """Block ``k``'s output ``(..., b - a)`` from ``read(lo, hi)``, the input samples
+        ``[lo, hi)`` ``(..., hi - lo)``."""
+        if self.blocks == 1:
+            return AF.resample(read(0, self.samples), self.orig_rate, self.new_rate)
+        (step_in, step_out), start = self.steps, k * self.block_size
+        margin = max(1, 4096 // step_in) * step_in
+        lo = max(0, start - margin)
+        part = AF.resample(read(lo, start + self.block_size + margin), self.orig_rate, self.new_rate)
+        a, b = self.output_span(k)
+        first = (start - lo) // step_in * step_out
+        return part[..., first:first + b - a]
 
 
 def rms(samples: Tensor) -> Tensor:

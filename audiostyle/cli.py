@@ -23,6 +23,9 @@ from shared import UserError, atomic_write, check_output_path, select_device
 from shared.cli import ArgumentParser, sys_exit
 
 from .audio import AudioClip, check_audio_output, load_audio, save_audio
+from .stream import AudioFile, open_audio
+
+Source = AudioClip | AudioFile
 from .config import PRESET_NAMES, AudioStyleConfig, preset_config
 from .parallel import init_from_env, leave, parse_devices, spawn
 
@@ -94,7 +97,7 @@ def _add_io_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
                          "under a random network no setting uses: compare settings with them)")
     io.add_argument("--plot", metavar="F.png",
                     help="write the spectrograms of the inputs and the result, and the loss curve")
-    io.add_argument("--quiet", action="store_true",
+    io.add_argument("-q", "--quiet", action="store_true",
                     help="no progress bar or summary (default: off)")
     return io
 
@@ -338,9 +341,10 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     select_device(args.device)
 
     start = t0 = time.perf_counter()
-    mono = not args.stereo  # downmixed while read: half the memory of a stereo file
-    content: Optional[AudioClip] = load_audio(args.content, mono) if transfer else None
-    styles = [load_audio(p, mono) for p in args.styles]
+    # checked whole, read on demand: a style is read a block at a time, the content straight
+    # to the working rate (downmixed while read unless --stereo)
+    content: Optional[Source] = open_audio(args.content) if transfer else None
+    styles = [open_audio(p) for p in args.styles]
     out_clip = content if content is not None else styles[0]  # the result's rate
     check_audio_output(args.output, out_clip.sample_rate, max(
         c.channels for c in ([content] if content is not None else styles)) if args.stereo else 1)
@@ -359,6 +363,9 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     # writes leave no partial file).
     t0 = time.perf_counter()
     save_audio(args.output, result.waveform, result.sample_rate)
+    if args.plot or args.metrics:  # these take the inputs whole
+        content, styles = _in_memory(content, not args.stereo), [
+            _in_memory(s, not args.stereo) for s in styles]
     if args.plot:
         _write_plot(args, config, result, content, styles)
     seconds = {"load": load_seconds, **result.seconds, "write": time.perf_counter() - t0}
@@ -366,6 +373,12 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     if not args.quiet or result.interrupted:
         _summary(args, result, quality, time.perf_counter() - start)
     return 130 if result.interrupted else 0
+
+
+def _in_memory(source: Optional[Source], mono: bool) -> Optional[AudioClip]:
+    """A file read on demand loaded whole (downmixed with ``mono``), for the plots and the
+    held-out measures; a clip as it is."""
+    return source.load(mono) if isinstance(source, AudioFile) else source
 
 
 def _write_plot(args: argparse.Namespace, config: AudioStyleConfig, result: "AudioResult",

@@ -42,6 +42,10 @@ from .network import RandomConvBank
 from .pghi import pghi
 from .rhythm import AUTOCORR_PREFIX, AutocorrObjective, style_autocorrelations
 from .spectral import Spectral, log_to_magnitude
+from .stream import AudioFile, ResampledFile, working_view
+
+Source = AudioClip | AudioFile  # a recording in memory or a file read on demand
+Wave = Tensor | ResampledFile  # (C, N) samples at the working rate
 
 
 @dataclass
@@ -115,15 +119,34 @@ class AudioResult:
         }
 
 
-def working_signal(clip: AudioClip, config: AudioStyleConfig, stereo: bool, what: str) -> Tensor:
-    """``clip`` at the working rate, downmixed unless ``stereo``: ``(C, N)``.
+def working_signal(source: Source, config: AudioStyleConfig, stereo: bool, what: str,
+                   lazy: bool = False) -> Wave:
+    """``source`` at the working rate, downmixed unless ``stereo``: ``(C, N)``; with ``lazy``
+    and a file read on demand (:class:`audiostyle.stream.AudioFile`), a
+    :class:`audiostyle.stream.ResampledFile` view of it, else a tensor (a file's filled block
+    by block, without its samples at their own rate).
 
-    Raises :class:`shared.UserError` (naming the file) if it is shorter than the network's
-    receptive field.
+    Raises ``ValueError`` (naming the file) if it is shorter than the network's receptive
+    field.
     """
-    check_length(clip, config.min_samples, config.sample_rate, what)
-    samples = clip.samples if stereo else downmix(clip.samples)  # (C, N)
-    return resample(samples, clip.sample_rate, config.sample_rate)  # (C, N')
+    check_length(source, config.min_samples, config.sample_rate, what)
+    view = working_view(source, config.sample_rate, mono=not stereo)  # (C, N')
+    return view if lazy or isinstance(view, Tensor) else view.tensor()
+
+
+def source_levels(source: Source, stereo: bool) -> Tensor:
+    """RMS level of ``source`` per channel ``(C,)`` with ``stereo``, else of its downmix
+    ``(1,)``."""
+    if isinstance(source, AudioFile):
+        return source.levels if stereo else source.mono_level
+    return rms(source.samples if stereo else downmix(source.samples))
+
+
+def _style_channel(style: Wave, k: int) -> Wave:
+    """Channel ``k`` of a working-rate style ``(1, N)``; ``k = -1``: its downmix."""
+    if isinstance(style, ResampledFile):
+        return style.channel_view(k) if k >= 0 else style.downmix()
+    return style[k:k + 1] if k >= 0 else downmix(style)
 
 
 def chunked_grams(net: RandomConvBank, spec: Tensor, chunk_frames: int = 4096) -> dict[str, Tensor]:
@@ -438,8 +461,7 @@ def _channel_targets(net: RandomConvBank, styles: Sequence[Tensor], c: int,
     key = tuple(c if 1 < s.shape[0] and c < s.shape[0] else -1 for s in styles)  # -1: downmix
     if key not in cache:
         device = net.weight(net.kernel_widths[0]).device
-        waves = [(s[k:k + 1] if k >= 0 else downmix(s)).to(device)
-                 for s, k in zip(styles, key)]  # each (1, N_i)
+        waves = [_style_channel(s, k).to(device) for s, k in zip(styles, key)]  # (1, N_i)
         cache.clear()
         per_style = [wave_grams(net, w, config.spectral,
                                 progress=None if quiet else f"style {i + 1} Gram")
@@ -447,7 +469,8 @@ def _channel_targets(net: RandomConvBank, styles: Sequence[Tensor], c: int,
         cache[key] = {name: blend_grams([g[name] for g in per_style], style_weights)
                       for name in net.layer_names}
         if config.autocorr_weight > 0:
-            specs = [config.spectral.log(w) for w in waves]
+            specs = [config.spectral.log(w.tensor() if isinstance(w, ResampledFile) else w)
+                     for w in waves]
             lagged = style_autocorrelations(net, net.kernel_widths, specs, config.autocorr_lags,
                                             style_weights)
             cache[key].update({AUTOCORR_PREFIX + k: v for k, v in lagged.items()})
@@ -585,8 +608,8 @@ def _finish(result: AudioResult, rate: int, samples: int, target_rms: Tensor) ->
 
 
 def style_transfer(
-    content: AudioClip,
-    styles: Sequence[AudioClip],
+    content: Source,
+    styles: Sequence[Source],
     config: Optional[AudioStyleConfig] = None,
     *,
     style_weights: Optional[Sequence[float]] = None,
@@ -597,8 +620,14 @@ def style_transfer(
     """Audio with the content's structure and the styles' texture.
 
     Args:
-        content: The content recording (any rate, any channel count).
-        styles: One or more style recordings, each used whole (any lengths).
+        content: The content recording (any rate, any channel count): an
+            :class:`~audiostyle.audio.AudioClip`, or an :class:`~audiostyle.stream.AudioFile`
+            (:func:`~audiostyle.stream.open_audio`), whose samples are read straight to the
+            working rate without a copy at its own rate.
+        styles: One or more style recordings, each used whole (any lengths). An
+            :class:`~audiostyle.stream.AudioFile` is read on demand, a block at a time, while
+            its Gram matrices are accumulated: an hour-long style costs a few blocks, not the
+            file (except with ``autocorr_weight > 0``, whose targets take it whole).
         config: Settings (default: :class:`AudioStyleConfig`, the reference's).
         style_weights: One weight per style (normalised to sum 1; default equal).
         stereo: Process each channel of the content and return as many channels; otherwise
@@ -616,18 +645,18 @@ def style_transfer(
     style_weights = normalize_blend_weights(len(styles), style_weights)
     dev = select_device(device)
     c_wave = working_signal(content, config, stereo, "content")  # (C, N)
-    s_waves = [working_signal(s, config, stereo, "style") for s in styles]
+    s_waves = [working_signal(s, config, stereo, "style", lazy=True) for s in styles]
     frames = config.spectral.frames(c_wave.shape[-1])
     result = _synthesize(c_wave, s_waves, frames, c_wave.shape[-1], config, style_weights, dev,
                          quiet, "style transfer")
-    target = rms(content.samples if stereo else downmix(content.samples))  # (C,)
+    target = source_levels(content, stereo)  # (C,)
     result.extra = {"mode": "transfer", "style_weights": style_weights, "stereo": stereo,
                     "device": str(dev)}
-    return _finish(result, content.sample_rate, content.samples.shape[-1], target)
+    return _finish(result, content.sample_rate, content.frames, target)
 
 
 def texture_synthesis(
-    styles: Sequence[AudioClip],
+    styles: Sequence[Source],
     seconds: float,
     config: Optional[AudioStyleConfig] = None,
     *,
@@ -640,7 +669,8 @@ def texture_synthesis(
     weight 0, from noise: Ulyanov & Lebedev's texture synthesis). ``config``'s content weight
     and ``init`` do not apply: there is no content; ``phase_init`` may be ``"random"`` or
     ``"pghi"`` (``"content"`` means random); ``waveform_init`` may be ``"griffin-lim"`` or
-    ``"noise"`` (``"content"`` raises ValueError).
+    ``"noise"`` (``"content"`` raises ValueError). ``styles`` as in :func:`style_transfer`
+    (clips in memory or files read on demand).
 
     Returns:
         :class:`AudioResult` at the first style's rate, at the level set by ``config.level``
@@ -661,7 +691,7 @@ def texture_synthesis(
         raise ValueError(f"a texture of {seconds} s is shorter than the network's receptive "
                          f"field of {config.min_samples / config.sample_rate:.3f} s")
     dev = select_device(device)
-    s_waves = [working_signal(s, config, stereo, "style") for s in styles]
+    s_waves = [working_signal(s, config, stereo, "style", lazy=True) for s in styles]
     frames = config.spectral.frames(out_samples)
     phase_init = "random" if config.phase_init == "content" else config.phase_init  # no content
     config = dataclasses.replace(config, content_weight=0.0, init="noise", phase_init=phase_init)
@@ -669,8 +699,8 @@ def texture_synthesis(
                          style_weights, dev, quiet, "texture")
     channels = result.waveform.shape[0]
     levels = torch.stack([
-        rms(s.samples[:channels] if s.channels >= channels else
-            downmix(s.samples).expand(channels, -1)) for s in styles])  # (S, C)
+        source_levels(s, stereo)[:channels] if stereo and s.channels >= channels else
+        source_levels(s, False).expand(channels) for s in styles])  # (S, C)
     target = (torch.tensor(style_weights).unsqueeze(-1) * levels).sum(0)  # (C,)
     rate = styles[0].sample_rate
     result.extra = {"mode": "texture", "style_weights": style_weights, "stereo": stereo,
