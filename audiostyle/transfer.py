@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 from shared import (LossTerms, OptimConfig, OptimResult, StyleContentObjective, blend_grams,
-                    normalize_blend_weights, optimize, select_device)
+                    normalize_blend_weights, optimize, release_freed_memory, select_device)
 
 from .audio import AudioClip, check_length, downmix, match_level, resample, rms
 from .config import AudioStyleConfig
@@ -594,6 +594,7 @@ def _finish(result: AudioResult, rate: int, samples: int, target_rms: Tensor) ->
     optimisation chose (``config.level == "optimised"``) or ``target_rms``; peak-limited."""
     if not result.leader:
         return result
+    release_freed_memory()  # what the stages before kept: the resampled copy is new memory
     wave = resample(result.waveform, result.sample_rate, rate)  # (C, N)
     result.waveform = None  # type: ignore[assignment]  # free the working-rate copy
     if wave.shape[-1] < samples:
@@ -649,6 +650,7 @@ def style_transfer(
     frames = config.spectral.frames(c_wave.shape[-1])
     result = _synthesize(c_wave, s_waves, frames, c_wave.shape[-1], config, style_weights, dev,
                          quiet, "style transfer")
+    del c_wave, s_waves  # not needed for the level: free them before the resampled copy
     target = source_levels(content, stereo)  # (C,)
     result.extra = {"mode": "transfer", "style_weights": style_weights, "stereo": stereo,
                     "device": str(dev)}

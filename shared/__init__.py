@@ -11,7 +11,7 @@
 * :func:`atomic_path`, :func:`atomic_write`, :func:`check_output_path`: safe output files.
 """
 
-from .allocator import retain_freed_memory
+from .allocator import release_freed_memory, retain_freed_memory
 from .device import autocast, seed_everything, select_device
 from .errors import UserError
 from .gram import blend_grams, gram_matrix, normalize_blend_weights
@@ -37,6 +37,7 @@ __all__ = [
     "gram_style_loss",
     "normalize_blend_weights",
     "optimize",
+    "release_freed_memory",
     "retain_freed_memory",
     "seed_everything",
     "select_device",

@@ -14,8 +14,11 @@ its memory, which is why the reference's evaluations were as fast as ours before
 
 The cost: memory the process has freed stays mapped to it, up to ``trim_bytes`` of free memory
 at the top of the heap, and is reused by the next allocation instead of going back to the
-system. Peak memory (what the memory targets measure) does not change; resident memory between
-peaks stays near the peak. ``STYLETOOLKIT_MALLOC=system`` in the environment turns it off.
+system. Where a later stage allocates blocks of other sizes, the kept memory adds to the peak:
+a 60-minute transfer at ``--preset fast`` peaked at 4.65 GB with the tuning alone against 3.89
+GB before it. :func:`release_freed_memory` gives the kept memory back between stages
+(:func:`shared.optimize` calls it when an optimisation ends). ``STYLETOOLKIT_MALLOC=system``
+in the environment turns both off.
 """
 
 from __future__ import annotations
@@ -54,4 +57,20 @@ def retain_freed_memory(mmap_bytes: int = 1 << 30, trim_bytes: int = (1 << 31) -
     return _done
 
 
-__all__ = ["retain_freed_memory"]
+def release_freed_memory() -> bool:
+    """Give the memory freed so far back to the system (glibc's ``malloc_trim(0)``: every
+    free page of every arena), once a stage whose buffers :func:`retain_freed_memory` kept is
+    over. Returns whether it ran: False where :func:`retain_freed_memory` did not tune
+    anything."""
+    if not _done:
+        return False
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    trim(0)
+    return True
+
+
+__all__ = ["release_freed_memory", "retain_freed_memory"]

@@ -40,7 +40,7 @@ from typing import Callable, Literal, Optional
 import torch
 from torch import Tensor
 
-from .allocator import retain_freed_memory
+from .allocator import release_freed_memory, retain_freed_memory
 from .objective import LossTerms
 
 OptimizerName = Literal["lbfgs", "adam"]
@@ -442,7 +442,9 @@ def optimize(
 
     The first call tunes the process's allocator to keep freed memory
     (:func:`shared.retain_freed_memory`): without it every evaluation page-faults its large
-    buffers afresh (a quarter of an audio evaluation's time on the 2-core machine).
+    buffers afresh (a quarter of an audio evaluation's time on the 2-core machine). What the
+    loop kept is given back when it ends (:func:`shared.release_freed_memory`), so that the
+    next stage's allocations do not add to it.
     """
     config = config or OptimConfig()
     _check_inputs(variable, callback_every)
@@ -450,4 +452,6 @@ def optimize(
     run = _Run(variable, loss_fn, config, callback, callback_every, quiet, desc)
     start = time.perf_counter()
     run.run()
-    return run.result(time.perf_counter() - start)
+    result = run.result(time.perf_counter() - start)
+    release_freed_memory()
+    return result
