@@ -110,6 +110,23 @@ def test_texture_and_plot_commands(clips) -> None:
     assert (folder / "s.png").stat().st_size > 1000
 
 
+@pytest.mark.parametrize("stereo", [False, True], ids=["mono", "stereo"])
+def test_inputs_are_read_on_demand_never_loaded_whole(clips, monkeypatch, stereo) -> None:
+    """Without --plot or --metrics no input file is decoded whole: the style is read a block
+    at a time for its Gram, the content straight to the working rate."""
+    folder, content, style = clips
+
+    def whole(*args, **kwargs):
+        raise AssertionError("an input was loaded whole")
+
+    monkeypatch.setattr("audiostyle.audio._read_blocks", whole)
+    out = folder / "o.wav"
+    argv = ["transfer", content, style, "-o", str(out), *TINY] + (["--stereo"] if stereo else [])
+    assert cli.main(argv) == 0
+    assert sf.info(str(out)).channels == (2 if stereo else 1)
+    assert cli.main(["texture", style, "-o", str(out), "--seconds", "0.5", *TINY]) == 0
+
+
 def test_presets_and_options_reach_the_config(clips, monkeypatch) -> None:
     folder, content, style = clips
     seen = {}
@@ -429,7 +446,8 @@ def test_ctrl_c_reaches_every_process_and_rank_0_writes_the_best_so_far(tmp_path
     argv = [sys.executable, "-m", "audiostyle", "transfer", content, style, "-o", str(out),
             "--sample-rate", "8000", "--n-fft", "256", "--hop", "64", "--filters", "256",
             "--kernel-width", "5", "--iterations", "100000", "--griffin-lim-iters", "2",
-            "--window-seconds", "2.1", "--device", "cpu,cpu"]
+            "--optimizer", "adam",  # L-BFGS converges in seconds: on a busy machine the run
+            "--window-seconds", "2.1", "--device", "cpu,cpu"]  # could end before the signal
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, start_new_session=True)
     seen, deadline = b"", time.monotonic() + 120
     while b"window 1/" not in seen and b"window 2/" not in seen and time.monotonic() < deadline:
