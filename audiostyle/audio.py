@@ -11,7 +11,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -24,6 +24,7 @@ from shared import atomic_path
 if TYPE_CHECKING:
     from .stream import AudioFile
 
+T = TypeVar("T")
 PEAK_LIMIT = 0.999  # the loudest sample a result may have (never clipped)
 
 
@@ -148,16 +149,18 @@ def downmix(samples: Tensor) -> Tensor:
     return samples.mean(dim=0, keepdim=True)  # (1, N)
 
 
-def resample(samples: Tensor, orig_rate: int, new_rate: int) -> Tensor:
+def resample(samples: Tensor, orig_rate: int, new_rate: int,
+             progress: Optional[str] = None) -> Tensor:
     """Band-limited resampling of ``(..., N)`` from ``orig_rate`` to ``new_rate`` Hz (returns
-    the input when the rates are equal)."""
+    the input when the rates are equal). ``progress``: label of a progress bar over the
+    blocks of a long signal."""
     if orig_rate == new_rate:
         return samples
     plan = ResamplePlan(samples.shape[-1], orig_rate, new_rate)
     if plan.blocks == 1:
         return AF.resample(samples, orig_rate, new_rate)  # (..., N * new / orig)
     out = samples.new_empty(*samples.shape[:-1], plan.total)
-    for k in range(plan.blocks):
+    for k in block_bar(range(plan.blocks), progress):
         a, b = plan.output_span(k)
         out[..., a:b] = plan.run(k, lambda lo, hi: samples[..., lo:hi])
     return out
@@ -212,7 +215,8 @@ class ResamplePlan:
         (step_in, step_out), start = self.steps, k * self.block_size
         margin = max(1, 4096 // step_in) * step_in
         lo = max(0, start - margin)
-        part = AF.resample(read(lo, start + self.block_size + margin), self.orig_rate, self.new_rate)
+        part = AF.resample(read(lo, start + self.block_size + margin), self.orig_rate,
+                           self.new_rate)
         a, b = self.output_span(k)
         first = (start - lo) // step_in * step_out
         return part[..., first:first + b - a]
@@ -271,14 +275,27 @@ def _subtype(suffix: str) -> Optional[str]:
     return "PCM_16" if suffix == "WAV" else None
 
 
-def save_audio(path: str | Path, samples: Tensor, sample_rate: int) -> None:
-    """Write ``(C, N)`` samples atomically (WAV: 16-bit PCM; FLAC/OGG: their defaults)."""
+def block_bar(blocks: Iterable[T], progress: Optional[str], count: Optional[int] = None
+         ) -> Iterable[T]:
+    """``blocks`` (``count`` of them, default ``len(blocks)``) under a progress bar labelled
+    ``progress``; none for None or up to 4 blocks."""
+    from tqdm.auto import tqdm
+
+    count = len(blocks) if count is None else count  # type: ignore[arg-type]
+    return tqdm(blocks, desc=progress, unit="block", total=count, leave=False,
+                dynamic_ncols=True, disable=progress is None or count <= 4)
+
+
+def save_audio(path: str | Path, samples: Tensor, sample_rate: int,
+               progress: Optional[str] = None) -> None:
+    """Write ``(C, N)`` samples atomically (WAV: 16-bit PCM; FLAC/OGG: their defaults).
+    ``progress``: label of a progress bar over the blocks of a long signal."""
     samples = samples.detach().to("cpu", torch.float32)  # (C, N)
     suffix = Path(path).suffix.lstrip(".").upper()
     with atomic_path(path) as tmp:
         with sf.SoundFile(str(tmp), "w", sample_rate, samples.shape[0], subtype=_subtype(suffix),
                           format=suffix) as f:
-            for start in range(0, samples.shape[-1], BLOCK):  # one block's copy at a time
+            for start in block_bar(range(0, samples.shape[-1], BLOCK), progress):
                 f.write(samples[:, start:start + BLOCK].clamp(-1.0, 1.0).numpy().T)
 
 

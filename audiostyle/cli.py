@@ -343,8 +343,9 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     start = t0 = time.perf_counter()
     # checked whole, read on demand: a style is read a block at a time, the content straight
     # to the working rate (downmixed while read unless --stereo)
-    content: Optional[Source] = open_audio(args.content) if transfer else None
-    styles = [open_audio(p) for p in args.styles]
+    content: Optional[Source] = open_audio(args.content, _bar(args, "checking", args.content)
+                                           ) if transfer else None
+    styles = [open_audio(p, _bar(args, "checking", p)) for p in args.styles]
     out_clip = content if content is not None else styles[0]  # the result's rate
     check_audio_output(args.output, out_clip.sample_rate, max(
         c.channels for c in ([content] if content is not None else styles)) if args.stereo else 1)
@@ -362,7 +363,8 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     # it is written like a finished one (a second Ctrl-C from here on aborts, and the atomic
     # writes leave no partial file).
     t0 = time.perf_counter()
-    save_audio(args.output, result.waveform, result.sample_rate)
+    save_audio(args.output, result.waveform, result.sample_rate,
+               progress=_bar(args, "writing", args.output))
     if args.plot or args.metrics:  # these take the inputs whole
         content, styles = _in_memory(content, not args.stereo), [
             _in_memory(s, not args.stereo) for s in styles]
@@ -373,6 +375,11 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     if not args.quiet or result.interrupted:
         _summary(args, result, quality, time.perf_counter() - start)
     return 130 if result.interrupted else 0
+
+
+def _bar(args: argparse.Namespace, stage: str, path: str) -> Optional[str]:
+    """The label of a stage's progress bar over a file, None with ``--quiet``."""
+    return None if args.quiet else f"{stage} {Path(path).name}"
 
 
 def _in_memory(source: Optional[Source], mono: bool) -> Optional[AudioClip]:

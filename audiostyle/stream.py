@@ -20,7 +20,7 @@ import soundfile as sf
 import torch
 from torch import Tensor
 
-from .audio import BLOCK, AudioClip, ResamplePlan, check_audio_path, load_audio
+from .audio import BLOCK, AudioClip, ResamplePlan, block_bar, check_audio_path, load_audio
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,14 +63,16 @@ class AudioFile:
         return load_audio(self.path, mono)
 
 
-def open_audio(path: Union[str, Path]) -> Union[AudioFile, AudioClip]:
+def open_audio(path: Union[str, Path], progress: Optional[str] = None
+               ) -> Union[AudioFile, AudioClip]:
     """Check an audio file in one pass, block by block, and return it to be read on demand.
 
     The checks and errors are :func:`audiostyle.audio.load_audio`'s (missing, a folder, empty,
     not audio, no samples, NaN or infinite samples); the levels are computed on the way, on
     the blocks :func:`audiostyle.audio.rms` uses, so they equal its results bit for bit. A
     file that cannot seek (a stream of unknown length) is loaded whole instead: the
-    :class:`AudioClip` is returned.
+    :class:`AudioClip` is returned. ``progress``: label of a progress bar over the blocks of
+    a long file.
     """
     p = Path(path)
     check_audio_path(p)
@@ -79,7 +81,7 @@ def open_audio(path: Union[str, Path]) -> Union[AudioFile, AudioClip]:
             if not f.seekable() or f.frames < 0:
                 return load_audio(p)
             rate, channels = f.samplerate, f.channels
-            sums, mono_sum, frames, bad = _scan(f)
+            sums, mono_sum, frames, bad = _scan(f, progress)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise ValueError(f"{p}: not a readable audio file ({' '.join(str(exc).split())})") from None
     if frames == 0:
@@ -91,14 +93,16 @@ def open_audio(path: Union[str, Path]) -> Union[AudioFile, AudioClip]:
                      (mono_sum / frames).sqrt().float())
 
 
-def _scan(f: sf.SoundFile) -> tuple[Tensor, Tensor, int, int]:
+def _scan(f: sf.SoundFile, progress: Optional[str] = None) -> tuple[Tensor, Tensor, int, int]:
     """One pass over ``f`` in blocks of :data:`BLOCK`: float64 sums of squares per channel
     ``(C,)`` and of the channels' mean ``(1,)``, the samples per channel and the count of
     non-finite samples."""
     sums = torch.zeros(f.channels, dtype=torch.float64)
     mono = torch.zeros(1, dtype=torch.float64)
     frames = bad = 0
-    for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):  # (n, C)
+    blocks = f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True)
+    count = -(-f.frames // BLOCK)
+    for block in block_bar(blocks, progress, count):  # (n, C)
         part = torch.from_numpy(np.ascontiguousarray(block.T))  # (C, n)
         frames += part.shape[-1]
         if not torch.isfinite(part.sum()):

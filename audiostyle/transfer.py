@@ -589,13 +589,16 @@ def _stack(parts: Sequence[Tensor]) -> Tensor:
     return parts[0] if len(parts) == 1 else torch.cat(list(parts))
 
 
-def _finish(result: AudioResult, rate: int, samples: int, target_rms: Tensor) -> AudioResult:
+def _finish(result: AudioResult, rate: int, samples: int, target_rms: Tensor,
+            quiet: bool = True) -> AudioResult:
     """Resample the result to ``rate``, fit it to ``samples``, and set its level: the one the
-    optimisation chose (``config.level == "optimised"``) or ``target_rms``; peak-limited."""
+    optimisation chose (``config.level == "optimised"``) or ``target_rms``; peak-limited.
+    A progress bar over a long resampling unless ``quiet``."""
     if not result.leader:
         return result
     release_freed_memory()  # what the stages before kept: the resampled copy is new memory
-    wave = resample(result.waveform, result.sample_rate, rate)  # (C, N)
+    wave = resample(result.waveform, result.sample_rate, rate,
+                    progress=None if quiet else f"resampling to {rate} Hz")  # (C, N)
     result.waveform = None  # type: ignore[assignment]  # free the working-rate copy
     if wave.shape[-1] < samples:
         wave = torch.nn.functional.pad(wave, (0, samples - wave.shape[-1]))
@@ -654,7 +657,7 @@ def style_transfer(
     target = source_levels(content, stereo)  # (C,)
     result.extra = {"mode": "transfer", "style_weights": style_weights, "stereo": stereo,
                     "device": str(dev)}
-    return _finish(result, content.sample_rate, content.frames, target)
+    return _finish(result, content.sample_rate, content.frames, target, quiet)
 
 
 def texture_synthesis(
@@ -707,7 +710,7 @@ def texture_synthesis(
     rate = styles[0].sample_rate
     result.extra = {"mode": "texture", "style_weights": style_weights, "stereo": stereo,
                     "seconds_requested": seconds, "device": str(dev)}
-    return _finish(result, rate, int(round(seconds * rate)), target)
+    return _finish(result, rate, int(round(seconds * rate)), target, quiet)
 
 
 __all__ = ["AudioResult", "WAVEFORM_EPS", "chunked_grams", "style_grams", "style_transfer",

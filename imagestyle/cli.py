@@ -187,12 +187,12 @@ def _add_loss_options(loss: argparse._ArgumentGroup, texture: bool) -> None:
                           help="content layers with optional weights (default: "
                                f"{_layer_help('content')})")
         loss.add_argument("--content-weight", type=float, default=5.0,
-                          help="content weight (default: 5)")
+                          help="content weight, on neural-style's scale (default: 5)")
     loss.add_argument("--style-layers", type=layer_list, default=None, metavar="L[:W],...",
                       help="style layers with optional weights, e.g. relu1_1:0.5,relu2_1 "
                            f"(default: {_layer_help('style')})")
     loss.add_argument("--style-weight", type=float, default=100.0,
-                      help="style weight (default: 100)")
+                      help="style weight, on neural-style's scale (default: 100)")
     tv = 0.0 if texture else 1e-3
     loss.add_argument("--tv-weight", type=float, default=tv,
                       help=f"total-variation weight (default: {tv:g})")

@@ -15,10 +15,10 @@ its memory, which is why the reference's evaluations were as fast as ours before
 The cost: memory the process has freed stays mapped to it, up to ``trim_bytes`` of free memory
 at the top of the heap, and is reused by the next allocation instead of going back to the
 system. Where a later stage allocates blocks of other sizes, the kept memory adds to the peak:
-a 60-minute transfer at ``--preset fast`` peaked at 4.65 GB with the tuning alone against 3.89
-GB before it. :func:`release_freed_memory` gives the kept memory back between stages
-(:func:`shared.optimize` calls it when an optimisation ends). ``STYLETOOLKIT_MALLOC=system``
-in the environment turns both off.
+a 60-minute audio transfer with the fast preset peaked at 4.65 GB with the tuning alone
+against 3.89 GB before it. :func:`release_freed_memory` gives the kept memory back between
+stages (:func:`shared.optimize` calls it when an optimisation ends).
+``STYLETOOLKIT_MALLOC=system`` in the environment turns both off.
 """
 
 from __future__ import annotations

@@ -98,9 +98,14 @@ def _add_train_length(g: Any) -> None:
 def _add_train_loss(g: Any) -> None:
     from .config import DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT
 
-    g.add_argument("--content-weight", type=float, default=DEFAULT_CONTENT_WEIGHT, help="content weight")
-    g.add_argument("--style-weight", type=float, default=DEFAULT_STYLE_WEIGHT, help="style weight")
-    g.add_argument("--tv-weight", type=float, default=DEFAULT_TV_WEIGHT, help="total-variation weight")
+    g.add_argument("--content-weight", type=float, default=DEFAULT_CONTENT_WEIGHT,
+                   help="content weight, on the plain mean-squared feature loss as in "
+                        "pytorch/examples (default: %(default)g; transfer's weights are on "
+                        "neural-style's scale instead)")
+    g.add_argument("--style-weight", type=float, default=DEFAULT_STYLE_WEIGHT,
+                   help="style weight, on the plain mean-squared Gram loss (default: %(default)g)")
+    g.add_argument("--tv-weight", type=float, default=DEFAULT_TV_WEIGHT,
+                   help="total-variation weight (default: %(default)g)")
     g.add_argument("--content-layers", type=layer_list, default=None, metavar="L[:W],...",
                    help="content layers with optional weights (default: the feature network's, "
                         "e.g. relu3_3 for vgg16)")
