@@ -19,7 +19,7 @@ import torch
 import torchaudio.functional as AF
 from torch import Tensor
 
-from shared import atomic_path
+from shared import atomic_path, check_input_file
 
 if TYPE_CHECKING:
     from .stream import AudioFile
@@ -93,15 +93,8 @@ def load_audio(path: str | Path, mono: bool = False) -> AudioClip:
 
 def check_audio_path(path: str | Path) -> Path:
     """``path`` as a ``Path``; ``FileNotFoundError`` if it is missing, ``ValueError`` if it is
-    a folder or empty."""
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: no such file")
-    if p.is_dir():
-        raise ValueError(f"{p}: is a folder, not an audio file")
-    if p.stat().st_size == 0:
-        raise ValueError(f"{p}: the file is empty")
-    return p
+    a folder or empty (:func:`shared.check_input_file`)."""
+    return check_input_file(path, "an audio file")
 
 
 BLOCK = 1 << 20  # samples per channel read, resampled or written at once

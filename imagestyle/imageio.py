@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from shared import atomic_path
+from shared import atomic_path, check_input_file
 
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF",
                 ".tiff": "TIFF", ".webp": "WEBP"}
@@ -55,13 +55,7 @@ def load_image(path: str | Path, size: int | tuple[int, int] | None = None) -> T
 
     if size is not None:
         check_size(size)
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    if path.is_dir():
-        raise ValueError(f"{path}: is a folder, not an image")
-    if path.stat().st_size == 0:
-        raise ValueError(f"{path}: empty file")
+    path = check_input_file(path, "an image")
     try:
         with Image.open(path) as img:
             img.load()

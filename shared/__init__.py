@@ -8,14 +8,15 @@
 * :func:`select_device`, :func:`autocast`, :func:`seed_everything`: device choice, mixed
   precision and reproducibility.
 * :func:`retain_freed_memory`: keep freed memory in the process (no page faults per evaluation).
-* :func:`atomic_path`, :func:`atomic_write`, :func:`check_output_path`: safe output files.
+* :func:`atomic_path`, :func:`atomic_write`, :func:`check_output_path`: safe output files;
+  :func:`check_input_file`: an input that exists, is a file and is not empty.
 """
 
 from .allocator import release_freed_memory, retain_freed_memory
 from .device import autocast, seed_everything, select_device
 from .errors import UserError
 from .gram import blend_grams, gram_matrix, normalize_blend_weights
-from .io import atomic_path, atomic_write, check_output_path
+from .io import atomic_path, atomic_write, check_input_file, check_output_path
 from .losses import content_loss, gram_style_loss, style_loss, tv_loss
 from .objective import LossTerms, StyleContentObjective
 from .optim import NonFiniteLossError, OptimConfig, OptimResult, optimize
@@ -31,6 +32,7 @@ __all__ = [
     "atomic_write",
     "autocast",
     "blend_grams",
+    "check_input_file",
     "check_output_path",
     "content_loss",
     "gram_matrix",

@@ -66,6 +66,20 @@ def atomic_write(path: PathLike, mode: str = "wb", encoding: str | None = None) 
             fh.flush()
 
 
+def check_input_file(path: PathLike, what: str) -> Path:
+    """``path`` as a ``Path``, checked to be a non-empty file: ``FileNotFoundError`` if it is
+    missing, ``ValueError`` if it is a folder or empty (naming the path and ``what`` it should
+    be, e.g. ``"an audio file"``)."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file")
+    if p.is_dir():
+        raise ValueError(f"{p}: is a folder, not {what}")
+    if p.stat().st_size == 0:
+        raise ValueError(f"{p}: empty file, not {what}")
+    return p
+
+
 def check_output_path(
     output: PathLike, inputs: Iterable[PathLike] = (), *, what: str = "output"
 ) -> Path:

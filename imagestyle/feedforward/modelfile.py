@@ -28,7 +28,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from shared import atomic_path
+from shared import atomic_path, check_input_file
 
 from .networks import ARCHS, build_network, generator_mode, network_config
 
@@ -71,13 +71,7 @@ def save_payload(payload: Mapping[str, Any], path: str | Path) -> Path:
 
 
 def _read(path: str | Path, what: str) -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such {what} file")
-    if path.is_dir():
-        raise ValueError(f"{path}: is a folder, not a {what} file")
-    if path.stat().st_size == 0:
-        raise ValueError(f"{path}: empty file, not a {what}")
+    path = check_input_file(path, f"a {what} file")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError,

@@ -79,7 +79,7 @@ def test_missing_file(tmp_path) -> None:
 
 def test_empty_file(tmp_path) -> None:
     (tmp_path / "empty.wav").write_bytes(b"")
-    with pytest.raises(ValueError, match="empty.wav: the file is empty"):
+    with pytest.raises(ValueError, match="empty.wav: empty file"):
         load_audio(tmp_path / "empty.wav")
 
 

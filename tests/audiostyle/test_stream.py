@@ -72,7 +72,7 @@ def _nan_file(path) -> str:
 @pytest.mark.parametrize("make, message", [
     (lambda d: str(d / "missing.wav"), "no such file"),
     (lambda d: str(d), "is a folder"),
-    (lambda d: _text_file(d / "empty.wav", ""), "is empty"),
+    (lambda d: _text_file(d / "empty.wav", ""), "empty file"),
     (lambda d: _text_file(d / "text.wav", "not audio"), "not a readable audio file"),
     (lambda d: _nan_file(d / "nan.wav"), "1 NaN or infinite samples"),
 ], ids=["missing", "folder", "empty", "not-audio", "nan"])
