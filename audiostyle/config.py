@@ -236,6 +236,12 @@ class AudioStyleConfig:
 # 30 iterations (not 40) keep 10 s of audio at about 35 s of optimisation on 2 busy cores.
 # "best" spends about 4x the default: a bank of three widths (Antognini et al. 2019) and twice
 # the Griffin-Lim iterations.
+# Measured at full settings (benchmarks/bench_audio_quality.py, full mode; 10 s speech, 10 s piano
+# style, 2 idle CPU cores, 2026-11-27; held-out style distance / gap closed / content distance /
+# run s): default 0.584 / 0.11 / 0.637 / 199; fast 0.349 / 0.47 / 0.434 / 11; best 0.532 /
+# 0.19 / 0.639 / 711 (3.6x the default). "fast" is within its minute; "best" is within 4x the
+# default but is NOT the best pipeline at full settings (its 300 iterations drift away from the
+# style on the held-out measure, where 50 led at reduced settings): to be re-chosen.
 PRESETS: dict[str, dict[str, object]] = {
     "fast": dict(filters=2048, iterations=30, griffin_lim_iters=150, init="content",
                  phase_init="content"),
