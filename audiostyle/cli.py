@@ -23,9 +23,7 @@ from shared import UserError, atomic_write, check_output_path, select_device
 from shared.cli import ArgumentParser, sys_exit
 
 from .audio import AudioClip, check_audio_output, load_audio, save_audio
-from .stream import AudioFile, open_audio
-
-Source = AudioClip | AudioFile
+from .stream import AudioFile, Source, open_audio
 from .config import PRESET_NAMES, AudioStyleConfig, preset_config
 from .parallel import init_from_env, leave, parse_devices, spawn
 

@@ -63,6 +63,9 @@ class AudioFile:
         return load_audio(self.path, mono)
 
 
+Source = Union[AudioClip, AudioFile]  # a recording in memory or a file read on demand
+
+
 def open_audio(path: Union[str, Path], progress: Optional[str] = None
                ) -> Union[AudioFile, AudioClip]:
     """Check an audio file in one pass, block by block, and return it to be read on demand.
@@ -215,7 +218,7 @@ class ResampledFile:
         return self._cache[k]
 
 
-def working_view(source: Union[AudioClip, AudioFile], rate: int, mono: bool
+def working_view(source: Source, rate: int, mono: bool
                  ) -> Union[Tensor, ResampledFile]:
     """``source`` at ``rate`` Hz, downmixed with ``mono``: a tensor ``(C, N)`` for a clip in
     memory, a :class:`ResampledFile` for a file read on demand."""
@@ -227,4 +230,4 @@ def working_view(source: Union[AudioClip, AudioFile], rate: int, mono: bool
                     rate)
 
 
-__all__ = ["AudioFile", "ResampledFile", "open_audio", "working_view"]
+__all__ = ["AudioFile", "ResampledFile", "Source", "open_audio", "working_view"]

@@ -36,15 +36,14 @@ from torch import Tensor
 from shared import (LossTerms, OptimConfig, OptimResult, StyleContentObjective, blend_grams,
                     normalize_blend_weights, optimize, release_freed_memory, select_device)
 
-from .audio import AudioClip, check_length, downmix, match_level, resample, rms
+from .audio import check_length, downmix, match_level, resample, rms
 from .config import AudioStyleConfig
 from .network import RandomConvBank
 from .pghi import pghi
 from .rhythm import AUTOCORR_PREFIX, AutocorrObjective, style_autocorrelations
 from .spectral import Spectral, log_to_magnitude
-from .stream import AudioFile, ResampledFile, working_view
+from .stream import AudioFile, ResampledFile, Source, working_view
 
-Source = AudioClip | AudioFile  # a recording in memory or a file read on demand
 Wave = Tensor | ResampledFile  # (C, N) samples at the working rate
 
 
