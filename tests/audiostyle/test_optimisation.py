@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 
-from audiostyle import AudioStyleConfig, RandomConvBank
+from audiostyle import AudioClip, AudioStyleConfig, RandomConvBank
 from audiostyle.spectral import log_spectrogram
 from audiostyle.transfer import style_grams
 from shared import OptimConfig, StyleContentObjective, gram_matrix, optimize
@@ -113,7 +113,7 @@ def test_audio_runs_get_the_configured_line_search_and_history(monkeypatch) -> N
 
     real = transfer.optimize
     monkeypatch.setattr(transfer, "optimize", spy)
-    clip = transfer.AudioClip(samples=_music(0.5, 3), sample_rate=RATE, path="x.wav")
+    clip = AudioClip(samples=_music(0.5, 3), sample_rate=RATE, path="x.wav")
     small = AudioStyleConfig(filters=8, iterations=2, griffin_lim_iters=1, history_size=7)
     transfer.style_transfer(clip, [clip], small)
     assert seen[0].line_search == "strong_wolfe" and seen[0].history_size == 7
