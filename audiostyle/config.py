@@ -17,8 +17,9 @@ S = log1p|STFT|, one random 1-D convolution of 4096 filters of width 11, alpha =
      (the reference crops both to 430 frames).
    * ``level="optimised"``: the result is written at the level the optimisation chose, not
      peak-normalised (see :mod:`audiostyle.transfer` for the held-out measurements).
-   * ``domain="waveform"`` (not the reference's, not in any preset): after, or instead of,
-     the spectrogram stage the samples themselves are optimised (Mital 2017; Barry & Kim 2017;
+   * ``domain="waveform"`` (not the reference's; the ``fast`` and ``best`` presets): after, or
+     instead of, the spectrogram stage the samples themselves are optimised (Mital 2017; Barry
+     & Kim 2017;
      Caracalla & Roebel 2020), each evaluation taking ``S = log1p(sqrt(re^2 + im^2 + 1e-12))``
      of a differentiable STFT with the same window, hop and centring, the same random
      features and the same objective. What is written is what was optimised: no phase is
@@ -32,9 +33,9 @@ S = log1p|STFT|, one random 1-D convolution of 4096 filters of width 11, alpha =
      behaviour or the lowest cost; the waveform domain when the written file's texture
      matters more than the run time (a waveform evaluation adds one STFT and its backward to
      a spectrogram one: 0.21 s against 0.20 s at 1024 filters on 6 s of speech, 2 CPU cores).
-   * The ``fast`` and ``best`` presets (not ``default``) start the optimisation from the
-     content's spectrogram (Grinstein et al. 2018) and Griffin-Lim from the content's phase;
-     see :data:`PRESETS` for the measurements behind them.
+   * The ``fast`` and ``best`` presets (not ``default``) optimise the samples: a transfer
+     from the content's samples (Grinstein et al. 2018 start from the content), a texture from
+     noise with the rhythm term; see :data:`PRESETS` for the measurements behind them.
 """
 
 from __future__ import annotations
@@ -226,38 +227,66 @@ class AudioStyleConfig:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-# Presets. "default" is the reference's setting. "fast" and "best" start from the content
-# (Grinstein et al. 2018) and start Griffin-Lim from the content's phase.
-# "fast" was sized by measurement on 2 CPU cores (6 s speech content, music style, distances
-# measured with a held-out random network of another seed): at equal cost, more filters beat
-# more iterations (512 filters x 160 iterations: held-out Gram distance 27k; 1024 x 80: 17k;
-# 2048 x 40: 4.2k; the content's own: 40k), and content initialisation beats noise at a small
-# budget (512 x 40 from noise: 77k, worse than the content itself; from the content: 27k).
-# 30 iterations (not 40) keep 10 s of audio at about 35 s of optimisation on 2 busy cores.
-# "best" spends about 4x the default: a bank of three widths (Antognini et al. 2019) and twice
-# the Griffin-Lim iterations.
-# Measured at full settings (benchmarks/bench_audio_quality.py, full mode; 10 s speech, 10 s piano
-# style, 2 idle CPU cores, 2026-11-27; held-out style distance / gap closed / content distance /
-# run s): default 0.584 / 0.11 / 0.637 / 199; fast 0.349 / 0.47 / 0.434 / 11; best 0.532 /
-# 0.19 / 0.639 / 711 (3.6x the default). "fast" is within its minute; "best" is within 4x the
-# default but is NOT the best pipeline at full settings (its 300 iterations drift away from the
-# style on the held-out measure, where 50 led at reduced settings): to be re-chosen.
+# Presets: "default" is the reference's setting in both modes. "fast" and "best" optimise the
+# samples themselves (domain="waveform", no Griffin-Lim): a transfer from the content's
+# samples, a texture from noise with the rhythm term (autocorr_weight 30, which keeps the
+# style's onset period). Chosen by measurement (benchmarks/bench_audio_quality.py and the
+# checkpoint sweeps in its docstring; 10 s content and textures, full settings, 2 idle CPU
+# cores, 2026-11-28; held-out style distance / gap closed / content distance at each
+# checkpoint of one run):
+# * transfer, 10 s speech -> piano (the content's own distance 0.659): the spectrogram
+#   pipeline of the reference: 0.584 / 0.11 / 0.637 in 199 s; last session's "best" (widths
+#   3,11,31 on the spectrogram, 300 its, 1000 Griffin-Lim): 0.532 / 0.19 / 0.639 in 711 s.
+#   The samples from the content, width 11, 4096 filters: 0.142 / 0.78 / 0.602 after 100 its
+#   (66 s), 0.115 / 0.83 / 0.620 after 200, 0.108 / 0.84 / 0.623 after 300 (203 s), still
+#   falling: more iterations keep helping, where the spectrogram pipeline drifted.
+#   Widths 3,11,31 on the samples: 0.120 / 0.82 / 0.620 after 100 its (234 s), 0.091 / 0.86 /
+#   0.647 after 200 (460 s): at equal content distance one width is as good at a third of
+#   the cost (the bank weighs style 3x against content), and 0.647 breaks the rule that
+#   "best" keeps the content at least as well as the reference. So "best" is one width.
+#   2048 filters ("fast"): 0.307 / 0.53 / 0.525 after 30 its (8 s), 0.211 / 0.68 / 0.572
+#   after 80 (22 s), 0.194 / 0.71 / 0.578 after 100 (27 s); the spectrogram "fast" of last
+#   session (30 its from the content, 150 Griffin-Lim): 0.349 / 0.47 / 0.434 in 11 s.
+# * texture, 10 s of 100 bpm drums (onset period 1.207 s): the samples from noise with the
+#   rhythm term, 4096 filters: 0.212 after 50 its, 0.147 after 200, 0.118 after 300 (196 s),
+#   onset period 1.207 s; 2048 filters: 0.254 after 80 its (23 s), 1.207 s. A spectrogram
+#   stage, Griffin-Lim, then 300 waveform its reached 0.030 on the optimised samples but wrote
+#   0.158 (406 s): its samples peak above full scale, and the written file is scaled down
+#   (never clipped), which the log spectrogram does not forgive; the noise start did not.
 PRESETS: dict[str, dict[str, object]] = {
-    "fast": dict(filters=2048, iterations=30, griffin_lim_iters=150, init="content",
-                 phase_init="content"),
+    "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="content"),
     "default": dict(),
-    "best": dict(kernel_widths=(3, 11, 31), filters=4096, iterations=300,
-                 griffin_lim_iters=1000, init="content", phase_init="content"),
+    "best": dict(iterations=600, domain="waveform", waveform_init="content"),
+}
+TEXTURE_PRESETS: dict[str, dict[str, object]] = {
+    "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="noise",
+                 autocorr_weight=30.0),
+    "default": dict(),
+    "best": dict(iterations=600, domain="waveform", waveform_init="noise",
+                 autocorr_weight=30.0),
 }
 
 
-def preset_config(name: str = "default", **overrides: object) -> AudioStyleConfig:
-    """The config of a named preset, with ``overrides`` (``None`` values ignored) applied."""
+ModeName = Literal["transfer", "texture"]
+_WAVEFORM_ONLY = ("waveform_init", "refine_iterations")
+
+
+def preset_config(name: str = "default", mode: ModeName = "transfer",
+                  **overrides: object) -> AudioStyleConfig:
+    """The config of a named preset for a ``mode`` (``"transfer"``: :data:`PRESETS`;
+    ``"texture"``: :data:`TEXTURE_PRESETS`), with ``overrides`` (``None`` values ignored)
+    applied. An override of ``domain`` to ``"spectrogram"`` drops the preset's waveform-stage
+    settings (``waveform_init``, ``refine_iterations``) rather than failing on them."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
-    base = AudioStyleConfig(**PRESETS[name])  # type: ignore[arg-type]
-    return base.replace(**overrides)
+    if mode not in ("transfer", "texture"):
+        raise ValueError(f"mode must be 'transfer' or 'texture', got {mode!r}")
+    fields = dict((PRESETS if mode == "transfer" else TEXTURE_PRESETS)[name])
+    if overrides.get("domain") == "spectrogram":
+        fields = {k: v for k, v in fields.items() if k not in _WAVEFORM_ONLY}
+    fields.update({k: v for k, v in overrides.items() if v is not None})
+    return AudioStyleConfig(**fields)  # type: ignore[arg-type]
 
 
-__all__ = ["AudioStyleConfig", "DomainName", "InitName", "PRESETS", "PRESET_NAMES", "PresetName",
-           "WaveformInitName", "preset_config"]
+__all__ = ["AudioStyleConfig", "DomainName", "InitName", "ModeName", "PRESETS", "PRESET_NAMES",
+           "PresetName", "TEXTURE_PRESETS", "WaveformInitName", "preset_config"]

@@ -3,15 +3,21 @@ and on ``examples/*.wav``, measured on the written result with the held-out netw
 :mod:`audiostyle.quality` (seed 1234, widths 5 and 25: no tool setting uses them).
 
 Table 1, per case and pipeline: held-out style distance of the result (lower is closer to the
-style's texture), for transfers the share of the content-to-style gap closed and the held-out
-content distance (lower keeps more of the content), for textures the onset period (the rhythm's
-period, :func:`audiostyle.quality.onset_period`) against the style's, the spectral convergence
-of the Griffin-Lim stage and the wall time (features, optimisation, reconstruction).
+style's texture); the share of the gap closed (transfers: ``1 - d / d(content)``; textures:
+``1 - d / d(noise)``, white noise at the style's level being where a texture starts, see
+:func:`noise_distance`); for transfers the held-out content distance (lower keeps more of
+the content), for textures the onset period (the rhythm's period,
+:func:`audiostyle.quality.onset_period`) against the style's; the spectral convergence of the
+Griffin-Lim stage (none in one-stage waveform runs) and the wall time (features,
+optimisation, reconstruction).
 
 Pipelines: ``reference`` (the defaults, the faithful reference), ``pghi`` and ``content-phase``
 (Griffin-Lim started from PGHI's or the content's phase; transfers), ``waveform`` (a waveform
-refinement stage after the spectrogram stage), ``autocorr`` (the autocorrelation term;
-textures), ``fast`` and ``best`` (the presets).
+refinement stage after the reference's spectrogram stage), ``autocorr`` (the autocorrelation
+term; textures), ``fast`` and ``best`` (the presets: the samples optimised from the content,
+or for textures from noise with the autocorrelation term). ``bench_audio_curves.py`` follows
+one run's held-out measures along its iterations, which is how the presets' budgets were
+chosen.
 
 Table 2, phase retrieval alone: spectral convergence of Griffin-Lim from a random phase and
 from PGHI's, after 0 .. N iterations, on the real magnitudes of the speech and music clips.
@@ -23,9 +29,8 @@ from PGHI's, after 0 .. N iterations, on the real magnitudes of the speech and m
     python benchmarks/bench_audio_quality.py --pipelines reference,pghi --cases texture-drums
 
 The reduced and quick runs override filters, iterations and Griffin-Lim iterations in every
-pipeline but ``fast`` (which is already small); ``best`` then keeps its widths and its 2x Griffin-Lim ratio
-(marked ``best*``). Generated media need espeak-ng, sox, fluidsynth, fluid-soundfont-gm
-(``media.py``).
+pipeline but ``fast`` (which is already small); ``best`` is then marked ``best*``. Generated
+media need espeak-ng, sox, fluidsynth, fluid-soundfont-gm (``media.py``).
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from media import Clip, clip_path  # noqa: E402
 from audiostyle import load_audio  # noqa: E402
 from audiostyle.cli import main as audiostyle_main  # noqa: E402
 from audiostyle.pghi import pghi  # noqa: E402
-from audiostyle.quality import onset_period  # noqa: E402
+from audiostyle.quality import heldout_style_distance, onset_period  # noqa: E402
 from audiostyle.spectral import griffin_lim, magnitude, spectral_convergence  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +89,6 @@ PIPELINES: dict[str, tuple[list[str], str]] = {
     "fast": (["--preset", "fast"], "both"),
     "fast-pghi": (["--preset", "fast", "--phase-init", "pghi"], "transfer"),
     "best": (["--preset", "best"], "both"),
-    "best-autocorr": (["--preset", "best", "--autocorr-weight", str(AUTOCORR_WEIGHT)], "both"),
 }
 
 
@@ -102,8 +106,7 @@ def run(case: Case, pipeline: str, paths: dict[str, Path], out: Path, reduced: d
              "--device", "cpu", *extra]
     if reduced and not pipeline.startswith("fast"):
         args += ["--filters", str(reduced["filters"]), "--iterations", str(reduced["iterations"]),
-                 "--griffin-lim-iters",
-                 str(reduced["griffin_lim_iters"] * (2 if pipeline.startswith("best") else 1))]
+                 "--griffin-lim-iters", str(reduced["griffin_lim_iters"])]
     if "autocorr" in pipeline and autocorr_seconds is not None:
         args += ["--autocorr-seconds", str(autocorr_seconds)]
     t = time.perf_counter()
@@ -119,7 +122,19 @@ def run(case: Case, pipeline: str, paths: dict[str, Path], out: Path, reduced: d
     if not transfer:
         written = load_audio(out)
         row["period"] = onset_period(written.samples, written.sample_rate)
+        row["gap_closed"] = 1.0 - row["held_out"] / noise_distance(paths["style"])
     return row
+
+
+def noise_distance(style_path: Path) -> float:
+    """A texture's gap: the held-out style distance of white noise at the style's RMS level
+    and length (seed 0), where a texture's optimisation starts; ``1 - d(result) / d(noise)``
+    is then the share of it a texture closes, as ``gap_closed`` is for a transfer."""
+    style = load_audio(style_path)
+    noise = torch.randn(style.samples.shape, generator=torch.Generator().manual_seed(0))
+    noise = noise * style.samples.pow(2).mean().sqrt()  # (C, N) at the style's RMS
+    return heldout_style_distance(noise, [style.samples], style.sample_rate,
+                                  [style.sample_rate])
 
 
 def phase_table(paths: dict[str, Path], iterations: list[int]) -> list[tuple]:
@@ -266,12 +281,14 @@ def main() -> None:
                         args.autocorr_seconds)
                 r["style_period"] = style_period
                 rows.append((case.name, pipe, r))
-                print(f"done {case.name} {pipe}: held-out {_f(r['held_out'])}, "
-                      f"{r['wall']:.0f} s", file=sys.stderr, flush=True)
+                print(f"done {case.name} {pipe}: held-out {_f(r['held_out'], 4)}, gap "
+                      f"{_f(r['gap_closed'])}, content {_f(r['content_distance'])}, period "
+                      f"{_f(r.get('period'))} ({_f(style_period)}), {r['wall']:.0f} s",
+                      file=sys.stderr, flush=True)
 
     settings = (f"reduced: {reduced['filters']} filters, {reduced['iterations']} L-BFGS "
-                f"iterations, {reduced['griffin_lim_iters']} Griffin-Lim iterations (best*: "
-                f"{2 * reduced['griffin_lim_iters']}) except fast" if reduced
+                f"iterations, {reduced['griffin_lim_iters']} Griffin-Lim iterations, except "
+                f"fast" if reduced
                 else "full: each pipeline's own settings")
     print(f"\naudio quality, {settings}; content and textures {seconds:g} s; CPU, "
           f"{torch.get_num_threads()} threads\n")

@@ -216,13 +216,39 @@ def test_too_short_inputs_are_value_errors_naming_the_file(content_clip, tiny_co
 
 def test_presets() -> None:
     assert preset_config("default") == AudioStyleConfig()
+    assert preset_config("default", "texture") == AudioStyleConfig()
     assert preset_config("fast").filters < AudioStyleConfig().filters
-    assert preset_config("best").kernel_widths == (3, 11, 31)
     assert preset_config("fast", iterations=7).iterations == 7
+    # best and fast optimise the samples: from the content in a transfer, from noise (with
+    # the rhythm term) in a texture, which has no content to start from
+    for name in ("fast", "best"):
+        transfer, texture = preset_config(name), preset_config(name, "texture")
+        assert transfer.domain == texture.domain == "waveform"
+        assert transfer.waveform_init == "content" and texture.waveform_init == "noise"
+        assert texture.autocorr_weight > 0 and transfer.autocorr_weight == 0
+    # asking for the spectrogram domain drops the preset's waveform-stage settings
+    spectrogram = preset_config("best", domain="spectrogram")
+    assert spectrogram.domain == "spectrogram" and spectrogram.waveform_init is None
     with pytest.raises(ValueError, match="unknown preset"):
         preset_config("slow")
+    with pytest.raises(ValueError, match="mode"):
+        preset_config("fast", "image")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="momentum"):
         AudioStyleConfig(momentum=1.0)
+
+
+@pytest.mark.parametrize("name", ["fast", "best"])
+def test_presets_run_for_transfer_and_texture(name, content_clip, style_clip) -> None:
+    """Each preset, shrunk to a tiny network, runs both modes through the API and writes
+    what its domain promises: the optimised samples, at the input's length."""
+    tiny = dict(sample_rate=RATE, n_fft=256, hop=64, filters=16, iterations=3)
+    res = style_transfer(content_clip, [style_clip], preset_config(name, **tiny), device="cpu")
+    assert res.waveform.shape == content_clip.samples.shape
+    assert res.metrics()["stages"]["waveform"]["iterations"] >= 1
+    tex = texture_synthesis([style_clip], 0.5, preset_config(name, "texture", **tiny),
+                            device="cpu")
+    assert tex.waveform.shape == (1, int(0.5 * RATE)) and bool(tex.waveform.abs().max() > 0)
+    assert tex.metrics()["stages"]["waveform"]["iterations"] >= 1
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
