@@ -19,9 +19,8 @@ S = log1p|STFT|, one random 1-D convolution of 4096 filters of width 11, alpha =
      peak-normalised (see :mod:`audiostyle.transfer` for the held-out measurements).
    * ``domain="waveform"`` (not the reference's; the ``fast`` and ``best`` presets): after, or
      instead of, the spectrogram stage the samples themselves are optimised (Mital 2017; Barry
-     & Kim 2017;
-     Caracalla & Roebel 2020), each evaluation taking ``S = log1p(sqrt(re^2 + im^2 + 1e-12))``
-     of a differentiable STFT with the same window, hop and centring, the same random
+     & Kim 2017; Caracalla & Roebel 2020), each evaluation taking
+     ``S = log1p(sqrt(re^2 + im^2 + 1e-12))`` of a differentiable STFT with the same window, hop and centring, the same random
      features and the same objective. What is written is what was optimised: no phase is
      reconstructed, so the result's own spectrogram is the one whose Grams were matched.
      The contract: ``iterations`` counts the spectrogram stage, ``refine_iterations`` the
@@ -230,10 +229,10 @@ class AudioStyleConfig:
 # Presets: "default" is the reference's setting in both modes. "fast" and "best" optimise the
 # samples themselves (domain="waveform", no Griffin-Lim): a transfer from the content's
 # samples, a texture from noise with the rhythm term (autocorr_weight 30, which keeps the
-# style's onset period). Chosen by measurement (benchmarks/bench_audio_quality.py and the
-# checkpoint sweeps in its docstring; 10 s content and textures, full settings, 2 idle CPU
-# cores, 2026-11-28; held-out style distance / gap closed / content distance at each
-# checkpoint of one run):
+# style's onset period). Chosen by measurement (benchmarks/bench_audio_quality.py, and
+# benchmarks/bench_audio_curves.py for checkpoints along one run; 10 s content and textures,
+# full settings, 2 idle CPU cores, 2026-11-28; held-out style distance / gap closed / content
+# distance at each checkpoint of one run):
 # * transfer, 10 s speech -> piano (the content's own distance 0.659): the spectrogram
 #   pipeline of the reference: 0.584 / 0.11 / 0.637 in 199 s; last session's "best" (widths
 #   3,11,31 on the spectrogram, 300 its, 1000 Griffin-Lim): 0.532 / 0.19 / 0.639 in 711 s.
