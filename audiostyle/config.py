@@ -21,8 +21,9 @@ S = log1p|STFT|, one random 1-D convolution of 4096 filters of width 11, alpha =
      instead of, the spectrogram stage the samples themselves are optimised (Mital 2017; Barry
      & Kim 2017; Caracalla & Roebel 2020), each evaluation taking
      ``S = log1p(sqrt(re^2 + im^2 + 1e-12))`` of a differentiable STFT with the same window,
-     hop and centring, the same random features and the same objective. What is written is what was optimised: no phase is
-     reconstructed, so the result's own spectrogram is the one whose Grams were matched.
+     hop and centring, the same random features and the same objective. What is written is
+     what was optimised: no phase is reconstructed, so the result's own spectrogram is the
+     one whose Grams were matched.
      The contract: ``iterations`` counts the spectrogram stage, ``refine_iterations`` the
      waveform stage (default: as many), ``waveform_init`` picks the waveform stage's start:
      Griffin-Lim of the spectrogram stage (the default, "refinement": the spectrogram stage
