@@ -12,6 +12,7 @@ errors name its parameters; :data:`FLAGS` turns those names into this tool's fla
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import sys
@@ -19,7 +20,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
-from shared import UserError, atomic_write, check_output_path, select_device
+from shared import (UserError, atomic_write, check_output_path, deferred_interrupts,
+                    select_device)
 from shared.cli import ArgumentParser, sys_exit
 
 from .audio import AudioClip, check_audio_output, load_audio, save_audio
@@ -342,26 +344,30 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     from .transfer import style_transfer, texture_synthesis
 
     config = _validate(args, transfer)
-    _, args.device = init_from_env(args.device)  # under torchrun: join its group
+    workers, args.device = init_from_env(args.device)  # under torchrun: join its group
     select_device(args.device)
 
-    start = t0 = time.perf_counter()
-    # checked whole, read on demand: a style is read a block at a time, the content straight
-    # to the working rate (downmixed while read unless --stereo)
-    content: Optional[Source] = open_audio(args.content, _bar(args, "checking", args.content)
-                                           ) if transfer else None
-    styles = [open_audio(p, _bar(args, "checking", p)) for p in args.styles]
-    out_clip = content if content is not None else styles[0]  # the result's rate
-    check_audio_output(args.output, out_clip.sample_rate, max(
-        c.channels for c in ([content] if content is not None else styles)) if args.stereo else 1)
-    load_seconds = time.perf_counter() - t0
-    if content is not None:
-        result = style_transfer(content, styles, config, style_weights=args.style_weights,
-                                stereo=args.stereo, device=args.device, quiet=args.quiet)
-    else:
-        result = texture_synthesis(styles, args.seconds, config,
-                                   style_weights=args.style_weights, stereo=args.stereo,
-                                   device=args.device, quiet=args.quiet)
+    # In a group, Ctrl-C reaches every rank wherever it is: held back until the optimisation
+    # can stop on it, so that a rank still loading or in its style Gram joins the others
+    # instead of ending alone (shared.deferred_interrupts)
+    with deferred_interrupts() if workers.world > 1 else contextlib.nullcontext():
+        start = t0 = time.perf_counter()
+        # checked whole, read on demand: a style is read a block at a time, the content
+        # straight to the working rate (downmixed while read unless --stereo)
+        content: Optional[Source] = open_audio(
+            args.content, _bar(args, "checking", args.content)) if transfer else None
+        styles = [open_audio(p, _bar(args, "checking", p)) for p in args.styles]
+        out_clip = content if content is not None else styles[0]  # the result's rate
+        widest = max(c.channels for c in ([content] if content is not None else styles))
+        check_audio_output(args.output, out_clip.sample_rate, widest if args.stereo else 1)
+        load_seconds = time.perf_counter() - t0
+        if content is not None:
+            result = style_transfer(content, styles, config, style_weights=args.style_weights,
+                                    stereo=args.stereo, device=args.device, quiet=args.quiet)
+        else:
+            result = texture_synthesis(styles, args.seconds, config,
+                                       style_weights=args.style_weights, stereo=args.stereo,
+                                       device=args.device, quiet=args.quiet)
     if not result.leader:  # another rank of a group: rank 0 writes
         return 130 if result.interrupted else 0
     # Ctrl-C during the optimisation: the API returns the best result so far, reconstructed;

@@ -4,7 +4,8 @@
 * :func:`content_loss`, :func:`style_loss`, :func:`gram_style_loss`, :func:`tv_loss`: the loss
   terms, pure functions (``gram_style_loss`` fuses the Gram and its style loss).
 * :class:`StyleContentObjective`: named layers -> weighted content, style and TV terms.
-* :func:`optimize`: the one optimisation loop (L-BFGS or Adam) every method uses.
+* :func:`optimize`: the one optimisation loop (L-BFGS or Adam) every method uses;
+  :func:`deferred_interrupts`: Ctrl-C held back until the loop can stop on it.
 * :func:`select_device`, :func:`autocast`, :func:`seed_everything`: device choice, mixed
   precision and reproducibility.
 * :func:`retain_freed_memory`: keep freed memory in the process (no page faults per evaluation).
@@ -19,7 +20,8 @@ from .gram import blend_grams, gram_matrix, normalize_blend_weights
 from .io import atomic_path, atomic_write, check_input_file, check_output_path
 from .losses import content_loss, gram_style_loss, style_loss, tv_loss
 from .objective import LossTerms, StyleContentObjective
-from .optim import NonFiniteLossError, OptimConfig, OptimResult, optimize
+from .optim import (NonFiniteLossError, OptimConfig, OptimResult, deferred_interrupts,
+                    interrupt_requested, optimize)
 
 __all__ = [
     "LossTerms",
@@ -35,8 +37,10 @@ __all__ = [
     "check_input_file",
     "check_output_path",
     "content_loss",
+    "deferred_interrupts",
     "gram_matrix",
     "gram_style_loss",
+    "interrupt_requested",
     "normalize_blend_weights",
     "optimize",
     "release_freed_memory",

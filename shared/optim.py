@@ -32,10 +32,13 @@ and texture synthesis (Gatys et al. 2015/2016: L-BFGS or Adam on the pixels) all
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Optional
+from typing import Callable, Iterator, Literal, Optional
 
 import torch
 from torch import Tensor
@@ -295,6 +298,55 @@ class _LBFGS:
         self.point = new
 
 
+class _StopRequest:
+    """A Ctrl-C held back by :func:`deferred_interrupts` until :func:`optimize` can act on it."""
+
+    requested = False  # set by the first SIGINT inside deferred_interrupts()
+    depth = 0  # nesting of deferred_interrupts()
+
+
+_STOP = _StopRequest()
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """While inside, the first Ctrl-C (SIGINT) raises nothing where it lands: it is noted, and
+    every :func:`optimize` call, the running one and any later one, stops at its next iteration
+    (before its first, for a later one) and returns its best result with ``interrupted=True``.
+    A second Ctrl-C raises ``KeyboardInterrupt`` as usual (an abort).
+
+    For the processes of a torch.distributed group (:mod:`audiostyle.parallel`): a Ctrl-C
+    that lands outside the optimisation (in a style Gram, say) would otherwise end that
+    process alone, and the others would fail in their next collective instead of writing
+    the best result so far. Outside the main thread it changes nothing (Python runs signal
+    handlers there only).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def note(signum: int, frame: object) -> None:
+        if _STOP.requested:
+            raise KeyboardInterrupt
+        _STOP.requested = True
+
+    previous = signal.signal(signal.SIGINT, note)
+    _STOP.depth += 1
+    try:
+        yield
+    finally:
+        _STOP.depth -= 1
+        signal.signal(signal.SIGINT, previous)
+        if _STOP.depth == 0:
+            _STOP.requested = False
+
+
+def interrupt_requested() -> bool:
+    """Whether a Ctrl-C was held back by :func:`deferred_interrupts` (and not yet cleared by
+    leaving it)."""
+    return _STOP.requested
+
+
 def _postfix(terms: dict[str, float]) -> dict[str, str]:
     return {("loss" if k == "total" else k): f"{v:.4g}" for k, v in terms.items()}
 
@@ -337,6 +389,7 @@ class _Run:
     def run(self) -> None:
         """Iterate until the budget, convergence or Ctrl-C."""
         try:
+            self._stop_if_requested()
             if self.config.optimizer == "lbfgs":
                 self._run_lbfgs()
             else:
@@ -346,7 +399,14 @@ class _Run:
         finally:
             self.bar.close()
 
+    @staticmethod
+    def _stop_if_requested() -> None:
+        """A Ctrl-C held back by :func:`deferred_interrupts` stops the loop here."""
+        if _STOP.requested:
+            raise KeyboardInterrupt
+
     def _record(self, terms: dict[str, float], x: Tensor) -> None:
+        self._stop_if_requested()
         self.iterations += 1
         self.history.append(terms)
         self.bar.update(1)
@@ -438,7 +498,9 @@ def optimize(
             point; only a second failure in a row raises.
 
     Ctrl-C (KeyboardInterrupt), also inside a line search, stops the loop cleanly: the best
-    result so far is returned with ``interrupted=True``.
+    result so far is returned with ``interrupted=True``. Under :func:`deferred_interrupts`
+    the loop stops at the end of the iteration the Ctrl-C landed in (or before the first
+    iteration when it landed before the call).
 
     The first call tunes the process's allocator to keep freed memory
     (:func:`shared.retain_freed_memory`): without it every evaluation page-faults its large

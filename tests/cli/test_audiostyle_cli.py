@@ -463,6 +463,36 @@ def test_ctrl_c_reaches_every_process_and_rank_0_writes_the_best_so_far(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["content.wav", "out.wav", "style.wav"]
 
 
+def test_ctrl_c_before_the_windows_still_ends_in_the_best_so_far(tmp_path) -> None:
+    """``--device cpu,cpu``: a Ctrl-C that lands while the ranks are still setting up or
+    computing the style Gram (outside any optimisation) stops no rank on the spot: each
+    joins the others, rank 0 writes the best result so far, exit status 130."""
+    import os
+    import signal
+
+    content = _write(tmp_path / "content.wav", 6.0)
+    style = _write(tmp_path / "style.wav", 1.0, freq=880.0)
+    out = tmp_path / "out.wav"
+    argv = [sys.executable, "-m", "audiostyle", "transfer", content, style, "-o", str(out),
+            "--sample-rate", "8000", "--n-fft", "256", "--hop", "64", "--filters", "256",
+            "--kernel-width", "5", "--iterations", "100000", "--griffin-lim-iters", "2",
+            "--optimizer", "adam", "--window-seconds", "2.1", "--device", "cpu,cpu"]
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, start_new_session=True)
+    seen = b""
+    while b"style transfer:" not in seen:  # rank 0's bar over the windows, drawn before
+        chunk = os.read(proc.stderr.fileno(), 4096)  # the style Gram: both ranks are set up
+        assert chunk, f"the run ended before it started: {seen[-2000:]!r}"
+        seen += chunk
+    os.killpg(proc.pid, signal.SIGINT)
+    rest = proc.communicate(timeout=120)[1]
+    text = (seen + rest).decode(errors="replace")
+    assert proc.returncode == 130, text[-2000:]
+    assert "interrupted; wrote the best result so far" in text, text[-2000:]
+    assert "window 3/" not in text  # rank 0 stopped at its first window
+    assert sf.info(str(out)).frames == 6 * 8000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["content.wav", "out.wav", "style.wav"]
+
+
 @pytest.mark.parametrize("command", ["transfer", "texture"])
 def test_an_output_format_that_cannot_hold_the_rate_fails_before_the_work(
         tmp_path, capsys, monkeypatch, command) -> None:

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from shared import LossTerms, NonFiniteLossError, OptimConfig, optimize
+from shared import (LossTerms, NonFiniteLossError, OptimConfig, deferred_interrupts,
+                    interrupt_requested, optimize)
 
 
 def quadratic(target: torch.Tensor, scales: torch.Tensor):
@@ -216,3 +217,37 @@ def test_ctrl_c_in_adams_final_evaluation_keeps_the_steps():
                    quiet=True)
     assert res.interrupted and res.iterations == 10 and res.evaluations == 10
     assert res.loss < 12.0
+
+
+def test_a_deferred_ctrl_c_stops_the_running_and_later_loops_and_a_second_one_aborts() -> None:
+    """Under deferred_interrupts the first SIGINT raises nothing where it lands; the loop it
+    landed in stops after that iteration with its best, a later loop before its first
+    iteration; a second SIGINT raises; leaving the block clears the request."""
+    import signal
+
+    def quadratic(x: torch.Tensor) -> torch.Tensor:
+        return (x - 3.0).square().sum()
+
+    calls = []
+
+    def ctrl_c_at_third(x: torch.Tensor) -> torch.Tensor:
+        calls.append(1)
+        if len(calls) == 3:
+            signal.raise_signal(signal.SIGINT)  # lands inside the loss, mid-iteration
+        return quadratic(x)
+
+    cfg = OptimConfig(optimizer="adam", iterations=50, lr=0.1)
+    with deferred_interrupts():
+        running = optimize(torch.zeros(4), ctrl_c_at_third, cfg, quiet=True)
+        assert interrupt_requested()
+        later = optimize(torch.zeros(4), quadratic, cfg, quiet=True)
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert running.interrupted and 1 <= running.iterations <= 3
+    assert running.loss < quadratic(torch.zeros(4)).item()  # its best, not the start
+    assert later.interrupted and later.iterations == 0
+    assert not interrupt_requested()
+    done = optimize(torch.zeros(4), quadratic, cfg, quiet=True)
+    assert not done.interrupted and done.iterations == 50
+    with pytest.raises(KeyboardInterrupt):  # outside the block Ctrl-C raises where it lands
+        signal.raise_signal(signal.SIGINT)
