@@ -36,7 +36,8 @@ from torch import Tensor
 from shared import (LossTerms, OptimConfig, OptimResult, StyleContentObjective, blend_grams,
                     normalize_blend_weights, optimize, release_freed_memory, select_device)
 
-from .audio import check_length, downmix, match_level, resample, rms
+from .audio import (check_length, downmix, match_level, resample, rms, soft_limit,
+                    soft_limit_start)
 from .config import AudioStyleConfig
 from .network import RandomConvBank
 from .pghi import pghi
@@ -234,14 +235,15 @@ WAVEFORM_EPS = 1e-12  # inside the waveform stage's magnitude: a finite gradient
 
 def waveform_loss(net: RandomConvBank, objective: StyleContentObjective,
                   spectral: Spectral) -> Callable[[Tensor], LossTerms]:
-    """The waveform domain's loss: samples ``(1, N)`` -> ``objective(net(S))`` with
-    ``S = log1p(sqrt(re^2 + im^2 + eps))`` of their STFT
+    """The waveform domain's loss: variable ``(1, N)`` -> ``objective(net(S))`` with
+    ``S = log1p(sqrt(re^2 + im^2 + eps))`` of the STFT of its samples
+    :func:`audiostyle.audio.soft_limit` ``(variable)``
     (:func:`audiostyle.spectral.log_spectrogram` with
     ``eps = WAVEFORM_EPS``), differentiable in the samples (Mital 2017; Barry & Kim 2017;
     Caracalla & Roebel 2020)."""
 
-    def loss(wave: Tensor) -> LossTerms:
-        return objective(net(spectral.log(wave, WAVEFORM_EPS)))  # (1, F, T)
+    def loss(x: Tensor) -> LossTerms:
+        return objective(net(spectral.log(soft_limit(x), WAVEFORM_EPS)))  # (1, F, T)
 
     return loss
 
@@ -391,10 +393,16 @@ def reconstruct(spec: Tensor, content_wave: Optional[Tensor], out_samples: int,
 
 def optimise_waveform(net: RandomConvBank, objective: StyleContentObjective, wave: Tensor,
                       config: AudioStyleConfig, quiet: bool, desc: str) -> OptimResult:
-    """The waveform stage: L-BFGS on the samples ``wave`` ``(1, N)`` (:func:`waveform_loss`)."""
-    return optimize(wave.contiguous(), waveform_loss(net, objective, config.spectral),
-                    _optim(config, config.waveform_iterations, wave.numel()), quiet=quiet,
-                    desc=f"{desc} (waveform)")
+    """The waveform stage: L-BFGS from the samples ``wave`` ``(1, N)`` (:func:`waveform_loss`;
+    the variable is :func:`audiostyle.audio.soft_limit_start` of them, the start scaled under
+    full scale if it was above). The result's ``variable`` is the samples, ``soft_limit`` of
+    the optimised variable: what is written."""
+    result = optimize(soft_limit_start(wave).contiguous(),
+                      waveform_loss(net, objective, config.spectral),
+                      _optim(config, config.waveform_iterations, wave.numel()), quiet=quiet,
+                      desc=f"{desc} (waveform)")
+    result.variable = soft_limit(result.variable)
+    return result
 
 
 def _first_wave(content_wave: Optional[Tensor], out_samples: int, config: AudioStyleConfig,

@@ -41,6 +41,7 @@ from torch import Tensor
 
 from shared import OptimResult, optimize
 
+from .audio import soft_limit, soft_limit_start
 from .config import AudioStyleConfig
 from .network import RandomConvBank
 from .parallel import Workers, current
@@ -448,7 +449,7 @@ def refine_windows(net: RandomConvBank, targets: dict[str, Tensor], wave: Tensor
     device = net.weight(net.kernel_widths[0]).device
     spans = plan_windows(spectral.frames(wave.shape[-1]), config.window_frames, config.overlap)
     edge = (net.receptive_frames - 1) * hop + config.n_fft  # samples one window's edge touches
-    out, results, made = wave.clone(), [], 0
+    out, results, made = soft_limit(soft_limit_start(wave)), [], 0  # under full scale
     for i, (a, b) in enumerate(spans):
         start = 0 if i == 0 else max(a * hop, made - edge)
         stop = wave.shape[-1] if i == len(spans) - 1 else b * hop
@@ -458,13 +459,13 @@ def refine_windows(net: RandomConvBank, targets: dict[str, Tensor], wave: Tensor
         content_spec = (None if content_wave is None else
                         spectral.log(content_wave[:, context:stop]))  # (1, F, n)
         objective = build_objective(net, targets, content_spec, config)
-        result = optimize(out[:, start:stop].to(device).contiguous(),
-                          lambda x: objective(net(spectral.log(torch.cat([prefix, x], -1),
-                                                               WAVEFORM_EPS))),
+        result = optimize(soft_limit_start(out[:, start:stop].to(device)).contiguous(),
+                          lambda x: objective(net(spectral.log(
+                              torch.cat([prefix, soft_limit(x)], -1), WAVEFORM_EPS))),
                           _optim(config, config.waveform_iterations, stop - start),
                           quiet=quiet, desc=f"{desc} (waveform) window {i + 1}/{len(spans)}")
         tally.add("waveform", result)
-        out[:, start:stop] = result.variable.detach().cpu()
+        out[:, start:stop] = soft_limit(result.variable.detach()).cpu()
         result.variable = torch.empty(0)  # held in `out`
         results.append(result)
         made = stop

@@ -34,6 +34,7 @@ from bench_audio_quality import _path, cases, noise_distance  # noqa: E402
 
 import audiostyle.transfer as transfer_module  # noqa: E402
 from audiostyle import load_audio, preset_config, style_transfer, texture_synthesis  # noqa: E402
+from audiostyle.audio import soft_limit  # noqa: E402
 from audiostyle.quality import content_distance, heldout_style_distance, onset_period  # noqa: E402
 
 
@@ -63,8 +64,8 @@ def curve(case, media: Path, preset: str, overrides: dict[str, object], every: i
         start = time.perf_counter()
 
         def keep(i: int, x: torch.Tensor, loss: float) -> None:
-            if x.dim() == 2:  # a waveform stage's samples (1, N)
-                saved.append((i, time.perf_counter() - start, loss, x.detach().clone()))
+            if x.dim() == 2:  # a waveform stage's variable (1, N): its samples are soft_limit(x)
+                saved.append((i, time.perf_counter() - start, loss, soft_limit(x.detach())))
         return real(x0, loss_fn, optim, callback=keep, callback_every=every, **kwargs)
 
     transfer_module.optimize = following

@@ -12,9 +12,10 @@ import torch
 from audio_signals import RATE, clicks, tone
 from audiostyle import (AudioClip, AudioStyleConfig, RandomConvBank, style_transfer,
                         texture_synthesis)
-from audiostyle.audio import rms
+from audiostyle.audio import (LIMIT_KNEE, PEAK_LIMIT, match_level, rms, soft_limit,
+                              soft_limit_start)
 from audiostyle.spectral import log_spectrogram
-from audiostyle.transfer import WAVEFORM_EPS, style_grams, waveform_loss
+from audiostyle.transfer import WAVEFORM_EPS, optimise_waveform, style_grams, waveform_loss
 from shared import StyleContentObjective
 
 
@@ -101,6 +102,45 @@ def test_the_written_waveform_matches_the_style_better_than_griffin_lim(
     waveform = _style_loss(run(dataclasses.replace(cfg, domain="waveform")), style_clip.samples,
                            cfg)
     assert waveform < 0.7 * spectrogram, (waveform, spectrogram)
+
+
+def test_the_soft_limit_passes_quiet_samples_and_stays_under_full_scale() -> None:
+    x = torch.linspace(-40.0, 40.0, 80001)
+    y = soft_limit(x)
+    quiet = x.abs() <= LIMIT_KNEE
+    assert torch.equal(y[quiet], x[quiet])
+    assert float(y.abs().max()) < PEAK_LIMIT and bool((y.diff() >= 0).all())  # monotone
+    slope = y.diff() / x.diff()
+    assert float(slope.max()) <= 1.0 + 1e-4 and float((slope[1:] - slope[:-1]).abs().max()) < 0.01
+    loud = torch.tensor([0.0, 0.5, -0.95, 0.99, -0.998])
+    torch.testing.assert_close(soft_limit(soft_limit_start(loud)), loud, rtol=0, atol=1e-5)
+    too_loud = torch.tensor([0.2, -3.0, 1.5])  # scaled under full scale, then inverted
+    back = soft_limit(soft_limit_start(too_loud))
+    assert float(back.abs().max()) < PEAK_LIMIT
+    torch.testing.assert_close(back / back[1], too_loud / too_loud[1], rtol=2e-3, atol=0)
+
+
+def test_a_loud_start_is_optimised_under_full_scale_and_written_as_optimised(
+        style_clip, tiny_config) -> None:
+    """A waveform stage that starts above full scale (a loud Griffin-Lim result) optimises
+    samples that stay under it, so writing them scales nothing and the written samples have
+    the loss the optimisation reported (before, the written file was scaled down: held-out
+    style distance 0.086 on the optimised samples, 0.615 on the written file)."""
+    cfg = dataclasses.replace(tiny_config, domain="waveform", refine_iterations=8)
+    net = RandomConvBank(cfg.bins, cfg.filters, cfg.kernel_widths, seed=cfg.seed)
+    objective = StyleContentObjective(
+        {}, style_grams(net, [log_spectrogram(style_clip.samples, cfg.n_fft, cfg.hop)], None),
+        reduction="sum", gram_normalize="positions")
+    start = 3.0 * torch.randn(1, 6000, generator=torch.Generator().manual_seed(1))
+    result = optimise_waveform(net, objective, start, cfg, quiet=True, desc="loud")
+    samples = result.variable
+    assert float(samples.abs().max()) < PEAK_LIMIT
+    written = match_level(samples.clone(), rms(samples))  # the writer's level step
+    torch.testing.assert_close(written, samples, rtol=0, atol=0)
+    with torch.no_grad():
+        again = objective(net(log_spectrogram(written, cfg.n_fft, cfg.hop, eps=WAVEFORM_EPS)))
+    assert float(again.total) == pytest.approx(result.loss, rel=1e-4)
+    assert result.loss < result.history[0]["total"]
 
 
 @pytest.mark.parametrize("start", ["content", "noise"])
