@@ -107,15 +107,18 @@ def _add_method_options(p: argparse.ArgumentParser, transfer: bool,
     m = p.add_argument_group("method (defaults: the reference's, or the --preset's)")
     m.add_argument("--preset", choices=PRESET_NAMES, default="default",
                    help="default: the reference's settings (optimise the spectrogram, "
-                        "Griffin-Lim). fast and best optimise the samples themselves "
-                        "(--domain waveform): a transfer from the content's samples, a "
-                        "texture from noise with --autocorr-weight 30; fast: 2048 filters, 80 "
-                        "iterations, under a minute for 10 s on 2 CPU cores; best: 4096 "
-                        "filters, 600 iterations, about 2x the default's time and the "
-                        "closest to the style on held-out measures (default: %(default)s)")
+                        "Griffin-Lim). fast and best write samples optimised themselves "
+                        "(--domain waveform). fast: a transfer from the content's samples, a "
+                        "texture from noise with --autocorr-weight 30, 2048 filters, 80 "
+                        "iterations, under a minute for 10 s on 2 CPU cores. best: the "
+                        "default's 300 iterations and Griffin-Lim, then 150 iterations on the "
+                        "samples (--refine-iterations), --content-weight 0.03 in a transfer, "
+                        "--autocorr-weight 30 in a texture; about 1.3-1.6x the default's time, "
+                        "the closest to the style on held-out measures (default: %(default)s)")
     if transfer:
         m.add_argument("--content-weight", type=float, metavar="A",
-                       help=f"alpha, weight of the content term (default: {d.content_weight})")
+                       help=f"alpha, weight of the content term (default: {d.content_weight}; "
+                        f"best: 0.03)")
         m.add_argument("--init", choices=("noise", "content"),
                        help="start of the spectrogram stage: randn*1e-3 or the content's "
                             "spectrogram (default: noise)")
@@ -174,11 +177,11 @@ def _add_domain_options(p: argparse.ArgumentParser, transfer: bool,
                    help="start of the waveform stage (--domain waveform only): griffin-lim, "
                         "the reconstruction of a spectrogram stage of --iterations"
                         + (", or the content's samples or noise" if transfer else ", or noise")
-                        + " with no spectrogram stage (default: griffin-lim; fast and best: "
+                        + " with no spectrogram stage (default: griffin-lim; fast: "
                         + ("content)" if transfer else "noise)"))
     w.add_argument("--refine-iterations", type=int, metavar="N",
                    help="L-BFGS iterations of the waveform stage (--domain waveform only; "
-                        "default: as many as --iterations)")
+                        "default: as many as --iterations; best: 150)")
 
 
 def _add_rhythm_options(p: argparse.ArgumentParser, d: AudioStyleConfig) -> None:

@@ -33,9 +33,11 @@ S = log1p|STFT|, one random 1-D convolution of 4096 filters of width 11, alpha =
      behaviour or the lowest cost; the waveform domain when the written file's texture
      matters more than the run time (a waveform evaluation adds one STFT and its backward to
      a spectrogram one: 0.21 s against 0.20 s at 1024 filters on 6 s of speech, 2 CPU cores).
-   * The ``fast`` and ``best`` presets (not ``default``) optimise the samples: a transfer
-     from the content's samples (Grinstein et al. 2018 start from the content), a texture from
-     noise with the rhythm term; see :data:`PRESETS` for the measurements behind them.
+   * The ``fast`` and ``best`` presets (not ``default``) optimise the samples: ``fast`` a
+     transfer from the content's samples (Grinstein et al. 2018 start from the content), a
+     texture from noise with the rhythm term; ``best`` refines the reference's Griffin-Lim
+     result (content weight 0.03 in a transfer, the rhythm term in a texture); see
+     :data:`PRESETS` for the measurements behind them.
 """
 
 from __future__ import annotations
@@ -227,51 +229,51 @@ class AudioStyleConfig:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-# Presets: "default" is the reference's setting in both modes. "fast" and "best" optimise the
-# samples themselves (domain="waveform", no Griffin-Lim): a transfer from the content's
-# samples, a texture from noise with the rhythm term (autocorr_weight 30, which keeps the
-# style's onset period). Chosen by measurement (benchmarks/bench_audio_quality.py, and
-# benchmarks/bench_audio_curves.py for checkpoints along one run; 10 s content and textures,
-# full settings, 2 idle CPU cores, 2026-11-28; held-out style distance / gap closed / content
-# distance at each checkpoint of one run):
-# * transfer, 10 s speech -> piano (the content's own distance 0.659): the spectrogram
-#   pipeline of the reference: 0.584 / 0.11 / 0.637 in 199 s; last session's "best" (widths
-#   3,11,31 on the spectrogram, 300 its, 1000 Griffin-Lim): 0.532 / 0.19 / 0.639 in 711 s.
-#   The samples from the content, width 11, 4096 filters: 0.142 / 0.78 / 0.602 after 100 its
-#   (66 s), 0.115 / 0.83 / 0.620 after 200, 0.108 / 0.84 / 0.623 after 300 (203 s), still
-#   falling: more iterations keep helping, where the spectrogram pipeline drifted.
-#   Widths 3,11,31 on the samples: 0.120 / 0.82 / 0.620 after 100 its (234 s), 0.091 / 0.86 /
-#   0.647 after 200 (460 s): at equal content distance one width is as good at a third of
-#   the cost (the bank weighs style 3x against content), and 0.647 breaks the rule that
-#   "best" keeps the content at least as well as the reference. So "best" is one width.
-#   2048 filters ("fast"): 0.307 / 0.53 / 0.525 after 30 its (8 s), 0.211 / 0.68 / 0.572
-#   after 80 (22 s), 0.194 / 0.71 / 0.578 after 100 (27 s); the spectrogram "fast" of last
-#   session (30 its from the content, 150 Griffin-Lim): 0.349 / 0.47 / 0.434 in 11 s.
-# * texture, 10 s of 100 bpm drums (onset period 1.207 s): the samples from noise with the
-#   rhythm term, 4096 filters: 0.212 after 50 its, 0.147 after 200, 0.118 after 300 (196 s),
-#   onset period 1.207 s; 2048 filters: 0.254 after 80 its (23 s), 1.207 s. A spectrogram
-#   stage, Griffin-Lim, then 300 waveform its reached 0.030 on the optimised samples but wrote
-#   0.158 (406 s): its samples peak above full scale, and the written file is scaled down
-#   (never clipped), which the log spectrogram does not forgive; the noise start did not.
-# The result, bench_audio_quality.py in full mode (held-out style distance / gap closed / content
-# distance, run s; the reference -> best): speech -> piano 0.584 / 0.11 / 0.637, 205 ->
-# 0.099 / 0.85 / 0.626, 423; guitar -> strings 0.142 / 0.82 / 0.680, 225 -> 0.063 / 0.92 /
-# 0.743, 406; examples 0.156 / 0.76 / 0.757, 150 -> 0.055 / 0.92 / 0.779, 280; drum texture
-# 0.507, 244 -> 0.068, 465 (onset period 0.975 -> 1.207 s, the style's 1.207); music texture
-# 0.188, 230 -> 0.047, 455 (1.231 -> 0.441 s, the style's beat; its strongest lag 0.906).
-# "best" keeps less of the content than the reference on guitar -> strings and the examples:
-# from noise, or with content weights of 0.03 and 0.1, the trade stayed (see the README).
+# Presets: "default" is the reference's setting in both modes. "fast" optimises the samples
+# themselves (domain="waveform", no Griffin-Lim): a transfer from the content's samples, a
+# texture from noise with the rhythm term (autocorr_weight 30, which keeps the style's onset
+# period). "best" is the refinement: the reference's spectrogram stage (300 iterations) and
+# Griffin-Lim, then 150 iterations on the samples, which removes what Griffin-Lim lost; a
+# transfer weighs the content 3x the reference's (0.03), a texture adds the rhythm term.
+# Chosen by measurement (benchmarks/bench_audio_curves.py: the held-out measures of one run's
+# samples every 50 iterations and of the written file; 10 s content and textures, full
+# settings, 2 CPU cores, 2026-11-28; held-out style distance / gap closed / content distance):
+# * the reference (spectrogram stage, Griffin-Lim): speech -> piano 0.584 / 0.11 / 0.637;
+#   guitar -> strings 0.142 / 0.82 / 0.680; the examples 0.156 / 0.76 / 0.757; drum texture
+#   0.507 (onset period 0.975 s, the style's 1.207 s); music texture 0.188 (1.231 s; 0.906 s).
+# * the samples from the content (last session's "best", 600 iterations, weight 0.01):
+#   0.099 / 0.85 / 0.626; 0.063 / 0.92 / 0.743; 0.055 / 0.92 / 0.779, in 1.8-2.1x the
+#   reference's time: it keeps less of the content than the reference on two of the three.
+#   From noise, or with weights 0.03 and 0.1, guitar -> strings stayed on that trade
+#   (0.93 / 0.737; 0.81 / 0.716; 0.77 / 0.634).
+# * the refinement, guitar -> strings, by content weight (gap closed / content distance after
+#   50 and 150 waveform iterations): 0.01: 0.945 / 0.716, 0.948 / 0.715 (300 iterations);
+#   0.03: 0.922 / 0.687, 0.925 / 0.687; 0.04: 0.914 / 0.677 after 100, 0.915 / 0.677; 0.1:
+#   0.855 / 0.625, 0.861 / 0.628. The refinement's trade is better than the samples-from-
+#   content one (0.925 / 0.687 against 0.920 / 0.743), and flat after 50-100 iterations.
+#   Griffin-Lim from the content's phase before the refinement: the same (0.925 / 0.687).
+# * the refinement at weight 0.03 on the other transfers: speech -> piano 0.125 / 0.81 /
+#   0.535, the examples 0.064 / 0.90 / 0.707; textures (weight 30 rhythm term): drums 0.033,
+#   1.207 s; music 0.034, 0.441 s (the composed beat is 0.451 s, 133 bpm; the style's onset
+#   autocorrelation peaks at two beats, 0.906 s, with 91% of that peak at 0.441 s).
+# * before the soft limiter of the waveform stage (audiostyle.audio.soft_limit) the
+#   refinement of a loud Griffin-Lim result was written scaled down: speech -> piano 0.086
+#   on the samples, 0.615 written; drums 0.030 and 0.158.
+# "fast": 2048 filters, 80 iterations on the samples: 10 s in 16-28 s on 2 cores; speech ->
+# piano 0.211 / 0.68 / 0.572 after 80 iterations (0.307 / 0.53 after 30, 0.194 / 0.71 after
+# 100); drums 0.254 after 80 iterations, 1.207 s.
 PRESETS: dict[str, dict[str, object]] = {
     "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="content"),
     "default": dict(),
-    "best": dict(iterations=600, domain="waveform", waveform_init="content"),
+    "best": dict(iterations=300, domain="waveform", waveform_init="griffin-lim",
+                 refine_iterations=150, content_weight=0.03),
 }
 TEXTURE_PRESETS: dict[str, dict[str, object]] = {
     "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="noise",
                  autocorr_weight=30.0),
     "default": dict(),
-    "best": dict(iterations=600, domain="waveform", waveform_init="noise",
-                 autocorr_weight=30.0),
+    "best": dict(iterations=300, domain="waveform", waveform_init="griffin-lim",
+                 refine_iterations=150, autocorr_weight=30.0),
 }
 
 

@@ -219,13 +219,21 @@ def test_presets() -> None:
     assert preset_config("default", "texture") == AudioStyleConfig()
     assert preset_config("fast").filters < AudioStyleConfig().filters
     assert preset_config("fast", iterations=7).iterations == 7
-    # best and fast optimise the samples: from the content in a transfer, from noise (with
-    # the rhythm term) in a texture, which has no content to start from
+    # fast optimises the samples: from the content in a transfer, from noise (with the
+    # rhythm term) in a texture, which has no content to start from; best refines the
+    # reference's Griffin-Lim result, with more content weight in a transfer
     for name in ("fast", "best"):
         transfer, texture = preset_config(name), preset_config(name, "texture")
         assert transfer.domain == texture.domain == "waveform"
-        assert transfer.waveform_init == "content" and texture.waveform_init == "noise"
         assert texture.autocorr_weight > 0 and transfer.autocorr_weight == 0
+    fast, best = preset_config("fast"), preset_config("best")
+    assert fast.waveform_init == "content" and preset_config("fast", "texture").waveform_init \
+        == "noise" and not fast.spectrogram_stage
+    for mode in ("transfer", "texture"):
+        refine = preset_config("best", mode)  # type: ignore[arg-type]
+        assert refine.spectrogram_stage and refine.iterations == AudioStyleConfig().iterations
+        assert 0 < refine.waveform_iterations < refine.iterations
+    assert best.content_weight > AudioStyleConfig().content_weight
     # asking for the spectrogram domain drops the preset's waveform-stage settings
     spectrogram = preset_config("best", domain="spectrogram")
     assert spectrogram.domain == "spectrogram" and spectrogram.waveform_init is None
@@ -241,7 +249,8 @@ def test_presets() -> None:
 def test_presets_run_for_transfer_and_texture(name, content_clip, style_clip) -> None:
     """Each preset, shrunk to a tiny network, runs both modes through the API and writes
     what its domain promises: the optimised samples, at the input's length."""
-    tiny = dict(sample_rate=RATE, n_fft=256, hop=64, filters=16, iterations=3)
+    tiny = dict(sample_rate=RATE, n_fft=256, hop=64, filters=16, iterations=3,
+                refine_iterations=3 if name == "best" else None)
     res = style_transfer(content_clip, [style_clip], preset_config(name, **tiny), device="cpu")
     assert res.waveform.shape == content_clip.samples.shape
     assert res.metrics()["stages"]["waveform"]["iterations"] >= 1
