@@ -248,7 +248,7 @@ class AudioStyleConfig:
 #   (0.93 / 0.737; 0.81 / 0.716; 0.77 / 0.634).
 # * the refinement, guitar -> strings, by content weight (gap closed / content distance after
 #   50 and 150 waveform iterations): 0.01: 0.945 / 0.716, 0.948 / 0.715 (300 iterations);
-#   0.03: 0.922 / 0.687, 0.925 / 0.687; 0.04: 0.914 / 0.677 after 100, 0.915 / 0.677; 0.1:
+#   0.03: 0.923 / 0.688, 0.925 / 0.687; 0.04: 0.914 / 0.677 after 100, 0.915 / 0.677; 0.1:
 #   0.855 / 0.625, 0.861 / 0.628. The refinement's trade is better than the samples-from-
 #   content one (0.925 / 0.687 against 0.920 / 0.743), and flat after 50-100 iterations.
 #   Griffin-Lim from the content's phase before the refinement: the same (0.925 / 0.687).

@@ -433,13 +433,9 @@ def test_windows_spread_over_two_processes_give_the_one_process_result(tmp_path)
     assert frames > 2 * window - overlap  # at least three windows to share
 
 
-def test_ctrl_c_reaches_every_process_and_rank_0_writes_the_best_so_far(tmp_path) -> None:
-    """``--device cpu,cpu``: Ctrl-C (SIGINT to the terminal's process group) stops both
-    workers; rank 0 writes the best result so far, exit status 130, no temporary file."""
-    import os
-    import signal
-    import time
-
+def _two_ranks_until_stopped(tmp_path):
+    """A windowed 6 s transfer on ``--device cpu,cpu`` that runs until Ctrl-C, started in its
+    own session (stderr piped). Returns the process and the output path."""
     content = _write(tmp_path / "content.wav", 6.0)
     style = _write(tmp_path / "style.wav", 1.0, freq=880.0)
     out = tmp_path / "out.wav"
@@ -448,7 +444,17 @@ def test_ctrl_c_reaches_every_process_and_rank_0_writes_the_best_so_far(tmp_path
             "--kernel-width", "5", "--iterations", "100000", "--griffin-lim-iters", "2",
             "--optimizer", "adam",  # L-BFGS converges in seconds: on a busy machine the run
             "--window-seconds", "2.1", "--device", "cpu,cpu"]  # could end before the signal
-    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(argv, stderr=subprocess.PIPE, start_new_session=True), out
+
+
+def test_ctrl_c_reaches_every_process_and_rank_0_writes_the_best_so_far(tmp_path) -> None:
+    """``--device cpu,cpu``: Ctrl-C (SIGINT to the terminal's process group) stops both
+    workers; rank 0 writes the best result so far, exit status 130, no temporary file."""
+    import os
+    import signal
+    import time
+
+    proc, out = _two_ranks_until_stopped(tmp_path)
     seen, deadline = b"", time.monotonic() + 120
     while b"window 1/" not in seen and b"window 2/" not in seen and time.monotonic() < deadline:
         chunk = os.read(proc.stderr.fileno(), 4096)  # the workers' progress bars
@@ -470,14 +476,7 @@ def test_ctrl_c_before_the_windows_still_ends_in_the_best_so_far(tmp_path) -> No
     import os
     import signal
 
-    content = _write(tmp_path / "content.wav", 6.0)
-    style = _write(tmp_path / "style.wav", 1.0, freq=880.0)
-    out = tmp_path / "out.wav"
-    argv = [sys.executable, "-m", "audiostyle", "transfer", content, style, "-o", str(out),
-            "--sample-rate", "8000", "--n-fft", "256", "--hop", "64", "--filters", "256",
-            "--kernel-width", "5", "--iterations", "100000", "--griffin-lim-iters", "2",
-            "--optimizer", "adam", "--window-seconds", "2.1", "--device", "cpu,cpu"]
-    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, start_new_session=True)
+    proc, out = _two_ranks_until_stopped(tmp_path)
     seen = b""
     while b"style transfer:" not in seen:  # rank 0's bar over the windows, drawn before
         chunk = os.read(proc.stderr.fileno(), 4096)  # the style Gram: both ranks are set up
