@@ -66,6 +66,7 @@ class Case:
     name: str
     style: "Clip | Path"
     content: "Clip | Path | None" = None
+    stereo: bool = False  # run with --stereo (the measures take the downmix)
 
 
 def cases(seconds: float) -> list[Case]:
@@ -75,6 +76,8 @@ def cases(seconds: float) -> list[Case]:
         Case("transfer-examples", EXAMPLES / "music.wav", EXAMPLES / "speech.wav"),
         Case("texture-drums", Clip("drums", 10)),
         Case("texture-examples-music", EXAMPLES / "music.wav"),
+        Case("transfer-stereo-48k-guitar-strings", Clip("strings", 12),
+             Clip("guitar", seconds, rate=48000, channels=2, subtype="PCM_24"), stereo=True),
     ]
 
 
@@ -103,7 +106,7 @@ def run(case: Case, pipeline: str, paths: dict[str, Path], out: Path, reduced: d
     args = (["transfer", str(paths["content"]), str(paths["style"])] if transfer
             else ["texture", str(paths["style"]), "--seconds", str(seconds)])
     args += ["-o", str(out), "--metrics", str(out.with_suffix(".json")), "--quiet",
-             "--device", "cpu", *extra]
+             "--device", "cpu", *extra, *(["--stereo"] if case.stereo else [])]
     if reduced and not pipeline.startswith("fast"):
         args += ["--filters", str(reduced["filters"]), "--iterations", str(reduced["iterations"]),
                  "--griffin-lim-iters", str(reduced["griffin_lim_iters"])]
