@@ -251,11 +251,14 @@ class AudioStyleConfig:
 #   0.03: 0.923 / 0.688, 0.925 / 0.687; 0.04: 0.914 / 0.677 after 100, 0.915 / 0.677; 0.1:
 #   0.855 / 0.625, 0.861 / 0.628. The refinement's trade is better than the samples-from-
 #   content one (0.925 / 0.687 against 0.920 / 0.743), and flat after 50-100 iterations.
-#   Griffin-Lim from the content's phase before the refinement: the same (0.925 / 0.687).
+#   Griffin-Lim from the content's phase before the refinement: the same (0.925 / 0.687);
+#   the spectrogram stage from the content's spectrogram: 0.918 / 0.683.
 # * the refinement at weight 0.03 on the other transfers: speech -> piano 0.125 / 0.81 /
 #   0.535, the examples 0.064 / 0.90 / 0.707; textures (weight 30 rhythm term): drums 0.033,
 #   1.207 s; music 0.034, 0.441 s (the composed beat is 0.451 s, 133 bpm; the style's onset
 #   autocorrelation peaks at two beats, 0.906 s, with 91% of that peak at 0.441 s).
+#   bench_audio_quality.py --full on the preset (0d43bc5): the same figures, in 195-298 s,
+#   1.2-1.4x the reference's time; guitar -> strings misses the content by 0.007.
 # * before the soft limiter of the waveform stage (audiostyle.audio.soft_limit) the
 #   refinement of a loud Griffin-Lim result was written scaled down: speech -> piano 0.086
 #   on the samples, 0.615 written; drums 0.030 and 0.158.
