@@ -14,8 +14,9 @@ optimisation, reconstruction).
 Pipelines: ``reference`` (the defaults, the faithful reference), ``pghi`` and ``content-phase``
 (Griffin-Lim started from PGHI's or the content's phase; transfers), ``waveform`` (a waveform
 refinement stage after the reference's spectrogram stage), ``autocorr`` (the autocorrelation
-term; textures), ``fast`` and ``best`` (the presets: the samples optimised from the content,
-or for textures from noise with the autocorrelation term). ``bench_audio_curves.py`` follows
+term; textures), ``fast`` and ``best`` (the presets: ``fast`` optimises the samples from the
+content's, or for textures from noise with the autocorrelation term; ``best`` refines the
+reference's Griffin-Lim result on the samples). ``bench_audio_curves.py`` follows
 one run's held-out measures along its iterations, which is how the presets' budgets were
 chosen.
 
