@@ -257,7 +257,7 @@ class AudioStyleConfig:
 #   0.535, the examples 0.064 / 0.90 / 0.707; textures (weight 30 rhythm term): drums 0.033,
 #   1.207 s; music 0.034, 0.441 s (the composed beat is 0.451 s, 133 bpm; the style's onset
 #   autocorrelation peaks at two beats, 0.906 s, with 91% of that peak at 0.441 s).
-#   bench_audio_quality.py --full on the preset (0d43bc5): the same figures, in 195-298 s,
+#   bench_audio_quality.py in full mode on the preset (0d43bc5): the same figures, 195-298 s,
 #   1.2-1.4x the reference's time; guitar -> strings misses the content by 0.007.
 # * before the soft limiter of the waveform stage (audiostyle.audio.soft_limit) the
 #   refinement of a loud Griffin-Lim result was written scaled down: speech -> piano 0.086
