@@ -113,7 +113,7 @@ def _add_method_options(p: argparse.ArgumentParser, transfer: bool,
                         "iterations, under a minute for 10 s on 2 CPU cores. best: the "
                         "default's 300 iterations and Griffin-Lim, then 150 iterations on the "
                         "samples (--refine-iterations), --content-weight 0.03 in a transfer, "
-                        "--autocorr-weight 30 in a texture; about 1.3-1.6x the default's time, "
+                        "--autocorr-weight 30 in a texture; about 1.2-1.4x the default's time, "
                         "the closest to the style on held-out measures (default: %(default)s)")
     if transfer:
         m.add_argument("--content-weight", type=float, metavar="A",
