@@ -313,33 +313,15 @@ def _validate(args: argparse.Namespace, transfer: bool) -> AudioStyleConfig:
 
 
 def _quality(wave: Tensor, rate: int, content: Optional[AudioClip], styles: Sequence[AudioClip],
-             style_weights: Optional[Sequence[float]]) -> dict[str, Optional[float]]:
-    """The held-out measures of :mod:`audiostyle.quality` for the metrics file: the result's
-    Gram distance to the blended styles, and for a transfer the content's own (the gap to
-    close), the share of it closed, and the result's feature distance to the content."""
-    from .quality import (HELDOUT_MIN_SECONDS, content_distance, gap_closed,
-                          heldout_style_distance)
+             style_weights: Optional[Sequence[float]]) -> dict[str, object]:
+    """The held-out measures of :func:`audiostyle.quality.quality_measures` for the metrics
+    file (per channel and their mean for a ``--stereo`` result)."""
+    from .quality import quality_measures
 
-    style_waves, rates = [s.samples for s in styles], [s.sample_rate for s in styles]
-    out: dict[str, Optional[float]] = {
-        "heldout_style_distance": None, "content_heldout_style_distance": None,
-        "gap_closed": None, "content_distance": None}
-    clips = [(wave, rate)] + list(zip(style_waves, rates))
-    if content is not None:
-        clips.append((content.samples, content.sample_rate))
-    if any(w.shape[-1] < HELDOUT_MIN_SECONDS * r for w, r in clips):
-        return out  # too short for the held-out network: no measure
-    out["heldout_style_distance"] = heldout_style_distance(wave, style_waves, rate, rates,
-                                                           style_weights)
-    if content is not None:
-        gap = heldout_style_distance(content.samples, style_waves, content.sample_rate, rates,
-                                     style_weights)
-        held = out["heldout_style_distance"]
-        assert held is not None
-        out.update(content_heldout_style_distance=gap, gap_closed=gap_closed(held, gap),
-                   content_distance=content_distance(wave, content.samples, rate,
-                                                     content.sample_rate))
-    return out
+    return quality_measures(wave, rate, [s.samples for s in styles],
+                            [s.sample_rate for s in styles], style_weights,
+                            None if content is None else content.samples,
+                            None if content is None else content.sample_rate)
 
 
 def _synthesis(args: argparse.Namespace, transfer: bool) -> int:

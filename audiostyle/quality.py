@@ -138,6 +138,65 @@ def content_distance(wave: Tensor, content: Tensor, sample_rate: int,
     return sum((diff[k] / max(norm[k], 1e-30)) ** 0.5 for k in diff) / len(diff)
 
 
+def quality_measures(wave: Tensor, sample_rate: int, styles: Sequence[Tensor],
+                     style_rates: Sequence[int], style_weights: Optional[Sequence[float]] = None,
+                     content: Optional[Tensor] = None, content_rate: Optional[int] = None,
+                     device: torch.device | str = "cpu") -> dict[str, object]:
+    """The held-out measures of a result, as the CLI's metrics file reports them.
+
+    Args:
+        wave: The result ``(C, N)`` at ``sample_rate``.
+        styles: Style recordings ``(C_i, N_i)`` at ``style_rates``, blended with
+            ``style_weights``.
+        content: A transfer's content ``(C_c, M)`` at ``content_rate``; None for a texture.
+
+    Returns:
+        ``heldout_style_distance``, and for a transfer ``content_heldout_style_distance`` (the
+        content's own: the gap), ``gap_closed`` and ``content_distance``; all None when a clip
+        is shorter than the held-out network's field (:data:`HELDOUT_MIN_SECONDS`). A result
+        of several channels (a stereo run) is measured as it was made: channel ``c`` against
+        channel ``c`` of the content and of each style that has it (a style's downmix
+        otherwise), each measure the mean over channels, each channel's in ``per_channel``
+        and the downmixes' in ``downmix``. The downmix alone would mislead: two channels that
+        each match the style can sum to something that does not (a delayed, detuned right
+        channel, as a chorus makes, does; ``bench_audio_quality.py``'s stereo case).
+    """
+    keys = ("heldout_style_distance", "content_heldout_style_distance", "gap_closed",
+            "content_distance")
+    clips = [(wave, sample_rate)] + list(zip(styles, style_rates))
+    if content is not None:
+        clips.append((content, content_rate or sample_rate))
+    if any(w.shape[-1] < HELDOUT_MIN_SECONDS * r for w, r in clips):
+        return dict.fromkeys(keys)  # too short for the held-out network: no measure
+
+    def measure(w: Tensor, ss: Sequence[Tensor], c: Optional[Tensor]) -> dict[str, object]:
+        out: dict[str, object] = dict.fromkeys(keys)
+        held = heldout_style_distance(w, ss, sample_rate, style_rates, style_weights, device)
+        out["heldout_style_distance"] = held
+        if c is not None:
+            gap = heldout_style_distance(c, ss, content_rate or sample_rate, style_rates,
+                                         style_weights, device)
+            out.update(content_heldout_style_distance=gap, gap_closed=gap_closed(held, gap),
+                       content_distance=content_distance(w, c, sample_rate, content_rate,
+                                                         device))
+        return out
+
+    if wave.dim() == 1 or wave.shape[0] == 1:
+        return measure(wave, styles, content)
+    per_channel = [measure(wave[k:k + 1],
+                           [s[k:k + 1] if s.dim() > 1 and s.shape[0] > k else downmix(s)
+                            for s in styles],
+                           None if content is None else content[k:k + 1])
+                   for k in range(wave.shape[0])]
+    mean: dict[str, object] = {
+        k: None if per_channel[0][k] is None
+        else sum(float(ch[k]) for ch in per_channel) / len(per_channel)  # type: ignore[arg-type]
+        for k in keys}
+    mean["per_channel"] = per_channel
+    mean["downmix"] = measure(downmix(wave), styles, content)
+    return mean
+
+
 def onset_period(wave: Tensor, sample_rate: int, min_seconds: float = 0.2,
                  max_seconds: float = 2.0) -> float:
     """The rhythm's period: the lag, in seconds within ``[min_seconds, max_seconds]``, at which
@@ -169,4 +228,4 @@ def gap_closed(result_distance: float, content_distance_to_style: float) -> floa
 
 __all__ = ["HELDOUT_FILTERS", "HELDOUT_MIN_SECONDS", "HELDOUT_SEED", "HELDOUT_WIDTHS",
            "content_distance", "gap_closed", "heldout_grams", "heldout_network",
-           "heldout_style_distance", "onset_period"]
+           "heldout_style_distance", "onset_period", "quality_measures"]

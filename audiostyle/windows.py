@@ -128,10 +128,12 @@ def content_frames(content_wave: Tensor, span: Span, config: AudioStyleConfig) -
     return config.spectral.log_frames(content_wave, a, b)
 
 
-def window_generator(seed: int, channel: int, index: int) -> torch.Generator:
-    """The random stream of window ``index`` of ``channel``: the same whichever process or
-    device optimises it, so a spread run equals a one-process run."""
-    return torch.Generator().manual_seed(seed * 1_000_003 + channel * 10_007 + index + 1)
+def window_generator(seed: int, index: int) -> torch.Generator:
+    """The random stream of window ``index``: the same whichever process or device optimises
+    it, so a spread run equals a one-process run, and the same for every channel, so the
+    channels of a stereo result start alike and stay coherent (see
+    :func:`audiostyle.transfer.channel_generator`)."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + index + 1)
 
 
 @dataclass
@@ -183,7 +185,7 @@ def griffin_lim_blocks(
     prev_stop = 0
     for i, (a, b) in enumerate(spans):
         mag = log_to_magnitude(spec[..., a:b]).to(device)  # (1, F, n)
-        start = (torch.rand(mag.shape, generator=window_generator(config.seed, channel, i))
+        start = (torch.rand(mag.shape, generator=window_generator(config.seed, i))
                  * 2 - 1) * math.pi  # (1, F, n)
         if config.phase_init == "content" and content_wave is not None:
             start = spectral.frames_of(content_wave, a, b).angle().cpu()
@@ -301,7 +303,7 @@ def transfer_windows(net: RandomConvBank, targets: dict[str, Tensor], content_wa
             content_spec = content_frames(content_wave, spans[i], config)  # (1, F, n)
             objective = build_objective(net, targets, content_spec, config)
             x0 = start_spectrogram(content_spec, b - a, config,
-                                   window_generator(config.seed, channel, i), device)
+                                   window_generator(config.seed, i), device)
         result = optimise_spectrogram(net, objective, x0, config, quiet,
                                       f"{desc} window {i + 1}/{len(spans)}")
         tally.add("spectrogram", result)
@@ -384,10 +386,10 @@ def texture_windows(net: RandomConvBank, targets: dict[str, Tensor], frames: int
         context = min(keep, net.receptive_frames - 1) if made > a else 0
         prefix = spec[..., keep - context:keep].to(device) if context else None
         x0 = start_spectrogram(None, b - made, config,
-                               window_generator(config.seed, channel, i), device)
+                               window_generator(config.seed, i), device)
         if made > a:  # new frames start as frames drawn at random from the texture so far
-            idx = torch.randint(0, made, (b - made,), generator=window_generator(
-                config.seed, channel, len(spans) + i))
+            idx = torch.randint(0, made, (b - made,),
+                                generator=window_generator(config.seed, len(spans) + i))
             x0 = x0 + spec[..., idx].to(device)  # (1, F, b - made)
         if redo:
             x0 = torch.cat([spec[..., keep:made].to(device), x0], dim=-1)  # (1, F, b - keep)
@@ -506,8 +508,8 @@ def _channel_windows(net: RandomConvBank, targets: dict[str, Tensor],
             quiet, desc, tick)
     elif workers.leader:  # the waveform stage from the content's samples or noise
         wave = (content_wave.cpu() if config.waveform_init == "content" and content_wave is not None
-                else torch.randn(1, out_samples, generator=window_generator(
-                    config.seed, channel, 0)) * config.init_scale)
+                else torch.randn(1, out_samples, generator=window_generator(config.seed, 0))
+                * config.init_scale)
     if wave is None:
         return None, stopped
     history = [] if result is None else list(result.history)

@@ -9,7 +9,9 @@ style's texture); the share of the gap closed (transfers: ``1 - d / d(content)``
 the content), for textures the onset period (the rhythm's period,
 :func:`audiostyle.quality.onset_period`) against the style's; the spectral convergence of the
 Griffin-Lim stage (none in one-stage waveform runs) and the wall time (features,
-optimisation, reconstruction).
+optimisation, reconstruction). A stereo case is measured as ``audiostyle --metrics`` measures
+a ``--stereo`` result (:func:`audiostyle.quality.quality_measures`): each channel against its
+content channel, the mean over channels in table 1 and the downmix in a table after it.
 
 Pipelines: ``reference`` (the defaults, the faithful reference), ``pghi`` and ``content-phase``
 (Griffin-Lim started from PGHI's or the content's phase; transfers), ``waveform`` (a waveform
@@ -67,7 +69,7 @@ class Case:
     name: str
     style: "Clip | Path"
     content: "Clip | Path | None" = None
-    stereo: bool = False  # run with --stereo (the measures take the downmix)
+    stereo: bool = False  # run with --stereo (measured per channel; the downmix apart)
 
 
 def cases(seconds: float) -> list[Case]:
@@ -122,7 +124,8 @@ def run(case: Case, pipeline: str, paths: dict[str, Path], out: Path, reduced: d
     row = {"held_out": q["heldout_style_distance"], "gap_closed": q["gap_closed"],
            "content_distance": q["content_distance"],
            "convergence": m["spectral_convergence"], "wall": wall,
-           "run_seconds": sum(v for k, v in m["seconds"].items() if k not in ("load", "write"))}
+           "run_seconds": sum(v for k, v in m["seconds"].items() if k not in ("load", "write")),
+           "downmix": q.get("downmix")}
     if not transfer:
         written = load_audio(out)
         row["period"] = onset_period(written.samples, written.sample_rate)
@@ -306,6 +309,16 @@ def main() -> None:
         print(f"| {name} | {label} | {_f(r['held_out'], 4)} | {_f(r['gap_closed'])} | "
               f"{_f(r['content_distance'])} | {period} | {_f(r['convergence'])} | "
               f"{r['run_seconds']:.1f} |")
+
+    stereo = [(name, pipe, r["downmix"]) for name, pipe, r in rows if r.get("downmix")]
+    if stereo:
+        print("\nstereo rows above are the means over channels (each channel against its "
+              "content channel); their downmixes:\n")
+        print("| case | pipeline | held-out style dist. | gap closed | content dist. |")
+        print("|---|---|---|---|---|")
+        for name, pipe, d in stereo:
+            print(f"| {name} | {pipe} | {_f(d['heldout_style_distance'], 4)} | "
+                  f"{_f(d['gap_closed'])} | {_f(d['content_distance'])} |")
 
     if not args.no_phase_table:
         its = [int(v) for v in args.phase_iterations.split(",")]

@@ -12,7 +12,8 @@ from audio_signals import clicks, tone, write_wav
 from audiostyle.audio import resample
 from audiostyle.cli import main
 from audiostyle.quality import (HELDOUT_MIN_SECONDS, content_distance, gap_closed,
-                                heldout_network, heldout_style_distance, onset_period)
+                                heldout_network, heldout_style_distance, onset_period,
+                                quality_measures)
 from audiostyle.spectral import log_spectrogram
 from shared import gram_matrix
 
@@ -78,6 +79,38 @@ def test_transfer_metrics_report_the_held_out_measures(tmp_path) -> None:
     assert q["gap_closed"] == pytest.approx(gap_closed(q["heldout_style_distance"],
                                                        q["content_heldout_style_distance"]))
     assert 0 < q["content_distance"] < 2
+
+
+def test_a_stereo_result_is_measured_channel_by_channel() -> None:
+    """Each channel against its content channel and the style; the mean is reported, and the
+    downmix apart: a channel and its polarity inverse each have the style's texture, but
+    their downmix is silence, far from it."""
+    style = clicks(1.5, RATE)  # (1, N)
+    wave = torch.cat([style, -style])  # (2, N)
+    content = torch.cat([tone(1.5, RATE), tone(1.5, RATE, freqs=(500.0,))])  # (2, N)
+    q = quality_measures(wave, RATE, [style], [RATE], content=content, content_rate=RATE)
+    assert len(q["per_channel"]) == 2
+    for k, ch in enumerate(q["per_channel"]):
+        assert ch["heldout_style_distance"] == pytest.approx(0.0, abs=1e-5)
+        assert ch["content_heldout_style_distance"] == pytest.approx(
+            heldout_style_distance(content[k:k + 1], [style], RATE), rel=1e-6)
+        assert ch["content_distance"] == pytest.approx(
+            content_distance(wave[k:k + 1], content[k:k + 1], RATE), rel=1e-6)
+    for key in ("heldout_style_distance", "gap_closed", "content_distance"):
+        assert q[key] == pytest.approx(sum(ch[key] for ch in q["per_channel"]) / 2)
+    assert q["gap_closed"] == pytest.approx(1.0, abs=1e-5)
+    assert q["downmix"]["heldout_style_distance"] > 0.5  # silence is no texture of clicks
+
+
+def test_a_stereo_styles_channels_measure_their_own_channels() -> None:
+    left, right = clicks(1.5, RATE), tone(1.5, RATE)
+    q = quality_measures(torch.cat([left, right]), RATE, [torch.cat([left, right])], [RATE])
+    assert q["heldout_style_distance"] == pytest.approx(0.0, abs=1e-5)
+    assert q["content_distance"] is None and q["per_channel"][1]["gap_closed"] is None
+    mono = quality_measures(left, RATE, [torch.cat([left, right])], [RATE])
+    assert "per_channel" not in mono
+    assert mono["heldout_style_distance"] == pytest.approx(
+        heldout_style_distance(left, [torch.cat([left, right])], RATE), rel=1e-6)
 
 
 def test_onset_period_finds_a_click_tracks_period() -> None:

@@ -38,6 +38,25 @@ def test_each_output_channel_follows_its_content_channel(stereo_content, style_c
     assert shares[0, 0] > 10 * shares[0, 1] and shares[1, 1] > 10 * shares[1, 0], shares
 
 
+@pytest.mark.parametrize("domain,window", [("spectrogram", None), ("waveform", None),
+                                           ("spectrogram", 96), ("waveform", 96)])
+def test_a_dual_mono_input_gives_a_dual_mono_result(style_clip, tiny_config, domain,
+                                                    window) -> None:
+    """Every channel draws the same noise and Griffin-Lim phase: channels that each matched the
+    style with unrelated phases would partly cancel in the downmix (the bug this fixes: on
+    real guitar the downmix closed 0.03 of the held-out gap, each channel 0.22)."""
+    cfg = dataclasses.replace(tiny_config, domain=domain)
+    if window:  # in windows of 96 frames (1 s is 126 frames)
+        cfg = dataclasses.replace(cfg, window_frames=window, overlap_frames=16)
+    twin = AudioClip(torch.cat([tone(1.0)] * 2), RATE, "twin.wav")
+    result = style_transfer(twin, [style_clip], cfg, stereo=True, device="cpu")
+    assert torch.equal(result.waveform[0], result.waveform[1])
+    texture = texture_synthesis([AudioClip(torch.cat([style_clip.samples] * 2), RATE, "s.wav")],
+                                1.0, cfg, stereo=True, device="cpu")
+    assert texture.waveform.shape[0] == 2
+    assert torch.equal(texture.waveform[0], texture.waveform[1])
+
+
 def test_stereo_style_channels_map_to_texture_channels(tiny_config) -> None:
     low, high = 300.0, 2000.0
     style = AudioClip(stereo_tones(1.5, freqs=(low, high)), RATE, "low-high.wav")
