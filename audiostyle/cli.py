@@ -300,6 +300,15 @@ def _validate(args: argparse.Namespace, transfer: bool) -> AudioStyleConfig:
     """The run's config, every input and output checked before any work (UserError)."""
     inputs = ([args.content] if transfer else []) + list(args.styles)
     config = _with_window(_config(args), args.window_seconds)
+    unused = [] if config.spectrogram_stage else [flag for flag, value in (
+        ("--init", getattr(args, "init", None)), ("--phase-init", args.phase_init),
+        ("--griffin-lim-iters", args.griffin_lim_iters), ("--momentum", args.momentum))
+        if value is not None]
+    if unused:  # a valid run, but the user may think these changed it
+        start = "the content's samples" if config.waveform_init == "content" else "noise"
+        print(f"audiostyle: note: {', '.join(unused)} change nothing here: this run has no "
+              f"spectrogram stage or Griffin-Lim (it optimises the samples from {start}; "
+              f"--waveform-init griffin-lim adds them)", file=sys.stderr)
     if args.style_weights is not None and len(args.style_weights) != len(args.styles):
         raise UserError(f"--style-weights gives {len(args.style_weights)} weights for "
                         f"{len(args.styles)} style files; give one per style")

@@ -93,7 +93,6 @@ PIPELINES: dict[str, tuple[list[str], str]] = {
     "waveform": (["--domain", "waveform"], "both"),
     "autocorr": (["--autocorr-weight", str(AUTOCORR_WEIGHT)], "texture"),
     "fast": (["--preset", "fast"], "both"),
-    "fast-pghi": (["--preset", "fast", "--phase-init", "pghi"], "transfer"),
     "best": (["--preset", "best"], "both"),
 }
 

@@ -127,7 +127,7 @@ def test_inputs_are_read_on_demand_never_loaded_whole(clips, monkeypatch, stereo
     assert cli.main(["texture", style, "-o", str(out), "--seconds", "0.5", *TINY]) == 0
 
 
-def test_presets_and_options_reach_the_config(clips, monkeypatch) -> None:
+def test_presets_and_options_reach_the_config(clips, monkeypatch, capsys) -> None:
     folder, content, style = clips
     seen = {}
 
@@ -142,6 +142,13 @@ def test_presets_and_options_reach_the_config(clips, monkeypatch) -> None:
     cfg = seen["config"]
     assert cfg.filters == 2048 and cfg.kernel_widths == (3, 7) and cfg.momentum == 0.5
     assert cfg.init == "content"
+    # fast optimises the samples from the content's: no spectrogram stage to start from the
+    # content, no Griffin-Lim to take the momentum; the user is told, the run goes on
+    err = capsys.readouterr().err
+    assert "note: --init, --momentum change nothing here" in err and "griffin-lim" in err
+    code = cli.main(["transfer", content, style, "-o", str(folder / "o.wav"), "--preset",
+                     "best", "--momentum", "0.5", "--init", "content"])
+    assert code == 130 and "note:" not in capsys.readouterr().err
 
 
 def test_interrupted_run_writes_the_best_result_so_far(clips, monkeypatch, capsys,
