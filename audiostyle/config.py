@@ -255,10 +255,12 @@ class AudioStyleConfig:
 #   the spectrogram stage from the content's spectrogram: 0.918 / 0.683.
 #   A content weight per stage (spectrogram / waveform) moves along the same trade:
 #   0.01 / 0.05: 0.920 / 0.682; 0.01 / 0.1: 0.891 / 0.656 (0.03 / 0.03: 0.925 / 0.687).
+#   8192 filters (weight 0.03): 0.935 / 0.691 in 775 s, 2.6x the 4096 filters' time.
 # * the refinement at weight 0.03 on the other transfers: speech -> piano 0.125 / 0.81 /
 #   0.535, the examples 0.064 / 0.90 / 0.707; textures (weight 30 rhythm term): drums 0.033,
 #   1.207 s; music 0.034, 0.441 s (the composed beat is 0.451 s, 133 bpm; the style's onset
 #   autocorrelation peaks at two beats, 0.906 s, with 91% of that peak at 0.441 s).
+#   A rhythm term of weight 100 or 300 on the music: still 0.441 s, held-out 0.037, 0.051.
 #   bench_audio_quality.py in full mode on the preset (0d43bc5): the same figures, 195-298 s,
 #   1.2-1.4x the reference's time; guitar -> strings misses the content by 0.007.
 #   Stereo 48 kHz guitar -> strings, per channel (32e7b44): reference 0.135 / 0.83 / 0.679,
