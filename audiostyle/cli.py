@@ -89,7 +89,9 @@ def _add_io_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     io.add_argument("--style-weights", type=_float_list, metavar="W,W..",
                     help="blend weight of each style, normalised to sum 1 (default: equal)")
     io.add_argument("--stereo", action="store_true",
-                    help="process each channel and write as many (default: downmix to mono)")
+                    help="process each channel, all from the same random start, and write "
+                         "as many (default: downmix to mono); --metrics then measures each "
+                         "channel")
     io.add_argument("--metrics", metavar="F.json",
                     help="write settings, losses, counts, spectral convergence, timings and "
                          "held-out quality measures of the result (its Gram distance to the "

@@ -162,7 +162,6 @@ def griffin_lim_blocks(
     out_samples: int,
     config: AudioStyleConfig,
     device: torch.device,
-    channel: int = 0,
     content_wave: Optional[Tensor] = None,
     progress: Optional[Callable[[int], None]] = None,
 ) -> tuple[Tensor, float]:
@@ -277,7 +276,7 @@ def combine_results(results: Sequence[OptimResult], variable: Tensor) -> OptimRe
 
 def transfer_windows(net: RandomConvBank, targets: dict[str, Tensor], content_wave: Tensor,
                      spans: Sequence[Span], mine: Sequence[int], config: AudioStyleConfig,
-                     channel: int, tally: Tally, quiet: bool, desc: str,
+                     tally: Tally, quiet: bool, desc: str,
                      tick: Callable[[int], None],
                      keep: Callable[[int, Tensor], None]) -> dict[int, OptimResult]:
     """Optimise the windows ``mine`` of a style transfer, each on its own: the global style
@@ -317,7 +316,7 @@ def transfer_windows(net: RandomConvBank, targets: dict[str, Tensor], content_wa
 
 
 def _join_transfer(net: RandomConvBank, targets: dict[str, Tensor], content_wave: Tensor,
-                   spans: Sequence[Span], config: AudioStyleConfig, channel: int, tally: Tally,
+                   spans: Sequence[Span], config: AudioStyleConfig, tally: Tally,
                    workers: Workers, quiet: bool, desc: str, tick: Callable[[int], None]
                    ) -> tuple[Optional[Tensor], Optional[OptimResult], bool]:
     """A transfer channel's windows, shared between the ranks, joined on rank 0 (windows
@@ -328,7 +327,7 @@ def _join_transfer(net: RandomConvBank, targets: dict[str, Tensor], content_wave
     parts: dict[int, Tensor] = {}  # kept for rank 0 when the work is shared
     keep = fade.add if workers.world == 1 else parts.__setitem__
     done = transfer_windows(net, targets, content_wave, spans, workers.share(len(spans)),
-                            config, channel, tally, quiet, desc, tick, keep)
+                            config, tally, quiet, desc, tick, keep)
     stopped = workers.any(any(r.interrupted for r in done.values()))
     gathered = workers.gather((parts, done))
     if gathered is None:
@@ -349,7 +348,7 @@ def _join_transfer(net: RandomConvBank, targets: dict[str, Tensor], content_wave
 
 
 def texture_windows(net: RandomConvBank, targets: dict[str, Tensor], frames: int,
-                    config: AudioStyleConfig, channel: int, tally: Tally, quiet: bool,
+                    config: AudioStyleConfig, tally: Tally, quiet: bool,
                     desc: str, tick: Callable[[int], None]) -> tuple[Tensor, OptimResult]:
     """A texture of ``frames`` frames in chained windows. Returns the log spectrogram
     ``(1, F, frames)`` (CPU; frames after a Ctrl-C stay 0, silence) and the combined
@@ -408,7 +407,7 @@ def texture_windows(net: RandomConvBank, targets: dict[str, Tensor], frames: int
 
 def _spectrogram_windows(net: RandomConvBank, targets: dict[str, Tensor],
                          content_wave: Optional[Tensor], frames: int, out_samples: int,
-                         config: AudioStyleConfig, channel: int, tally: Tally, workers: Workers,
+                         config: AudioStyleConfig, tally: Tally, workers: Workers,
                          quiet: bool, desc: str, tick: Callable[[int], None]
                          ) -> tuple[Optional[Tensor], Optional[Tensor], Optional[OptimResult],
                                     bool]:
@@ -421,17 +420,17 @@ def _spectrogram_windows(net: RandomConvBank, targets: dict[str, Tensor],
     if content_wave is not None:
         spans = plan_windows(frames, config.window_frames, config.overlap)
         spec, result, stopped = _join_transfer(net, targets, content_wave, spans, config,
-                                               channel, tally, workers, quiet, desc, tick)
+                                               tally, workers, quiet, desc, tick)
         if spec is None or result is None:
             return None, None, None, stopped
     elif workers.leader:
-        spec, result = texture_windows(net, targets, frames, config, channel, tally, quiet,
+        spec, result = texture_windows(net, targets, frames, config, tally, quiet,
                                        desc, tick)
         stopped = result.interrupted
     else:
         return None, None, None, False
     with tally.timed("reconstruction"):
-        wave, convergence = griffin_lim_blocks(spec, out_samples, config, device, channel,
+        wave, convergence = griffin_lim_blocks(spec, out_samples, config, device,
                                                content_wave, tick)
     tally.convergences.append(convergence)
     return spec, wave, result, stopped
@@ -493,7 +492,7 @@ def _level_new_samples(out: Tensor, made: int, stop: int) -> None:
 
 def _channel_windows(net: RandomConvBank, targets: dict[str, Tensor],
                      content_wave: Optional[Tensor], frames: int, out_samples: int,
-                     config: AudioStyleConfig, channel: int, tally: Tally, workers: Workers,
+                     config: AudioStyleConfig, tally: Tally, workers: Workers,
                      quiet: bool, desc: str,
                      tick: Callable[[int], None]) -> tuple[Optional[Channel], bool]:
     """One channel in windows: the spectrogram stage (:func:`_spectrogram_windows`) when
@@ -504,7 +503,7 @@ def _channel_windows(net: RandomConvBank, targets: dict[str, Tensor],
     stopped = False
     if config.spectrogram_stage:
         spec, wave, result, stopped = _spectrogram_windows(
-            net, targets, content_wave, frames, out_samples, config, channel, tally, workers,
+            net, targets, content_wave, frames, out_samples, config, tally, workers,
             quiet, desc, tick)
     elif workers.leader:  # the waveform stage from the content's samples or noise
         wave = (content_wave.cpu() if config.waveform_init == "content" and content_wave is not None
@@ -556,7 +555,7 @@ def synthesize_windows(content: Optional[Tensor], styles: Sequence[Tensor], fram
         done, stopped = each_channel(
             content, styles, frames, out_samples, config, style_weights, net, tally, quiet,
             label, lambda c, targets, content_wave, desc: _channel_windows(
-                net, targets, content_wave, frames, out_samples, config, c, tally, workers,
+                net, targets, content_wave, frames, out_samples, config, tally, workers,
                 quiet, desc, bar.update))
     finally:
         bar.close()
