@@ -241,7 +241,7 @@ class AudioStyleConfig:
 # * the reference (spectrogram stage, Griffin-Lim): speech -> piano 0.584 / 0.11 / 0.637;
 #   guitar -> strings 0.142 / 0.82 / 0.680; the examples 0.156 / 0.76 / 0.757; drum texture
 #   0.507 (onset period 0.975 s, the style's 1.207 s); music texture 0.188 (1.231 s; 0.906 s).
-# * the samples from the content (last session's "best", 600 iterations, weight 0.01):
+# * the samples from the content ("best" before 0d43bc5, 600 iterations, weight 0.01):
 #   0.099 / 0.85 / 0.626; 0.063 / 0.92 / 0.743; 0.055 / 0.92 / 0.779, in 1.8-2.1x the
 #   reference's time: it keeps less of the content than the reference on two of the three.
 #   From noise, or with weights 0.03 and 0.1, guitar -> strings stayed on that trade
