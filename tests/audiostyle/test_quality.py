@@ -113,6 +113,20 @@ def test_a_stereo_styles_channels_measure_their_own_channels() -> None:
         heldout_style_distance(left, [torch.cat([left, right])], RATE), rel=1e-6)
 
 
+@pytest.mark.parametrize("period", [0.451, 0.5, 0.613])
+def test_onset_period_reads_one_period_not_a_multiple(period: float) -> None:
+    # A steady click track's autocorrelation is as high at two or three periods as at one,
+    # and these periods are not whole 512-sample frames: the highest peak at hop 512 read
+    # 0.906, 0.998 and 1.834 s here.
+    n = 8 * RATE
+    g = torch.Generator().manual_seed(0)
+    wave = torch.zeros(1, n)
+    for k in range(int((n / RATE - 0.2) / period)):
+        i = int(round((0.1 + k * period) * RATE))
+        wave[0, i:i + 400] += torch.randn(400, generator=g) * torch.exp(-torch.arange(400) / 60)
+    assert onset_period(wave, RATE) == pytest.approx(period, rel=0.02)
+
+
 def test_onset_period_finds_a_click_tracks_period() -> None:
     n = 4 * RATE
     g = torch.Generator().manual_seed(0)
