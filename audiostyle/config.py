@@ -103,6 +103,9 @@ class AudioStyleConfig:
     # "content": the content's samples (transfer only); "noise": randn * init_scale samples
     refine_iterations: Optional[int] = None  # waveform domain only: L-BFGS iterations on the
     # samples (the waveform stage); None: as many as `iterations`
+    refine_filters: Optional[int] = None  # waveform domain only: random filters per width of
+    # the waveform stage's network (its own, same seed and widths; its own style and content
+    # targets); None: `filters`. More filters fit a texture that generalises better (see PRESETS)
     # --- reproducibility and execution
     seed: int = 0  # seeds the random filters, the noise start and the initial phase
     precision: Literal["fp32", "bf16"] = "fp32"  # the optimised convolution's arithmetic
@@ -163,7 +166,10 @@ class AudioStyleConfig:
         need(self.refine_iterations is None or (isinstance(self.refine_iterations, int)
                                                 and self.refine_iterations >= 0),
              "refine_iterations must be a non-negative integer", self.refine_iterations)
-        for name in ("waveform_init", "refine_iterations"):
+        need(self.refine_filters is None or (isinstance(self.refine_filters, int)
+                                             and self.refine_filters >= 1),
+             "refine_filters must be a positive integer", self.refine_filters)
+        for name in ("waveform_init", "refine_iterations", "refine_filters"):
             if self.domain != "waveform" and getattr(self, name) is not None:
                 raise ValueError(f"{name} needs domain 'waveform', got domain {self.domain!r} "
                                  f"with {name} {getattr(self, name)!r}")
@@ -200,6 +206,12 @@ class AudioStyleConfig:
         if self.domain != "waveform":
             return 0
         return self.iterations if self.refine_iterations is None else self.refine_iterations
+
+    @property
+    def waveform_filters(self) -> int:
+        """Filters per width of the waveform stage's network: ``refine_filters``, or
+        ``filters`` when that is None."""
+        return self.filters if self.refine_filters is None else self.refine_filters
 
     @property
     def autocorr_lags(self) -> int:
@@ -287,7 +299,7 @@ TEXTURE_PRESETS: dict[str, dict[str, object]] = {
 
 
 ModeName = Literal["transfer", "texture"]
-_WAVEFORM_ONLY = ("waveform_init", "refine_iterations")
+_WAVEFORM_ONLY = ("waveform_init", "refine_iterations", "refine_filters")
 
 
 def preset_config(name: str = "default", mode: ModeName = "transfer",

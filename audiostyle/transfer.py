@@ -314,9 +314,39 @@ class Channel:
 
 
 def build_network(config: AudioStyleConfig, device: torch.device) -> RandomConvBank:
-    """The random feature network of ``config`` (seeded by ``config.seed``) on ``device``."""
-    return RandomConvBank(config.bins, config.filters, config.kernel_widths, seed=config.seed,
+    """The random feature network of ``config`` (seeded by ``config.seed``) on ``device``:
+    ``config.filters`` filters per width, or ``config.waveform_filters`` when the run has no
+    spectrogram stage (the waveform stage is then its only stage)."""
+    filters = config.filters if config.spectrogram_stage else config.waveform_filters
+    return RandomConvBank(config.bins, filters, config.kernel_widths, seed=config.seed,
                           precision=config.precision).to(device)
+
+
+def waveform_network(net: RandomConvBank, config: AudioStyleConfig,
+                     device: torch.device) -> RandomConvBank:
+    """The waveform stage's network: ``net`` itself, unless ``config.refine_filters`` asks
+    for another filter count (same seed and widths), which gets its own network."""
+    if config.domain != "waveform" or config.waveform_filters == net.filters:
+        return net
+    return RandomConvBank(config.bins, config.waveform_filters, config.kernel_widths,
+                          seed=config.seed, precision=config.precision).to(device)
+
+
+WaveformStage = tuple[RandomConvBank, dict[str, Tensor]]  # the waveform stage's network and
+# style targets, where they differ from the spectrogram stage's (config.refine_filters)
+
+
+def waveform_stage(wnet: RandomConvBank, net: RandomConvBank, styles: Sequence[Tensor],
+                   c: int, cache: dict[tuple[int, ...], dict[str, Tensor]],
+                   config: AudioStyleConfig, style_weights: Optional[Sequence[float]],
+                   tally: Tally, quiet: bool) -> Optional[WaveformStage]:
+    """``(wnet, its style targets for channel c)`` (:func:`_channel_targets`, with its own
+    ``cache``) when the waveform stage has its own network ``wnet``; None when it shares
+    ``net``."""
+    if wnet is net:
+        return None
+    with tally.timed("features"):
+        return wnet, _channel_targets(wnet, styles, c, cache, config, style_weights, quiet)
 
 
 def build_objective(net: RandomConvBank, style_targets: dict[str, Tensor],
@@ -417,7 +447,8 @@ def _first_wave(content_wave: Optional[Tensor], out_samples: int, config: AudioS
 def synthesize_channel(net: RandomConvBank, style_targets: dict[str, Tensor],
                        content_wave: Optional[Tensor], frames: int, out_samples: int,
                        config: AudioStyleConfig, generator: torch.Generator, tally: Tally,
-                       quiet: bool, desc: str, label: str) -> Channel:
+                       quiet: bool, desc: str, label: str,
+                       stage: Optional[WaveformStage] = None) -> Channel:
     """One channel, whole: the spectrogram stage (optimise ``S``, Griffin-Lim) when
     ``config.spectrogram_stage``, then in the waveform domain the waveform stage.
 
@@ -425,6 +456,8 @@ def synthesize_channel(net: RandomConvBank, style_targets: dict[str, Tensor],
         content_wave: This channel of the content ``(1, N)`` on the network's device, or
             None (texture).
         frames, out_samples: Spectrogram frames and samples of the result.
+        stage: The waveform stage's own network and style targets
+            (:func:`waveform_stage`); None: ``net`` and ``style_targets``.
     """
     device = net.weight(net.kernel_widths[0]).device
     with tally.timed("features"):
@@ -448,7 +481,12 @@ def synthesize_channel(net: RandomConvBank, style_targets: dict[str, Tensor],
     else:
         wave = _first_wave(content_wave, out_samples, config, generator, device)
     if config.domain == "waveform" and not (result is not None and result.interrupted):
-        result = optimise_waveform(net, objective, wave, config, quiet, desc)
+        wnet, wobjective = net, objective
+        if stage is not None:
+            wnet = stage[0]
+            with tally.timed("features"):
+                wobjective = build_objective(wnet, stage[1], content_spec, config)
+        result = optimise_waveform(wnet, wobjective, wave, config, quiet, desc)
         tally.add("waveform", result)
         history += result.history
         wave = result.variable.detach()  # (1, N)
@@ -524,11 +562,16 @@ def _synthesize(
         tally.seconds["waveform"] = 0.0
     with tally.timed("features"):
         net = build_network(config, device)
+        wnet = waveform_network(net, config, device)
+    wcache: dict[tuple[int, ...], dict[str, Tensor]] = {}
 
     def run(c: int, targets: dict[str, Tensor], content_wave: Optional[Tensor],
             desc: str) -> tuple[Optional[Channel], bool]:
+        stage = waveform_stage(wnet, net, styles, c, wcache, config, style_weights, tally,
+                               quiet)
         channel = synthesize_channel(net, targets, content_wave, frames, out_samples, config,
-                                     channel_generator(config.seed), tally, quiet, desc, label)
+                                     channel_generator(config.seed), tally, quiet, desc, label,
+                                     stage)
         return channel, channel.interrupted
 
     done, _ = each_channel(content, styles, frames, out_samples, config, style_weights, net,

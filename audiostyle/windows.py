@@ -46,9 +46,10 @@ from .config import AudioStyleConfig
 from .network import RandomConvBank
 from .parallel import Workers, current
 from .pghi import pghi
-from .transfer import (WAVEFORM_EPS, AudioResult, Channel, Tally, _optim, _result,
-                       build_network, build_objective, each_channel, optimise_spectrogram,
-                       start_spectrogram)
+from .transfer import (WAVEFORM_EPS, AudioResult, Channel, Tally, WaveformStage, _optim,
+                       _result, build_network, build_objective, each_channel,
+                       optimise_spectrogram, start_spectrogram, waveform_network,
+                       waveform_stage)
 from .spectral import Spectral, log_to_magnitude
 
 Span = tuple[int, int]
@@ -493,12 +494,13 @@ def _level_new_samples(out: Tensor, made: int, stop: int) -> None:
 def _channel_windows(net: RandomConvBank, targets: dict[str, Tensor],
                      content_wave: Optional[Tensor], frames: int, out_samples: int,
                      config: AudioStyleConfig, tally: Tally, workers: Workers,
-                     quiet: bool, desc: str,
-                     tick: Callable[[int], None]) -> tuple[Optional[Channel], bool]:
+                     quiet: bool, desc: str, tick: Callable[[int], None],
+                     stage: Optional[WaveformStage] = None) -> tuple[Optional[Channel], bool]:
     """One channel in windows: the spectrogram stage (:func:`_spectrogram_windows`) when
     ``config.spectrogram_stage``, then in the waveform domain the waveform stage on rank 0
-    (:func:`refine_windows`). Returns the :class:`Channel` on rank 0 (None on the others)
-    and whether Ctrl-C stopped any rank."""
+    (:func:`refine_windows`; with ``stage``'s own network and style targets when given).
+    Returns the :class:`Channel` on rank 0 (None on the others) and whether Ctrl-C stopped
+    any rank."""
     spec = wave = result = None
     stopped = False
     if config.spectrogram_stage:
@@ -513,7 +515,8 @@ def _channel_windows(net: RandomConvBank, targets: dict[str, Tensor],
         return None, stopped
     history = [] if result is None else list(result.history)
     if config.domain == "waveform" and not stopped:
-        wave, result = refine_windows(net, targets, wave, content_wave, config, tally, quiet,
+        wnet, wtargets = (net, targets) if stage is None else stage
+        wave, result = refine_windows(wnet, wtargets, wave, content_wave, config, tally, quiet,
                                       desc, tick)
         history += result.history
         stopped = result.interrupted
@@ -545,6 +548,8 @@ def synthesize_windows(content: Optional[Tensor], styles: Sequence[Tensor], fram
     channels = content.shape[0] if content is not None else max(s.shape[0] for s in styles)
     with tally.timed("features"):
         net = build_network(config, device)
+        wnet = waveform_network(net, config, device)
+    wcache: dict[tuple[int, ...], dict[str, Tensor]] = {}
     spans = plan_windows(frames, config.window_frames, config.overlap)
     mine = len(workers.share(len(spans))) if content is not None else len(spans)
     per_channel = ((mine + len(spans)) * config.spectrogram_stage  # windows, Griffin-Lim blocks
@@ -556,7 +561,9 @@ def synthesize_windows(content: Optional[Tensor], styles: Sequence[Tensor], fram
             content, styles, frames, out_samples, config, style_weights, net, tally, quiet,
             label, lambda c, targets, content_wave, desc: _channel_windows(
                 net, targets, content_wave, frames, out_samples, config, tally, workers,
-                quiet, desc, bar.update))
+                quiet, desc, bar.update,
+                waveform_stage(wnet, net, styles, c, wcache, config, style_weights, tally,
+                               quiet) if workers.leader else None))
     finally:
         bar.close()
     if not workers.leader:

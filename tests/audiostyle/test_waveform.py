@@ -244,3 +244,58 @@ def test_cuda_matches_cpu(content_clip, style_clip, tiny_config, start) -> None:
     gpu = style_transfer(content_clip, [style_clip], cfg, device="cuda")
     assert gpu.waveform.device.type == "cpu" and gpu.stages["waveform"]["iterations"] == 3
     assert abs(cpu.loss - gpu.loss) <= 1e-2 * abs(cpu.loss) + 1e-4
+
+
+def _record_waveform_stage(monkeypatch) -> list[tuple[int, int]]:
+    """Patch the waveform stage to record (its network's filters, its Gram target's size)."""
+    from audiostyle import transfer
+
+    seen: list[tuple[int, int]] = []
+    real = transfer.optimise_waveform
+
+    def record(net, objective, wave, config, quiet, desc):
+        seen.append((net.filters, int(objective.style_target_0.shape[-1])))
+        return real(net, objective, wave, config, quiet, desc)
+
+    monkeypatch.setattr(transfer, "optimise_waveform", record)
+    return seen
+
+
+@pytest.mark.parametrize("stereo", [False, True], ids=["mono", "stereo"])
+def test_the_waveform_stage_has_its_own_network_with_refine_filters(
+        monkeypatch, content_clip, style_clip, waveform_config, stereo) -> None:
+    seen = _record_waveform_stage(monkeypatch)
+    cfg = dataclasses.replace(waveform_config, refine_filters=48, refine_iterations=8)
+    content = (AudioClip(torch.cat([content_clip.samples, 0.5 * content_clip.samples]), RATE,
+                         "stereo.wav") if stereo else content_clip)
+    result = style_transfer(content, [style_clip], cfg, stereo=stereo, device="cpu")
+    assert seen == [(48, 48)] * (2 if stereo else 1)  # its own targets, per channel
+    stage = result.stages["waveform"]
+    assert stage["loss"] < 0.8 * stage["start_loss"]
+    assert result.stages["spectrogram"]["iterations"] == 15 * len(seen)
+    assert result.metrics()["settings"]["refine_filters"] == 48
+    # as many filters as the spectrogram stage's: one network, the same result as without
+    same = style_transfer(content, [style_clip], dataclasses.replace(cfg, refine_filters=32),
+                          stereo=stereo, device="cpu")
+    plain = style_transfer(content, [style_clip], dataclasses.replace(cfg, refine_filters=None),
+                           stereo=stereo, device="cpu")
+    torch.testing.assert_close(same.waveform, plain.waveform, rtol=0, atol=0)
+    assert not torch.equal(same.waveform, result.waveform)
+
+
+def test_refine_filters_size_the_only_network_without_a_spectrogram_stage(
+        monkeypatch, content_clip, style_clip, waveform_config) -> None:
+    seen = _record_waveform_stage(monkeypatch)
+    cfg = dataclasses.replace(waveform_config, waveform_init="content", refine_filters=40,
+                              iterations=5)
+    result = style_transfer(content_clip, [style_clip], cfg, device="cpu")
+    assert seen == [(40, 40)] and list(result.stages) == ["waveform"]
+
+
+def test_refine_filters_are_checked_and_belong_to_the_waveform_domain() -> None:
+    with pytest.raises(ValueError, match="^refine_filters must be a positive integer"):
+        AudioStyleConfig(domain="waveform", refine_filters=0)
+    with pytest.raises(ValueError, match="^refine_filters needs domain 'waveform'"):
+        AudioStyleConfig(refine_filters=64)
+    assert AudioStyleConfig(filters=64).waveform_filters == 64
+    assert AudioStyleConfig(domain="waveform", refine_filters=96).waveform_filters == 96

@@ -185,6 +185,27 @@ def test_the_waveform_domain_runs_in_chained_windows(mode, speech, music) -> Non
     assert seam <= p99, f"seam flux {seam:.3f} above the file's 99th percentile {p99:.3f}"
 
 
+def test_the_windowed_waveform_stage_uses_its_own_network_with_refine_filters(
+        monkeypatch, speech, music) -> None:
+    from audiostyle import windows
+
+    seen: list[tuple[int, int]] = []
+    real = windows.refine_windows
+
+    def record(net, targets, *args, **kwargs):
+        seen.append((net.filters, int(targets["conv11"].shape[-1])))
+        return real(net, targets, *args, **kwargs)
+
+    monkeypatch.setattr(windows, "refine_windows", record)
+    cfg = dataclasses.replace(LONG, domain="waveform", iterations=3, refine_iterations=3,
+                              griffin_lim_iters=2, refine_filters=80)
+    result = style_transfer(speech, [music], cfg, device="cpu")
+    spans = plan_windows(result.spectrogram.shape[-1], cfg.window_frames, cfg.overlap)
+    assert len(spans) >= 3 and seen == [(80, 80)]
+    assert result.stages["waveform"]["iterations"] == 3 * len(spans)
+    assert result.stages["waveform"]["loss"] < result.stages["waveform"]["start_loss"]
+
+
 def test_blocked_griffin_lim_starts_each_block_from_pghi_when_asked(music) -> None:
     cfg = dataclasses.replace(LONG, griffin_lim_iters=0, window_frames=128, overlap_frames=32,
                               level="content")

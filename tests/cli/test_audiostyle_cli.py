@@ -79,12 +79,14 @@ def test_waveform_domain_end_to_end(clips) -> None:
     folder, content, style = clips
     out, metrics = folder / "w.wav", folder / "w.json"
     assert cli.main(["transfer", content, style, "-o", str(out), "--metrics", str(metrics),
-                     "--stereo", "--domain", "waveform", "--refine-iterations", "3", *TINY]) == 0
+                     "--stereo", "--domain", "waveform", "--refine-iterations", "3",
+                     "--refine-filters", "24", *TINY]) == 0
     data, rate = sf.read(str(out), always_2d=True)
     assert rate == 11025 and data.shape == (8820, 2) and np.isfinite(data).all()
     m = json.loads(metrics.read_text())
     assert m["domain"] == "waveform" and m["refine_iterations"] == 3
     assert m["settings"]["refine_iterations"] == 3 and m["settings"]["waveform_init"] is None
+    assert m["settings"]["refine_filters"] == 24
     assert m["stages"]["spectrogram"]["iterations"] == 8  # two channels x 4
     assert m["stages"]["waveform"]["iterations"] == 6 and m["iterations"] == 14
     assert m["loss"] == pytest.approx(m["stages"]["waveform"]["loss"])
@@ -256,6 +258,12 @@ BAD_INPUTS = [
     pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--refine-iterations", "5"],
                  "--refine-iterations needs --domain 'waveform', got --domain 'spectrogram'",
                  id="refine iterations without the waveform domain"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--refine-filters", "64"],
+                 "--refine-filters needs --domain 'waveform', got --domain 'spectrogram'",
+                 id="refine filters without the waveform domain"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--domain", "waveform",
+                  "--refine-filters", "0"], "--refine-filters must be a positive integer",
+                 id="no refine filters"),
     pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--waveform-init", "noise"],
                  "--waveform-init needs --domain 'waveform'",
                  id="waveform init without the waveform domain"),
