@@ -72,7 +72,8 @@ class AudioStyleConfig:
     autocorr_weight: float = 0.0  # weight of the feature autocorrelation term (Antognini et
     # al. 2019, audiostyle.rhythm): keeps a texture's rhythm; 0 (the reference) turns it off
     autocorr_seconds: float = 2.0  # its longest lag in seconds: a few beats. Measured on a
-    # 6 s drum texture, 100 bpm (1024 filters, 50 its; onset period of the style 1.207 s):
+    # 6 s drum texture, 100 bpm (1024 filters, 50 its; onset period of the style 1.207 s,
+    # read as the highest peak at hop 512, before quality.onset_period's fix of 2026-11-28):
     # weight 30 and 2 s keep it (1.207 s, held-out distance 0.589; no term: 1.068 s, 0.593);
     # 3 s: 0.604 s (0.596); weight 100: 1.184 s, 0.619 (2 s), 0.650 (4 s)
     # --- optimisation
@@ -307,7 +308,10 @@ def preset_config(name: str = "default", mode: ModeName = "transfer",
     """The config of a named preset for a ``mode`` (``"transfer"``: :data:`PRESETS`;
     ``"texture"``: :data:`TEXTURE_PRESETS`), with ``overrides`` (``None`` values ignored)
     applied. An override of ``domain`` to ``"spectrogram"`` drops the preset's waveform-stage
-    settings (``waveform_init``, ``refine_iterations``) rather than failing on them."""
+    settings (``waveform_init``, ``refine_iterations``, ``refine_filters``) rather than
+    failing on them. A preset's ``refine_filters`` is a multiple of its ``filters``, and an
+    override of ``filters`` alone keeps that multiple (``best`` with ``filters=1024``: a
+    waveform stage of 2048)."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
     if mode not in ("transfer", "texture"):
@@ -315,6 +319,10 @@ def preset_config(name: str = "default", mode: ModeName = "transfer",
     fields = dict((PRESETS if mode == "transfer" else TEXTURE_PRESETS)[name])
     if overrides.get("domain") == "spectrogram":
         fields = {k: v for k, v in fields.items() if k not in _WAVEFORM_ONLY}
+    refine, filters = fields.get("refine_filters"), overrides.get("filters")
+    if refine is not None and filters is not None and overrides.get("refine_filters") is None:
+        base = int(fields.get("filters", AudioStyleConfig.filters))  # type: ignore[arg-type]
+        fields["refine_filters"] = max(1, int(refine) * int(filters) // base)  # type: ignore
     fields.update({k: v for k, v in overrides.items() if v is not None})
     return AudioStyleConfig(**fields)  # type: ignore[arg-type]
 

@@ -237,6 +237,12 @@ def test_presets() -> None:
     # asking for the spectrogram domain drops the preset's waveform-stage settings
     spectrogram = preset_config("best", domain="spectrogram")
     assert spectrogram.domain == "spectrogram" and spectrogram.waveform_init is None
+    assert spectrogram.refine_filters is None
+    # best's waveform stage has twice the filters, and keeps that multiple when they change
+    assert best.waveform_filters == 2 * best.filters
+    assert preset_config("best", filters=1024).waveform_filters == 2048
+    assert preset_config("best", filters=1024, refine_filters=64).waveform_filters == 64
+    assert preset_config("best", "texture", filters=1024).waveform_filters == 1024
     with pytest.raises(ValueError, match="unknown preset"):
         preset_config("slow")
     with pytest.raises(ValueError, match="mode"):
