@@ -288,7 +288,7 @@ PRESETS: dict[str, dict[str, object]] = {
     "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="content"),
     "default": dict(),
     "best": dict(iterations=300, domain="waveform", waveform_init="griffin-lim",
-                 refine_iterations=150, refine_filters=8192, content_weight=0.05),
+                 refine_iterations=150, refine_filters=8192, content_weight=0.045),
 }
 TEXTURE_PRESETS: dict[str, dict[str, object]] = {
     "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="noise",
