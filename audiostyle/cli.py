@@ -115,13 +115,14 @@ def _add_method_options(p: argparse.ArgumentParser, transfer: bool,
                         "texture from noise with --autocorr-weight 30, 2048 filters, 80 "
                         "iterations, under a minute for 10 s on 2 CPU cores. best: the "
                         "default's 300 iterations and Griffin-Lim, then 150 iterations on the "
-                        "samples (--refine-iterations), --content-weight 0.03 in a transfer, "
-                        "--autocorr-weight 30 in a texture; about 1.2-1.4x the default's time, "
+                        "samples (--refine-iterations); a transfer's samples on 8192 filters "
+                        "(--refine-filters) at --content-weight 0.045, about 2-2.5x the "
+                        "default's time; a texture's with --autocorr-weight 30, about 1.2-1.3x; "
                         "the closest to the style on held-out measures (default: %(default)s)")
     if transfer:
         m.add_argument("--content-weight", type=float, metavar="A",
                        help=f"alpha, weight of the content term (default: {d.content_weight}; "
-                        f"best: 0.03)")
+                        f"best: 0.045)")
         m.add_argument("--init", choices=("noise", "content"),
                        help="start of the spectrogram stage: randn*1e-3 or the content's "
                             "spectrogram (default: noise)")

@@ -36,8 +36,9 @@ S = log1p|STFT|, one random 1-D convolution of 4096 filters of width 11, alpha =
    * The ``fast`` and ``best`` presets (not ``default``) optimise the samples: ``fast`` a
      transfer from the content's samples (Grinstein et al. 2018 start from the content), a
      texture from noise with the rhythm term; ``best`` refines the reference's Griffin-Lim
-     result (content weight 0.03 in a transfer, the rhythm term in a texture); see
-     :data:`PRESETS` for the measurements behind them.
+     result (in a transfer on a network of 8192 filters, ``refine_filters``, at content
+     weight 0.045; the rhythm term in a texture); see :data:`PRESETS` for the measurements
+     behind them.
 """
 
 from __future__ import annotations
@@ -247,7 +248,8 @@ class AudioStyleConfig:
 # texture from noise with the rhythm term (autocorr_weight 30, which keeps the style's onset
 # period). "best" is the refinement: the reference's spectrogram stage (300 iterations) and
 # Griffin-Lim, then 150 iterations on the samples, which removes what Griffin-Lim lost; a
-# transfer weighs the content 3x the reference's (0.03), a texture adds the rhythm term.
+# transfer's samples are optimised on a network of 8192 filters (refine_filters) at content
+# weight 0.045, a texture adds the rhythm term.
 # Chosen by measurement (benchmarks/bench_audio_curves.py: the held-out measures of one run's
 # samples every 50 iterations and of the written file; 10 s content and textures, full
 # settings, 2 CPU cores, 2026-11-28; held-out style distance / gap closed / content distance):
@@ -269,6 +271,13 @@ class AudioStyleConfig:
 #   A content weight per stage (spectrogram / waveform) moves along the same trade:
 #   0.01 / 0.05: 0.920 / 0.682; 0.01 / 0.1: 0.891 / 0.656 (0.03 / 0.03: 0.925 / 0.687).
 #   8192 filters (weight 0.03): 0.935 / 0.691 in 775 s, 2.6x the 4096 filters' time.
+#   8192 filters in the waveform stage only (refine_filters; from one Griffin-Lim start of a
+#   spectrogram stage at 4096 filters and weight 0.03; the samples as optimised): weight
+#   0.035: 0.932 / 0.688, 0.045: 0.927 / 0.681, against 4096 filters at 0.035: 0.922 /
+#   0.683: more filters lift the trade itself, at about twice the waveform stage's time.
+#   One weight in both stages, bench_audio_quality.py --full (2026-11-28; 46f6b3e, 88ec989):
+#   0.05: 0.918 / 0.674 in 433 s, exactly 0.100 more of the gap than the reference's
+#   0.818 / 0.680 (194 s, same session); 0.045: 0.923 / 0.678 in 449 s (2.3x): "best".
 # * the refinement at weight 0.03 on the other transfers: speech -> piano 0.125 / 0.81 /
 #   0.535, the examples 0.064 / 0.90 / 0.707; textures (weight 30 rhythm term): drums 0.033,
 #   1.207 s; music 0.034, 0.441 s (the composed beat is 0.451 s, 133 bpm; the style's onset
