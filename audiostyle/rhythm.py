@@ -31,10 +31,11 @@ autocorrelation peaks at 1.207 s, 1024 filters, 50 iterations; period by
 :func:`audiostyle.quality.onset_period` as it read then, the highest peak at hop 512, then
 the held-out style distance): no term 1.068 s and 0.593; weight 30 with lags to 2 s keeps
 1.207 s at 0.589; 3 s gives 0.604 s (the beat, not the bar) at 0.596; weight 100 holds
-1.184 s but costs texture (0.619 at 2 s, 0.650 at 4 s). Weight 30 and 2 s it is: more weight trades the Gram match for the rhythm. In a style
-transfer the content already sets the rhythm, and the term costs texture (``best`` preset's
-widths at reduced settings, speech content, piano style: held-out 0.420 with weight 30
-against 0.311 without); use it for textures.
+1.184 s but costs texture (0.619 at 2 s, 0.650 at 4 s). Weight 30 and 2 s it is: more
+weight trades the Gram match for the rhythm. In a style transfer the content already sets
+the rhythm, and the term costs texture (``best`` preset's widths at reduced settings, speech
+content, piano style: held-out 0.420 with weight 30 against 0.311 without); use it for
+textures.
 
 The functions here are pure; :class:`AutocorrObjective` only holds targets and a weight.
 """
