@@ -281,10 +281,20 @@ class AudioStyleConfig:
 # * the refinement at weight 0.03 on the other transfers: speech -> piano 0.125 / 0.81 /
 #   0.535, the examples 0.064 / 0.90 / 0.707; textures (weight 30 rhythm term): drums 0.033,
 #   1.207 s; music 0.034, 0.441 s (the composed beat is 0.451 s, 133 bpm; the style's onset
-#   autocorrelation peaks at two beats, 0.906 s, with 91% of that peak at 0.441 s).
-#   A rhythm term of weight 100 or 300 on the music: still 0.441 s, held-out 0.037, 0.051.
-#   bench_audio_quality.py in full mode on the preset (0d43bc5): the same figures, 195-298 s,
+#   autocorrelation read at hop 512 peaks at two beats, 0.906 s, with 91% of that peak at
+#   0.441 s). A rhythm term of weight 100 or 300 on the music: still 0.441 s, held-out
+#   0.037, 0.051. Read with quality.onset_period as fixed on 2026-11-28 (hop 128, the first
+#   near-highest peak; bench_audio_quality.py --full, bb88480): the styles' periods are
+#   1.202 s and 0.453 s; best keeps them (1.202 s, 0.441 s: 2.6% off), the reference does
+#   not (0.981 s, 1.207 s); best's texture rows are unchanged (0.033, 0.034).
+#   bench_audio_quality.py in full mode on that preset (0d43bc5): the same figures, 195-298 s,
 #   1.2-1.4x the reference's time; guitar -> strings misses the content by 0.007.
+#   The preset now (8192 filters on the samples, weight 0.045; 88ec989, same run as the
+#   reference's rows): speech -> piano 0.129 / 0.81 / 0.504 in 454 s (2.3x the reference's
+#   197 s), the examples 0.066 / 0.90 / 0.692 in 294 s (2.2x 131 s), guitar -> strings
+#   0.060 / 0.92 / 0.678 in 448 s (2.3x 194 s); the 48 kHz stereo guitar, per channel:
+#   0.060 / 0.924 / 0.678 in 896 s against the reference's 0.135 / 0.828 / 0.679 in 393 s
+#   (2.3x), 0.096 more of the gap: 0.004 short of the issue's 0.1 on that case.
 #   Stereo 48 kHz guitar -> strings, per channel (32e7b44): reference 0.135 / 0.83 / 0.679,
 #   best 0.057 / 0.93 / 0.687 in 1.5x its time, fast 0.431 / 0.45 / 0.628.
 # * before the soft limiter of the waveform stage (audiostyle.audio.soft_limit) the
