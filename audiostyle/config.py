@@ -275,16 +275,17 @@ class AudioStyleConfig:
 #   spectrogram stage at 4096 filters and weight 0.03; the samples as optimised): weight
 #   0.035: 0.932 / 0.688, 0.045: 0.927 / 0.681, against 4096 filters at 0.035: 0.922 /
 #   0.683: more filters lift the trade itself, at about twice the waveform stage's time.
-#   One weight in both stages, bench_audio_quality.py --full (2026-11-28; 46f6b3e, 88ec989):
-#   0.05: 0.918 / 0.674 in 433 s, exactly 0.100 more of the gap than the reference's
-#   0.818 / 0.680 (194 s, same session); 0.045: 0.923 / 0.678 in 449 s (2.3x): "best".
+#   One weight in both stages, bench_audio_quality.py in full mode (2026-11-28; 46f6b3e,
+#   88ec989): 0.05: 0.918 / 0.674 in 433 s, exactly 0.100 more of the gap than the
+#   reference's 0.818 / 0.680 (194 s, same session); 0.045: 0.923 / 0.678 in 449 s (2.3x):
+#   "best".
 # * the refinement at weight 0.03 on the other transfers: speech -> piano 0.125 / 0.81 /
 #   0.535, the examples 0.064 / 0.90 / 0.707; textures (weight 30 rhythm term): drums 0.033,
 #   1.207 s; music 0.034, 0.441 s (the composed beat is 0.451 s, 133 bpm; the style's onset
 #   autocorrelation read at hop 512 peaks at two beats, 0.906 s, with 91% of that peak at
 #   0.441 s). A rhythm term of weight 100 or 300 on the music: still 0.441 s, held-out
 #   0.037, 0.051. Read with quality.onset_period as fixed on 2026-11-28 (hop 128, the first
-#   near-highest peak; bench_audio_quality.py --full, bb88480): the styles' periods are
+#   near-highest peak; bench_audio_quality.py in full mode, bb88480): the styles' periods are
 #   1.202 s and 0.453 s; best keeps them (1.202 s, 0.441 s: 2.6% off), the reference does
 #   not (0.981 s, 1.207 s); best's texture rows are unchanged (0.033, 0.034).
 #   bench_audio_quality.py in full mode on that preset (0d43bc5): the same figures, 195-298 s,
