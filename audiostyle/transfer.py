@@ -313,11 +313,13 @@ class Channel:
         return self.result is not None and self.result.interrupted
 
 
-def build_network(config: AudioStyleConfig, device: torch.device) -> RandomConvBank:
+def build_network(config: AudioStyleConfig, device: torch.device,
+                  filters: Optional[int] = None) -> RandomConvBank:
     """The random feature network of ``config`` (seeded by ``config.seed``) on ``device``:
-    ``config.filters`` filters per width, or ``config.waveform_filters`` when the run has no
-    spectrogram stage (the waveform stage is then its only stage)."""
-    filters = config.filters if config.spectrogram_stage else config.waveform_filters
+    ``filters`` per width, by default ``config.filters``, or ``config.waveform_filters`` when
+    the run has no spectrogram stage (the waveform stage is then its only stage)."""
+    if filters is None:
+        filters = config.filters if config.spectrogram_stage else config.waveform_filters
     return RandomConvBank(config.bins, filters, config.kernel_widths, seed=config.seed,
                           precision=config.precision).to(device)
 
@@ -328,8 +330,7 @@ def waveform_network(net: RandomConvBank, config: AudioStyleConfig,
     for another filter count (same seed and widths), which gets its own network."""
     if config.domain != "waveform" or config.waveform_filters == net.filters:
         return net
-    return RandomConvBank(config.bins, config.waveform_filters, config.kernel_widths,
-                          seed=config.seed, precision=config.precision).to(device)
+    return build_network(config, device, config.waveform_filters)
 
 
 WaveformStage = tuple[RandomConvBank, dict[str, Tensor]]  # the waveform stage's network and
