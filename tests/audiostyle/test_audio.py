@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 
@@ -144,14 +145,34 @@ def test_downmix_averages_channels() -> None:
     assert np.isclose(float(rms(torch.ones(1, 10))[0]), 1.0)
 
 
-@pytest.mark.parametrize("rates", [(44100, 22050), (48000, 22050), (8000, 22050)])
+@pytest.mark.parametrize("rates", [(44100, 22050), (48000, 22050), (8000, 22050),
+                                   (768000, 8000)])
 def test_long_signals_resample_block_by_block_exactly_as_in_one_call(rates) -> None:
     import torchaudio.functional as AF
 
-    from audiostyle.audio import BLOCK
+    from audiostyle.audio import BLOCK, RESAMPLE_FILTER
 
     signal = torch.randn(2, 2 * BLOCK + 12345, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(resample(signal, *rates), AF.resample(signal, *rates))
+    whole = AF.resample(signal, *rates, **RESAMPLE_FILTER)  # type: ignore[arg-type]
+    assert torch.equal(resample(signal, *rates), whole)
+
+
+@pytest.mark.parametrize("rates", [(48000, 22050), (22050, 48000), (44100, 22050)])
+def test_resampling_keeps_the_top_of_the_band_and_rejects_aliases(rates) -> None:
+    """A 10 kHz tone keeps its level through one pass (torchaudio's default filter took
+    2.3-2.6 dB off), and a 12 kHz tone at a rate that has it does not fold back into the
+    band (the default let it through 13 dB down)."""
+    rate, to = rates
+    t = torch.arange(2 * rate) / rate
+
+    def gain_db(freq: float) -> float:
+        x = torch.sin(2 * math.pi * freq * t)[None]  # (1, N)
+        y = resample(x, rate, to)[:, 3000:-3000]
+        return 20 * math.log10(float(y.square().mean().sqrt()) / math.sqrt(0.5))
+
+    assert abs(gain_db(10000.0)) < 0.05
+    if rate > 2 * 12000:
+        assert gain_db(12000.0) < -40.0
 
 
 def test_long_files_read_write_and_downmix_block_by_block(tmp_path) -> None:
