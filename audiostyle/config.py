@@ -295,9 +295,15 @@ class AudioStyleConfig:
 #   197 s), the examples 0.066 / 0.90 / 0.692 in 294 s (2.2x 131 s), guitar -> strings
 #   0.060 / 0.92 / 0.678 in 448 s (2.3x 194 s); the 48 kHz stereo guitar, per channel:
 #   0.060 / 0.924 / 0.678 in 896 s against the reference's 0.135 / 0.828 / 0.679 in 393 s
-#   (2.3x), 0.096 more of the gap: 0.004 short of the issue's 0.1 on that case.
-#   Stereo 48 kHz guitar -> strings, per channel (32e7b44): reference 0.135 / 0.83 / 0.679,
-#   best 0.057 / 0.93 / 0.687 in 1.5x its time, fast 0.431 / 0.45 / 0.628.
+#   (2.3x), 0.096 more of the gap. That reference figure was flattered by the resampler
+#   (before f51ab3a, audiostyle.audio.RESAMPLE_FILTER): its soft filter took 3-5 dB off the
+#   written 48 kHz file's top band on the way back to 22050 Hz, where the reference has
+#   Griffin-Lim's hiss and the strings have nothing. With the flat filter (f51ab3a, one run,
+#   2026-11-28): reference 0.145 / 0.816 / 0.679 in 386 s, best 0.061 / 0.923 / 0.678 in
+#   980 s (2.5x): 0.107 more of the gap; fast 0.443 / 0.437 / 0.630 in 44 s.
+#   More filters on the samples stop paying at 8192: from one Griffin-Lim start (mono
+#   guitar -> strings, weight 0.045, the samples as optimised) 12288 filters gave 0.930 /
+#   0.683 in 442 s against 8192's 0.927 / 0.681 in 246 s: the same trade.
 # * before the soft limiter of the waveform stage (audiostyle.audio.soft_limit) the
 #   refinement of a loud Griffin-Lim result was written scaled down: speech -> piano 0.086
 #   on the samples, 0.615 written; drums 0.030 and 0.158.
