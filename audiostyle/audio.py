@@ -150,7 +150,10 @@ def downmix(samples: Tensor) -> Tensor:
 # working signal and the written file lost the top of the band, and the held-out measures
 # read a 48 kHz file's top band 3-5 dB too quiet (which flattered a result with noise
 # there: the reference's Griffin-Lim hiss; benchmarks/bench_audio_quality.py, stereo case).
-RESAMPLE_FILTER: dict[str, object] = dict(lowpass_filter_width=64, rolloff=0.99,
+RESAMPLE_ZERO_CROSSINGS = 64
+RESAMPLE_ROLLOFF = 0.99
+RESAMPLE_FILTER: dict[str, object] = dict(lowpass_filter_width=RESAMPLE_ZERO_CROSSINGS,
+                                          rolloff=RESAMPLE_ROLLOFF,
                                           resampling_method="sinc_interp_kaiser",
                                           beta=14.769656459379492)
 
@@ -215,9 +218,8 @@ class ResamplePlan:
         """Input samples the filter reaches on each side of an output sample: its zero
         crossings at the lower rate's cutoff, counted at the input rate."""
         step_in, step_out = self.steps
-        f = RESAMPLE_FILTER
-        return math.ceil(float(f["lowpass_filter_width"]) * step_in  # type: ignore[arg-type]
-                         / (float(f["rolloff"]) * min(step_in, step_out)))  # type: ignore[arg-type]
+        return math.ceil(RESAMPLE_ZERO_CROSSINGS * step_in
+                         / (RESAMPLE_ROLLOFF * min(step_in, step_out)))
 
     def output_span(self, k: int) -> tuple[int, int]:
         """The output samples ``[a, b)`` that block ``k`` gives."""
