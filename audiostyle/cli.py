@@ -117,7 +117,7 @@ def _add_method_options(p: argparse.ArgumentParser, transfer: bool,
                         "default's 300 iterations and Griffin-Lim, then 150 iterations on the "
                         "samples (--refine-iterations); a transfer's samples on 8192 filters "
                         "(--refine-filters) at --content-weight 0.045, about 2-2.5x the "
-                        "default's time; a texture's with --autocorr-weight 30, about 1.2-1.5x; "
+                        "default's time; a texture's with --autocorr-weight 30, about 1.2-1.6x; "
                         "the closest to the style on held-out measures (default: %(default)s)")
     if transfer:
         m.add_argument("--content-weight", type=float, metavar="A",

@@ -300,7 +300,9 @@ class AudioStyleConfig:
 #   written 48 kHz file's top band on the way back to 22050 Hz, where the reference has
 #   Griffin-Lim's hiss and the strings have nothing. With the flat filter (f51ab3a, one run,
 #   2026-11-28): reference 0.145 / 0.816 / 0.679 in 386 s, best 0.061 / 0.923 / 0.678 in
-#   980 s (2.5x): 0.107 more of the gap; fast 0.443 / 0.437 / 0.630 in 44 s.
+#   980 s (2.5x): 0.107 more of the gap; fast 0.443 / 0.437 / 0.630 in 44 s. The whole
+#   table again in one run (c769aab): every figure the same, best 1.5-2.3x the reference's
+#   time (stereo 885 s against 389 s).
 #   More filters on the samples stop paying at 8192: from one Griffin-Lim start (mono
 #   guitar -> strings, weight 0.045, the samples as optimised) 12288 filters gave 0.930 /
 #   0.683 in 442 s against 8192's 0.927 / 0.681 in 246 s: the same trade.
