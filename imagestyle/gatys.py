@@ -84,6 +84,8 @@ from shared import (
     StyleContentObjective,
     normalize_blend_weights,
     optimize,
+    release_freed_memory,
+    retain_freed_memory,
     select_device,
 )
 from shared.device import compute_dtype
@@ -406,8 +408,10 @@ def _optimise_levels(
         desc = f"{'texture' if texture else 'transfer'} {size[0]}x{size[1]}"
         if len(sizes) > 1:
             desc += f" ({level + 1}/{len(sizes)})"
+        retain_freed_memory()  # each evaluation allocates the same large buffers: keep them
         res = optimize(x, loss_fn, optim, callback=callback, callback_every=snapshot_every,
                        quiet=cfg.quiet, desc=desc)
+        release_freed_memory()  # the next level's buffers are of other sizes
         result.levels.append(res)
         result.sizes.append(size)
         x = res.variable

@@ -1,6 +1,7 @@
 """The loss core shared by the audio and image pipelines.
 
-* :func:`gram_matrix`, :func:`blend_grams`: style statistics for features of any dimensionality.
+* :func:`gram_matrix`, :func:`blend_grams`: style statistics for features of any dimensionality;
+  :class:`GramSum`: a Gram accumulated over chunks of positions (inputs of any length).
 * :func:`content_loss`, :func:`style_loss`, :func:`gram_style_loss`, :func:`tv_loss`: the loss
   terms, pure functions (``gram_style_loss`` fuses the Gram and its style loss).
 * :class:`StyleContentObjective`: named layers -> weighted content, style and TV terms.
@@ -16,7 +17,7 @@
 from .allocator import release_freed_memory, retain_freed_memory
 from .device import autocast, seed_everything, select_device
 from .errors import UserError
-from .gram import blend_grams, gram_matrix, normalize_blend_weights
+from .gram import GramSum, blend_grams, gram_matrix, normalize_blend_weights
 from .io import atomic_path, atomic_write, check_input_file, check_output_path
 from .losses import content_loss, gram_style_loss, style_loss, tv_loss
 from .objective import LossTerms, StyleContentObjective
@@ -24,6 +25,7 @@ from .optim import (NonFiniteLossError, OptimConfig, OptimResult, deferred_inter
                     interrupt_requested, optimize)
 
 __all__ = [
+    "GramSum",
     "LossTerms",
     "NonFiniteLossError",
     "OptimConfig",

@@ -8,6 +8,7 @@ and of Ulyanov & Lebedev (2016, audio texture synthesis and style transfer).
 
 from __future__ import annotations
 
+import math
 from typing import Literal, Sequence
 
 import torch
@@ -94,6 +95,34 @@ def symmetric_times(sym: Tensor, f: Tensor) -> Tensor:
     on the 2-core machine (no worse at the image and training shapes measured).
     """
     return torch.bmm(f.transpose(1, 2), sym).transpose(1, 2)
+
+
+class GramSum:
+    """A Gram matrix accumulated over chunks of positions, for inputs too long for one pass.
+
+    :meth:`add` takes each chunk's features ``(B, C, *spatial)`` (chunks must not overlap) and
+    adds their unnormalised ``F F^T`` (:func:`gram_matrix` with ``normalize="none"``);
+    :meth:`result` divides the sum as :func:`gram_matrix` would have divided the Gram of all
+    the chunks at once. Memory is one chunk's features and one ``(B, C, C)`` sum.
+    """
+
+    def __init__(self) -> None:
+        self.total: Tensor | None = None  # (B, C, C)
+        self.positions = 0
+
+    def add(self, features: Tensor) -> None:
+        """Add one chunk's ``(B, C, *spatial)`` features."""
+        part = gram_matrix(features, "none")  # (B, C, C)
+        self.total = part if self.total is None else self.total.add_(part)
+        self.positions += math.prod(features.shape[2:])
+
+    def result(self, normalize: GramNormalize = "positions") -> Tensor:
+        """The Gram of every chunk added, ``(B, C, C)``, normalised as :func:`gram_matrix`."""
+        if self.total is None:
+            raise ValueError("GramSum.result needs at least one chunk of features")
+        if normalize == "positions":
+            return self.total / self.positions
+        return self.total * gram_scale(normalize, self.total.shape[-1], self.positions)
 
 
 def blend_grams(grams: Sequence[Tensor], weights: Sequence[float] | None = None) -> Tensor:

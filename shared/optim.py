@@ -43,7 +43,6 @@ from typing import Callable, Iterator, Literal, Optional
 import torch
 from torch import Tensor
 
-from .allocator import release_freed_memory, retain_freed_memory
 from .objective import LossTerms
 
 OptimizerName = Literal["lbfgs", "adam"]
@@ -502,18 +501,13 @@ def optimize(
     the loop stops at the end of the iteration the Ctrl-C landed in (or before the first
     iteration when it landed before the call).
 
-    The first call tunes the process's allocator to keep freed memory
-    (:func:`shared.retain_freed_memory`): without it every evaluation page-faults its large
-    buffers afresh (a quarter of an audio evaluation's time on the 2-core machine). What the
-    loop kept is given back when it ends (:func:`shared.release_freed_memory`), so that the
-    next stage's allocations do not add to it.
+    The loop leaves the process's allocator alone: a pipeline that evaluates large buffers
+    over and over calls :func:`shared.retain_freed_memory` before, and
+    :func:`shared.release_freed_memory` between its stages.
     """
     config = config or OptimConfig()
     _check_inputs(variable, callback_every)
-    retain_freed_memory()
     run = _Run(variable, loss_fn, config, callback, callback_every, quiet, desc)
     start = time.perf_counter()
     run.run()
-    result = run.result(time.perf_counter() - start)
-    release_freed_memory()
-    return result
+    return run.result(time.perf_counter() - start)

@@ -1,51 +1,26 @@
-"""Multi-process set-up of training: which process this is, its device, agreeing on a stop.
+"""Multi-process training: which process this is, its device, agreeing on a stop.
 
-Under ``torchrun`` (``WORLD_SIZE > 1``) every process joins one process group (NCCL with one
-GPU per process on CUDA, gloo on the CPU); a single process needs no group at all.
+Under ``torchrun`` (``WORLD_SIZE > 1``) every process joins one process group
+(:func:`shared.distributed.join_torchrun_group`: NCCL with one GPU per process on CUDA, gloo
+on the CPU); a single process needs no group at all.
 """
 
 from __future__ import annotations
-
-import os
-from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
 from shared import select_device
+from shared.distributed import GroupPlace, join_torchrun_group, leave_group
 
-
-@dataclass
-class DistInfo:
-    """Where this process sits in a (possibly single-process) run."""
-
-    rank: int = 0  # this process's rank
-    world_size: int = 1  # number of processes
-    local_rank: int = 0  # rank on this machine (its GPU index on CUDA)
-
-    @property
-    def is_main(self) -> bool:
-        """Rank 0: the process that writes files and logs."""
-        return self.rank == 0
+DistInfo = GroupPlace  # where this process sits in a (possibly single-process) run
 
 
 def init_distributed(device_spec: str) -> tuple[DistInfo, torch.device]:
-    """Join the process group when launched by torchrun (``WORLD_SIZE > 1``); pick the device.
-
-    NCCL with one GPU per process (``cuda:LOCAL_RANK``) on CUDA, gloo on the CPU.
-    """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return DistInfo(), select_device(device_spec)
-    rank = int(os.environ["RANK"])
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    device = select_device(device_spec)
-    if device.type == "cuda":
-        device = torch.device("cuda", local_rank % torch.cuda.device_count())
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return DistInfo(rank, world, local_rank), device
+    """Join the process group when launched by torchrun (``WORLD_SIZE > 1``); pick the device
+    (``cuda:LOCAL_RANK`` for ``auto`` or ``cuda`` in a group)."""
+    info, device = join_torchrun_group(device_spec)
+    return info, select_device(device)
 
 
 def any_rank(flag: bool, info: DistInfo, device: torch.device) -> bool:
@@ -60,5 +35,7 @@ def any_rank(flag: bool, info: DistInfo, device: torch.device) -> bool:
 def finish_distributed(info: DistInfo) -> None:
     """Wait for every process, then leave the process group (nothing for one process)."""
     if info.world_size > 1:
-        dist.barrier()
-        dist.destroy_process_group()
+        leave_group(wait=True)
+
+
+__all__ = ["DistInfo", "any_rank", "finish_distributed", "init_distributed"]
