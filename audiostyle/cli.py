@@ -5,8 +5,11 @@
     audiostyle plot IN [IN ...] -o OUT.png
 
 Every input and output is checked before the optimisation starts; a bad one is reported as one
-line naming the file and the problem, with exit status 2 and no output written. The library's
-errors name its parameters; :data:`FLAGS` turns those names into this tool's flags.
+line naming the file and the problem, with exit status 2 and no output written. The method's
+options are the config's settings (:func:`audiostyle.config.options`: one flag per setting,
+``--<name>`` with dashes, its help and default read off its declaration), grouped by the
+config's parts; the library's errors name those settings, and :data:`FLAGS` turns the names
+into this tool's flags.
 """
 
 from __future__ import annotations
@@ -23,34 +26,32 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 from shared import (UserError, atomic_write, check_output_path, deferred_interrupts,
                     select_device)
 from shared.cli import ArgumentParser, sys_exit
+from shared.distributed import leave_group
 
 from .audio import AudioClip, check_audio_output, load_audio, save_audio
+from .config import AudioStyleConfig, Option, grouped_options, options
+from .parallel import join, parse_devices, spawn
+from .presets import PRESET_NAMES, PRESETS, preset_config
 from .stream import AudioFile, Source, open_audio
-from .config import PRESET_NAMES, AudioStyleConfig, preset_config
-from .parallel import init_from_env, leave, parse_devices, spawn
 
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from .transfer import AudioResult
+    from .pipeline import AudioResult
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 
+
+def flag(name: str) -> str:
+    """The command line's flag of a setting: ``waveform_iterations`` -> ``--waveform-iterations``."""
+    return "--" + name.replace("_", "-")
+
+
 # The library's parameter names -> this tool's flags: its errors ("momentum must be in [0, 1),
 # got 1.5") reach the user as "--momentum must be in [0, 1), got 1.5".
-FLAGS = {
-    "sample_rate": "--sample-rate", "n_fft": "--n-fft", "hop": "--hop", "filters": "--filters",
-    "kernel_widths": "--kernel-widths", "content_weight": "--content-weight",
-    "iterations": "--iterations", "optimizer": "--optimizer", "init": "--init",
-    "griffin_lim_iters": "--griffin-lim-iters", "momentum": "--momentum",
-    "phase_init": "--phase-init", "seed": "--seed", "precision": "--precision",
-    "seconds": "--seconds", "device": "--device", "preset": "--preset",
-    "domain": "--domain", "waveform_init": "--waveform-init",
-    "refine_iterations": "--refine-iterations", "refine_filters": "--refine-filters",
-    "level": "--level",
-    "devices": "--device",
-    "autocorr_weight": "--autocorr-weight", "autocorr_seconds": "--autocorr-seconds",
-}
+FLAGS = {**{o.name: flag(o.name) for o in options() if o.cli},
+         "seconds": "--seconds", "device": "--device", "devices": "--device",
+         "preset": "--preset", "domain": "--domain"}
 
 
 def _number_list(kind: type, what: str) -> Callable[[str], tuple]:
@@ -69,25 +70,77 @@ def _number_list(kind: type, what: str) -> Callable[[str], tuple]:
     return parse
 
 
-_int_list = _number_list(int, "integers")
-_float_list = _number_list(float, "numbers")
+_LISTS = {int: _number_list(int, "integers"), float: _number_list(float, "numbers")}
 
 
-def _add_synthesis_options(p: argparse.ArgumentParser, transfer: bool) -> None:
-    """The options of ``transfer`` and ``texture``, one group at a time."""
+def _presets_note(name: str, mode: str) -> str:
+    """``"; fast: 2048; best: waveform"``: the value each preset gives a setting."""
+    return "".join(f"; {p}: {PRESETS[mode][p][name]}" for p in PRESET_NAMES
+                   if p != "default" and name in PRESETS[mode][p])
+
+
+def _help(o: Option, mode: str) -> str:
+    """A setting's help line: its declaration's, with its default and the presets' values."""
+    default = o.default_text or (",".join(map(str, o.default)) if isinstance(o.default, tuple)
+                                 else str(o.default))
+    text = f"{o.help} (default: {default}{_presets_note(o.name, mode)})"
+    return text.format_map({s.name: flag(s.name) if s.cli else s.name for s in options()})
+
+
+def add_setting(group: argparse._ArgumentGroup, o: Option, mode: str) -> None:
+    """The flag of one setting (and of its older names)."""
+    kwargs: dict = dict(dest=o.name, help=_help(o, mode), metavar=o.metavar)
+    if isinstance(o.default, tuple):
+        kwargs["type"] = _LISTS[o.kind]
+    elif o.choices:
+        kwargs["choices"] = o.choices_for(mode)
+        kwargs.pop("metavar")
+    else:
+        kwargs["type"] = o.kind
+    group.add_argument(flag(o.name), **kwargs)
+    for alias in o.aliases:  # older names, still accepted, not shown
+        group.add_argument(flag(alias), **{**kwargs, "help": argparse.SUPPRESS})
+
+
+def _add_domain(group: argparse._ArgumentGroup, mode: str) -> None:
+    group.add_argument("--domain", choices=("spectrogram", "waveform"),
+                       help="what is optimised and written: the spectrogram, written as its "
+                            "Griffin-Lim reconstruction (the reference's), or then the samples "
+                            "themselves, written as optimised (default: spectrogram"
+                            + _presets_note("domain", mode) + ")")
+
+
+def _add_window_seconds(group: argparse._ArgumentGroup, mode: str) -> None:
     d = AudioStyleConfig()
-    io = _add_io_options(p)
-    _add_method_options(p, transfer, d)
-    _add_domain_options(p, transfer, d)
-    _add_rhythm_options(p, d)
-    _add_execution_options(p, io, d)
+    group.add_argument("--window-seconds", type=float, metavar="S",
+                       help="longer audio is optimised and reconstructed in windows of this "
+                            "length, crossfaded (memory is set by the window, not the file; "
+                            f"default: {d.windows.window_frames * d.front.hop / d.front.sample_rate:.1f})")
 
 
-def _add_io_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+# Flags of the command line's own beside a part's settings: the waveform stage is there or not
+# (--domain), and a window's length is given in seconds (window_frames at the run's rate)
+_PART_EXTRAS = {"waveform stage": _add_domain, "windows": _add_window_seconds}
+
+
+def _add_settings(p: argparse.ArgumentParser, mode: str) -> None:
+    """One argument group per part of the config, one flag per setting the command has."""
+    for title, description, settings in grouped_options():
+        group = p.add_argument_group(title, description)
+        if title in _PART_EXTRAS:
+            _PART_EXTRAS[title](group, mode)
+        for o in settings:
+            if o.cli and mode in o.modes:
+                add_setting(group, o, mode)
+
+
+def _add_synthesis_options(p: argparse.ArgumentParser, mode: str) -> None:
+    """The options of ``transfer`` and ``texture``: input and output, the preset, the
+    config's settings, execution."""
     io = p.add_argument_group("input and output")
     io.add_argument("-o", "--output", required=True, metavar="OUT",
                     help="result audio file (.wav, .flac or .ogg)")
-    io.add_argument("--style-weights", type=_float_list, metavar="W,W..",
+    io.add_argument("--style-weights", type=_LISTS[float], metavar="W,W..",
                     help="blend weight of each style, normalised to sum 1 (default: equal)")
     io.add_argument("--stereo", action="store_true",
                     help="process each channel, all from the same random start, and write "
@@ -102,135 +155,30 @@ def _add_io_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
                     help="write the spectrograms of the inputs and the result, and the loss curve")
     io.add_argument("-q", "--quiet", action="store_true",
                     help="no progress bar or summary (default: off)")
-    return io
+    for o in options():
+        if not o.part and o.name == "level":
+            add_setting(io, o, mode)
+    p.add_argument_group("preset").add_argument(
+        "--preset", choices=PRESET_NAMES, default="default",
+        help="default: the reference's settings (optimise the spectrogram, Griffin-Lim). "
+             "fast: the samples optimised themselves, with no spectrogram stage, on fewer "
+             "filters and iterations. best: the reference's stages, then 150 iterations on "
+             "the samples; the closest to the style on held-out measures, at about twice the "
+             "default's time. Each setting's help gives the presets' values; options given "
+             "change the preset (default: %(default)s)")
+    _add_settings(p, mode)
+    _add_execution_options(p)
 
 
-def _add_method_options(p: argparse.ArgumentParser, transfer: bool,
-                        d: AudioStyleConfig) -> None:
-    m = p.add_argument_group("method (defaults: the reference's, or the --preset's)")
-    m.add_argument("--preset", choices=PRESET_NAMES, default="default",
-                   help="default: the reference's settings (optimise the spectrogram, "
-                        "Griffin-Lim). fast and best write samples optimised themselves "
-                        "(--domain waveform). fast: a transfer from the content's samples, a "
-                        "texture from noise with --autocorr-weight 30, 2048 filters, 80 "
-                        "iterations, under a minute for 10 s on 2 CPU cores. best: the "
-                        "default's 300 iterations and Griffin-Lim, then 150 iterations on the "
-                        "samples (--refine-iterations); a transfer's samples on 8192 filters "
-                        "(--refine-filters) at --content-weight 0.045, about 2-2.5x the "
-                        "default's time; a texture's with --autocorr-weight 30, about 1.2-1.6x; "
-                        "the closest to the style on held-out measures (default: %(default)s)")
-    if transfer:
-        m.add_argument("--content-weight", type=float, metavar="A",
-                       help=f"alpha, weight of the content term (default: {d.content_weight}; "
-                        f"best: 0.045)")
-        m.add_argument("--init", choices=("noise", "content"),
-                       help="start of the spectrogram stage: randn*1e-3 or the content's "
-                            "spectrogram (default: noise)")
-        m.add_argument("--phase-init", choices=("random", "content", "pghi"),
-                       help="Griffin-Lim starts from a random phase, the content's, or pghi: "
-                            "the phase integrated from the result's magnitude (Prusa et al. "
-                            "2017; 0.1-0.3 s per 10 s), the best start when Griffin-Lim gets "
-                            "few iterations (under 50); with more, the start hardly matters "
-                            "(default: random)")
-    else:
-        m.add_argument("--phase-init", choices=("random", "pghi"),
-                       help="Griffin-Lim starts from a random phase or pghi, the phase "
-                            "integrated from the result's magnitude (Prusa et al. 2017), the "
-                            "better start when Griffin-Lim gets few iterations (default: "
-                            "random)")
-    m.add_argument("--iterations", type=int, metavar="N",
-                   help=f"optimiser iterations (default: {d.iterations})")
-    m.add_argument("--optimizer", choices=("lbfgs", "adam"),
-                   help=f"optimiser (default: {d.optimizer})")
-    m.add_argument("--filters", type=int, metavar="N",
-                   help=f"random filters per kernel width (default: {d.filters})")
-    widths = m.add_mutually_exclusive_group()
-    widths.add_argument("--kernel-width", type=int, metavar="K",
-                        help=f"one convolution of this width in frames (default: "
-                             f"{d.kernel_widths[0]})")
-    widths.add_argument("--kernel-widths", type=_int_list, metavar="K,K..",
-                        help="a bank of convolutions, one per width (e.g. 3,11,31)")
-    m.add_argument("--n-fft", type=int, metavar="N", help=f"STFT size (default: {d.n_fft})")
-    m.add_argument("--hop", type=int, metavar="N", help=f"STFT hop (default: {d.hop})")
-    m.add_argument("--sample-rate", type=int, metavar="SR",
-                   help=f"working rate in Hz; the result is resampled back (default: "
-                        f"{d.sample_rate})")
-    m.add_argument("--griffin-lim-iters", type=int, metavar="N",
-                   help=f"Griffin-Lim iterations (default: {d.griffin_lim_iters})")
-    m.add_argument("--momentum", type=float, metavar="M",
-                   help=f"Fast Griffin-Lim momentum in [0, 1), 0 = plain (default: "
-                        f"{d.momentum})")
-
-
-def _add_domain_options(p: argparse.ArgumentParser, transfer: bool,
-                        d: AudioStyleConfig) -> None:
-    w = p.add_argument_group(
-        "domain (what is optimised and written)",
-        "--iterations counts the spectrogram stage's iterations, --refine-iterations the "
-        "waveform stage's. spectrogram (the reference's): optimise the spectrogram, write its "
-        "Griffin-Lim reconstruction; cheapest. waveform: then optimise the samples themselves "
-        "through a differentiable STFT and write exactly them, no phase reconstruction; the "
-        "written file's own spectrogram is the one matched; with --waveform-init content or "
-        "noise there is no spectrogram stage, and --iterations counts the waveform stage's "
-        "unless --refine-iterations is given")
-    w.add_argument("--domain", choices=("spectrogram", "waveform"),
-                   help=f"what is optimised and written (default: {d.domain}; fast and best: "
-                        f"waveform)")
-    starts = ("griffin-lim", "content", "noise") if transfer else ("griffin-lim", "noise")
-    w.add_argument("--waveform-init", choices=starts,
-                   help="start of the waveform stage (--domain waveform only): griffin-lim, "
-                        "the reconstruction of a spectrogram stage of --iterations"
-                        + (", or the content's samples or noise" if transfer else ", or noise")
-                        + " with no spectrogram stage (default: griffin-lim; fast: "
-                        + ("content)" if transfer else "noise)"))
-    w.add_argument("--refine-iterations", type=int, metavar="N",
-                   help="L-BFGS iterations of the waveform stage (--domain waveform only; "
-                        "default: as many as --iterations; best: 150)")
-    w.add_argument("--refine-filters", type=int, metavar="N",
-                   help="random filters per width of the waveform stage's own network "
-                        "(--domain waveform only; default: as many as --filters"
-                        + ("; best: 8192): more fit a texture closer to the style at the "
-                           "same content, at about twice the waveform stage's time"
-                           if transfer else ")"))
-
-
-def _add_rhythm_options(p: argparse.ArgumentParser, d: AudioStyleConfig) -> None:
-    r = p.add_argument_group(
-        "rhythm (Antognini et al. 2019)",
-        "a Gram matrix averages over time, so a texture keeps the style's sounds but smears "
-        "its beat; this term also matches each feature's autocorrelation over time lags, so "
-        "the result keeps the style's rhythm. Use it for rhythmic textures (drums, loops, "
-        "arpeggios); it costs little (an FFT per evaluation) but trades some Gram match for "
-        "the rhythm")
-    r.add_argument("--autocorr-weight", type=float, metavar="W",
-                   help=f"weight of the autocorrelation term; 0 turns it off, as the reference "
-                        f"(default: {d.autocorr_weight}; fast and best textures: 30)")
-    r.add_argument("--autocorr-seconds", type=float, metavar="S",
-                   help=f"longest lag it matches, in seconds: a few beats "
-                        f"(default: {d.autocorr_seconds})")
-
-
-def _add_execution_options(p: argparse.ArgumentParser, io: argparse._ArgumentGroup,
-                           d: AudioStyleConfig) -> None:
+def _add_execution_options(p: argparse.ArgumentParser) -> None:
     x = p.add_argument_group("execution")
-    x.add_argument("--seed", type=int, metavar="S",
-                   help=f"seeds the filters, the start and the phase (default: {d.seed})")
+    for o in options():
+        if not o.part and o.name == "seed":
+            add_setting(x, o, "transfer")
     x.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:i][,cuda:j...]",
                    help="where to compute (default: %(default)s); several devices, e.g. "
                         "cuda:0,cuda:1, share a long transfer's windows, one process each "
                         "(as `torchrun --nproc-per-node N -m audiostyle ...` does)")
-    x.add_argument("--window-seconds", type=float, metavar="S",
-                   help="longer audio is optimised and reconstructed in windows of this "
-                        "length, crossfaded (memory is set by the window, not the file; "
-                        f"default: {d.window_frames * d.hop / d.sample_rate:.1f})")
-    io.add_argument("--level", choices=("optimised", "content"),
-                    help="loudness of the result: the one the optimisation chose, or the "
-                         "content's RMS (textures: the styles'); never clipped (default: "
-                         "optimised)")
-    x.add_argument("--precision", choices=("fp32", "bf16"),
-                   help="arithmetic of the optimised convolution: fp32 (the reference's) or "
-                        "bf16 around a float32 anchor, about 1.3x faster per evaluation on a "
-                        "CPU with AVX512-BF16 (default: fp32)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -243,14 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Style transfer: CONTENT's structure with the STYLEs' texture.")
     t.add_argument("content", metavar="CONTENT", help="content recording")
     t.add_argument("styles", nargs="+", metavar="STYLE", help="style recording(s), used whole")
-    _add_synthesis_options(t, transfer=True)
+    _add_synthesis_options(t, "transfer")
 
     x = sub.add_parser("texture", help="new audio with the styles' texture",
                        description="Texture synthesis: new audio with the STYLEs' statistics.")
     x.add_argument("styles", nargs="+", metavar="STYLE", help="style recording(s), used whole")
     x.add_argument("--seconds", type=float, required=True, metavar="T",
                    help="length of the result in seconds")
-    _add_synthesis_options(x, transfer=False)
+    _add_synthesis_options(x, "texture")
 
     p = sub.add_parser("plot", help="spectrograms of audio files side by side",
                        description="Draw the spectrograms (dB, log frequency) of audio files.")
@@ -264,30 +212,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> AudioStyleConfig:
-    widths = args.kernel_widths or ((args.kernel_width,) if args.kernel_width else None)
-    return preset_config(
-        args.preset, args.command, content_weight=getattr(args, "content_weight", None),
-        init=getattr(args, "init", None), phase_init=getattr(args, "phase_init", None),
-        iterations=args.iterations,
-        optimizer=args.optimizer, filters=args.filters, kernel_widths=widths,
-        n_fft=args.n_fft, hop=args.hop, sample_rate=args.sample_rate,
-        griffin_lim_iters=args.griffin_lim_iters, momentum=args.momentum, seed=args.seed,
-        precision=args.precision, level=args.level, domain=args.domain,
-        waveform_init=args.waveform_init,
-        refine_iterations=args.refine_iterations, refine_filters=args.refine_filters,
-        autocorr_weight=args.autocorr_weight,
-        autocorr_seconds=args.autocorr_seconds)
+    """The preset's config with every setting the user gave."""
+    given = {o.name: getattr(args, o.name, None) for o in options() if o.cli}
+    return preset_config(args.preset, args.command, domain=args.domain, **given)
 
 
 def _with_window(config: AudioStyleConfig, seconds: Optional[float]) -> AudioStyleConfig:
     """``config`` with ``--window-seconds`` turned into frames of its rate and hop."""
     if seconds is None:
         return config
-    least = 4 * config.overlap * config.hop / config.sample_rate
+    front = config.front
+    least = 4 * config.overlap * front.hop / front.sample_rate
     if not (least <= seconds < float("inf")):
         raise UserError(f"--window-seconds must be at least {least:.2f} (4 x the overlap of "
                         f"consecutive windows at these settings), got {seconds}")
-    return config.replace(window_frames=round(seconds * config.sample_rate / config.hop))
+    return config.replace(window_frames=round(seconds * front.sample_rate / front.hop))
 
 
 def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
@@ -311,12 +250,11 @@ def _validate(args: argparse.Namespace, transfer: bool) -> AudioStyleConfig:
     """The run's config, every input and output checked before any work (UserError)."""
     inputs = ([args.content] if transfer else []) + list(args.styles)
     config = _with_window(_config(args), args.window_seconds)
-    unused = [] if config.spectrogram_stage else [flag for flag, value in (
-        ("--init", getattr(args, "init", None)), ("--phase-init", args.phase_init),
-        ("--griffin-lim-iters", args.griffin_lim_iters), ("--momentum", args.momentum))
-        if value is not None]
+    unused = [] if config.spectrogram_stage else [  # the spectrogram stage's start, Griffin-Lim
+        flag(o.name) for o in options() if (o.part == "reconstruction" or o.name == "init")
+        and getattr(args, o.name, None) is not None]
     if unused:  # a valid run, but the user may think these changed it
-        start = "the content's samples" if config.waveform_init == "content" else "noise"
+        start = "the content's samples" if config.waveform.init == "content" else "noise"
         print(f"audiostyle: note: {', '.join(unused)} change nothing here: this run has no "
               f"spectrogram stage or Griffin-Lim (it optimises the samples from {start}; "
               f"--waveform-init griffin-lim adds them)", file=sys.stderr)
@@ -325,9 +263,10 @@ def _validate(args: argparse.Namespace, transfer: bool) -> AudioStyleConfig:
                         f"{len(args.styles)} style files; give one per style")
     if not transfer and not (0 < args.seconds < float("inf")):
         raise UserError(f"--seconds must be positive, got {args.seconds}")
-    if not transfer and args.seconds * config.sample_rate < config.min_samples:
+    rate = config.front.sample_rate
+    if not transfer and args.seconds * rate < config.min_samples:
         raise UserError(f"--seconds {args.seconds} is shorter than the network's receptive "
-                        f"field of {config.min_samples / config.sample_rate:.3f} s")
+                        f"field of {config.min_samples / rate:.3f} s")
     _check_outputs(args, inputs)
     return config
 
@@ -346,10 +285,10 @@ def _quality(wave: Tensor, rate: int, content: Optional[AudioClip], styles: Sequ
 
 def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
     """``transfer`` or ``texture``: check, load, run, write, report."""
-    from .transfer import style_transfer, texture_synthesis
+    from .api import style_transfer, texture_synthesis
 
     config = _validate(args, transfer)
-    workers, args.device = init_from_env(args.device)  # under torchrun: join its group
+    workers, args.device = join(args.device)  # under torchrun: join its group
     select_device(args.device)
 
     # In a group, Ctrl-C reaches every rank wherever it is: held back until the optimisation
@@ -368,11 +307,12 @@ def _synthesis(args: argparse.Namespace, transfer: bool) -> int:
         load_seconds = time.perf_counter() - t0
         if content is not None:
             result = style_transfer(content, styles, config, style_weights=args.style_weights,
-                                    stereo=args.stereo, device=args.device, quiet=args.quiet)
+                                    stereo=args.stereo, device=args.device, quiet=args.quiet,
+                                    workers=workers)
         else:
             result = texture_synthesis(styles, args.seconds, config,
                                        style_weights=args.style_weights, stereo=args.stereo,
-                                       device=args.device, quiet=args.quiet)
+                                       device=args.device, quiet=args.quiet, workers=workers)
     if not result.leader:  # another rank of a group: rank 0 writes
         return 130 if result.interrupted else 0
     # Ctrl-C during the optimisation: the API returns the best result so far, reconstructed;
@@ -414,7 +354,7 @@ def _write_plot(args: argparse.Namespace, config: AudioStyleConfig, result: "Aud
     panels += [(f"style: {Path(s.path).name}", s.samples, s.sample_rate) for s in styles]
     panels.append((f"result: {Path(args.output).name}", result.waveform, result.sample_rate))
     plot_spectrograms(panels, args.plot, loss_history=result.history,
-                      n_fft=config.n_fft, hop=config.hop)
+                      n_fft=config.front.n_fft, hop=config.front.hop)
 
 
 def _write_metrics(args: argparse.Namespace, result: "AudioResult", seconds: dict[str, float],
@@ -475,7 +415,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return _synthesis(args, transfer=args.command == "transfer")
     finally:
-        leave()  # under torchrun or spawn: every rank leaves the group before it exits
+        leave_group()  # under torchrun or spawn: every rank leaves the group before it exits
 
 
 def _rank_main(argv: Sequence[str], device: str) -> int:

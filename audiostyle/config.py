@@ -1,192 +1,181 @@
-"""Hyper-parameters of audio style transfer and texture synthesis, as one dataclass.
+"""Hyper-parameters of audio style transfer and texture synthesis: one frozen config in parts.
 
 The defaults are the reference's (Ulyanov & Lebedev 2016, "Audio texture synthesis and style
 transfer", and their TensorFlow/Torch code): mono at 22050 Hz, STFT 2048/512 (Hann, centred),
 S = log1p|STFT|, one random 1-D convolution of 4096 filters of width 11, alpha = 1e-2, L-BFGS for
 300 iterations from randn * 1e-3, and 500 iterations of Griffin-Lim.
 
-.. note:: Deliberate departures from the reference, each chosen by measurement:
+:class:`AudioStyleConfig` holds one part per stage: :class:`FrontEnd`, :class:`Features`,
+:class:`Objective`, :class:`Optimisation`, :class:`Reconstruction`, :class:`WaveformStage` (or
+none) and :class:`Windows`. Each part checks itself when made. Every setting has one name
+across the parts (``filters``, ``waveform_iterations``, ...), by which
+:meth:`AudioStyleConfig.build` and :meth:`AudioStyleConfig.replace` set it, and each is declared
+once, with :func:`option`: its default, its one-line help and its check. The command line builds
+its flags from these declarations, so a new setting is one declaration.
 
-   * ``momentum = 0.99`` (Fast Griffin-Lim, Perraudin et al. 2013) instead of plain Griffin-Lim:
-     on speech and music it reaches a lower spectral convergence in the same 500 iterations.
-   * None in the optimiser: :func:`shared.optimize`'s L-BFGS is the reference's SciPy
-     L-BFGS-B (10 curvature pairs, Moré-Thuente line search, first step ``1 / ||g||``) run on
-     the device; the reference's log shows 322 evaluations for 301 iterations, ours 1.0-1.2
-     per iteration (``benchmarks/bench_audio_parity.py``).
+.. note:: Deliberate departures from the reference (the measurements are in ``docs/audio.md``):
+
+   * ``momentum = 0.99`` (Fast Griffin-Lim, Perraudin et al. 2013) instead of plain Griffin-Lim.
    * The style Gram is computed on the whole style clip, and the content is used at full length
      (the reference crops both to 430 frames).
    * ``level="optimised"``: the result is written at the level the optimisation chose, not
-     peak-normalised (see :mod:`audiostyle.transfer` for the held-out measurements).
-   * ``domain="waveform"`` (not the reference's; the ``fast`` and ``best`` presets): after, or
-     instead of, the spectrogram stage the samples themselves are optimised (Mital 2017; Barry
-     & Kim 2017; Caracalla & Roebel 2020), each evaluation taking
-     ``S = log1p(sqrt(re^2 + im^2 + 1e-12))`` of a differentiable STFT with the same window,
-     hop and centring, the same random features and the same objective. What is written is
-     what was optimised: no phase is reconstructed, so the result's own spectrogram is the
-     one whose Grams were matched.
-     The contract: ``iterations`` counts the spectrogram stage, ``refine_iterations`` the
-     waveform stage (default: as many), ``waveform_init`` picks the waveform stage's start:
-     Griffin-Lim of the spectrogram stage (the default, "refinement": the spectrogram stage
-     does the coarse work cheaply, the waveform stage removes what Griffin-Lim loses), the
-     content's samples (a transfer in one stage, no spectrogram stage, no Griffin-Lim) or
-     noise (a texture in one stage). Use the spectrogram domain for the reference's
-     behaviour or the lowest cost; the waveform domain when the written file's texture
-     matters more than the run time (a waveform evaluation adds one STFT and its backward to
-     a spectrogram one: 0.21 s against 0.20 s at 1024 filters on 6 s of speech, 2 CPU cores).
-   * The ``fast`` and ``best`` presets (not ``default``) optimise the samples: ``fast`` a
-     transfer from the content's samples (Grinstein et al. 2018 start from the content), a
-     texture from noise with the rhythm term; ``best`` refines the reference's Griffin-Lim
-     result (in a transfer on a network of 8192 filters, ``refine_filters``, at content
-     weight 0.045; the rhythm term in a texture); see :data:`PRESETS` for the measurements
-     behind them.
+     peak-normalised.
+   * A waveform stage (``domain="waveform"``, not the reference's; the ``fast`` and ``best``
+     presets) optimises the samples themselves after, or instead of, the spectrogram stage
+     (Mital 2017; Barry & Kim 2017; Caracalla & Roebel 2020), so that what is written is what
+     was optimised.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from typing import Literal, Optional
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterator, Literal, Optional
 
 from .spectral import Spectral
 
 InitName = Literal["noise", "content"]
 DomainName = Literal["spectrogram", "waveform"]
 WaveformInitName = Literal["griffin-lim", "content", "noise"]
-PresetName = Literal["fast", "default", "best"]
-PRESET_NAMES: tuple[str, ...] = ("fast", "default", "best")
+ModeName = Literal["transfer", "texture"]
+MODES: tuple[str, ...] = ("transfer", "texture")
+Check = tuple[Callable[[Any], bool], str]  # (predicate, what a value must be)
+
+
+def option(default: Any, help: str, *, check: Optional[Check] = None,
+           choices: tuple[str, ...] = (), texture_choices: Optional[tuple[str, ...]] = None,
+           kind: Optional[type] = None, metavar: Optional[str] = None, cli: bool = True,
+           modes: tuple[str, ...] = MODES, name: Optional[str] = None,
+           aliases: tuple[str, ...] = (), default_text: Optional[str] = None) -> Any:
+    """A setting: a dataclass field with its one declaration.
+
+    Args:
+        default: The reference's value.
+        help: One line for the command line's help and the docs; ``{name}`` names another setting.
+        check: ``(predicate, "what it must be")``; ``choices`` are checked too.
+        texture_choices: The choices a texture has, when fewer than ``choices``.
+        kind: The value's type on the command line, when the default does not say (None).
+        cli: Whether the command line offers it.
+        modes: The commands (``"transfer"``, ``"texture"``) that offer it.
+        name: Its name across the config, when the field's own name is not unique.
+        aliases: Older names the command line still accepts.
+        default_text: How the help states a default of None.
+    """
+    return field(default=default, metadata=dict(
+        help=help, check=check, choices=choices, texture_choices=texture_choices, kind=kind,
+        metavar=metavar, cli=cli, modes=modes, name=name, aliases=aliases,
+        default_text=default_text))
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def int_between(lo: int, hi: float = math.inf, unit: str = "") -> Check:
+    """An integer in ``[lo, hi]``."""
+    if hi == math.inf:
+        what = "a positive integer" if lo == 1 else ("a non-negative integer" if lo == 0 else
+                                                     f"an integer of at least {lo}")
+    else:
+        what = f"an integer between {lo} and {hi}{' ' + unit if unit else ''}"
+    return (lambda v: _is_int(v) and lo <= v <= hi, what)
+
+
+POSITIVE_INT = int_between(1)
+NON_NEGATIVE_INT = int_between(0)
+NON_NEGATIVE: Check = (lambda v: v >= 0 and v != math.inf, "finite and non-negative")
+POSITIVE: Check = (lambda v: v > 0 and v != math.inf, "positive and finite")
 
 
 @dataclass(frozen=True)
-class AudioStyleConfig:
-    """Every setting of one audio style-transfer or texture run."""
+class Option:
+    """One setting's declaration, read off its field (see :func:`option`)."""
 
-    # --- signal front end
-    sample_rate: int = 22050  # working rate in Hz; inputs are resampled to it, results back
-    n_fft: int = 2048  # STFT size (Hann window of the same length); gives n_fft // 2 + 1 bins
-    hop: int = 512  # STFT hop in samples (n_fft / 4, centred frames)
-    # --- random feature network
-    filters: int = 4096  # random filters per kernel width
-    kernel_widths: tuple[int, ...] = (11,)  # one random 1-D conv per width (Antognini et al. 2019)
-    # --- objective
-    content_weight: float = 1e-2  # alpha; 0 turns style transfer into texture synthesis
-    style_weight: float = 1.0  # weight of the Gram term
-    autocorr_weight: float = 0.0  # weight of the feature autocorrelation term (Antognini et
-    # al. 2019, audiostyle.rhythm): keeps a texture's rhythm; 0 (the reference) turns it off
-    autocorr_seconds: float = 2.0  # its longest lag in seconds: a few beats. Measured on a
-    # 6 s drum texture, 100 bpm (1024 filters, 50 its; onset period of the style 1.207 s,
-    # read as the highest peak at hop 512, before quality.onset_period's fix of 2026-11-28):
-    # weight 30 and 2 s keep it (1.207 s, held-out distance 0.589; no term: 1.068 s, 0.593);
-    # 3 s: 0.604 s (0.596); weight 100: 1.184 s, 0.619 (2 s), 0.650 (4 s)
-    # --- optimisation
-    iterations: int = 300  # optimiser iterations
-    optimizer: Literal["lbfgs", "adam"] = "lbfgs"  # the reference uses L-BFGS
-    lr: Optional[float] = None  # step size (None: 1.0 for L-BFGS, 1e-2 for Adam)
-    line_search: Optional[Literal["strong_wolfe"]] = "strong_wolfe"  # L-BFGS line search
-    history_size: int = 10  # L-BFGS curvature pairs, SciPy's maxcor (capped by lbfgs_memory_mb)
-    lbfgs_memory_mb: int = 1536  # ceiling on the L-BFGS history's memory, in MiB
-    init: InitName = "noise"  # start from randn * init_scale ("noise") or the content's spectrogram
-    init_scale: float = 1e-3  # scale of the noise start (the reference's 1e-3)
-    # --- reconstruction
-    griffin_lim_iters: int = 500  # Griffin-Lim iterations
-    momentum: float = 0.99  # Fast Griffin-Lim momentum in [0, 1); 0 is the reference's plain GL
-    phase_init: Literal["random", "content", "pghi"] = "random"  # Griffin-Lim's start: random
-    # (the reference), the content's phase (transfer only) or PGHI, the phase integrated from
-    # the magnitude's gradient (Prusa et al. 2017, audiostyle.pghi)
-    # --- output level
-    level: Literal["optimised", "content"] = "optimised"  # "optimised": write the level the
-    # optimisation chose (Griffin-Lim's output scaled so its STFT magnitude has the optimised
-    # magnitude's norm; the waveform domain's samples as they are); "content": match the
-    # content's RMS (textures: the styles'). Both are peak-limited, never clipped.
-    # --- domain: what is optimised and written (see the module note on domain="waveform")
-    domain: DomainName = "spectrogram"  # "spectrogram": optimise S, write its Griffin-Lim
-    # reconstruction (the reference); "waveform": optimise and write the samples themselves
-    waveform_init: Optional[WaveformInitName] = None  # waveform domain only: start of the
-    # waveform stage; None or "griffin-lim": a spectrogram stage, then its Griffin-Lim result;
-    # "content": the content's samples (transfer only); "noise": randn * init_scale samples
-    refine_iterations: Optional[int] = None  # waveform domain only: L-BFGS iterations on the
-    # samples (the waveform stage); None: as many as `iterations`
-    refine_filters: Optional[int] = None  # waveform domain only: random filters per width of
-    # the waveform stage's network (its own, same seed and widths; its own style and content
-    # targets); None: `filters`. More filters fit a texture that generalises better (see PRESETS)
-    # --- reproducibility and execution
-    seed: int = 0  # seeds the random filters, the noise start and the initial phase
-    precision: Literal["fp32", "bf16"] = "fp32"  # the optimised convolution's arithmetic
-    # (bf16: around a float32 anchor, see audiostyle.network.RandomConvBank)
-    # --- long audio (see audiostyle.windows): longer spectrograms are optimised and
-    # reconstructed in windows of at most window_frames frames sharing overlap_frames
-    window_frames: int = 2048  # frames per window (2048 x 512 / 22050 Hz: 47.6 s). Measured
-    # (bench_long_audio.py window sweep; 1 min of speech and music, examples/music.wav
-    # style, 256 filters, 30 iterations): held-out style distance 0.948 / 0.946 / 0.953 with
-    # windows of 512 / 1024 / 2048 frames against 0.951 in one piece, content distance
-    # 0.782-0.788: the windows cost no quality; 2048 keeps every input under 47.6 s on the
-    # one-piece path, and memory stays small (bench_long_audio.py, preset fast: 1.52 GB peak
-    # for 1 minute and 1.83 GB for 10 minutes of 44.1 kHz stereo content, 30-minute style)
-    overlap_frames: int = 64  # frames shared by consecutive windows (1.5 s; raised when the
-    # kernels or the STFT need more, see `overlap`), crossfaded
+    name: str  # unique across the config
+    part: str  # the attribute of AudioStyleConfig holding it ("" for a top-level one)
+    attr: str  # its field's name within the part
+    default: Any
+    help: str
+    check: Optional[Check]
+    choices: tuple[str, ...]
+    texture_choices: Optional[tuple[str, ...]]
+    kind: type
+    metavar: Optional[str]
+    cli: bool
+    modes: tuple[str, ...]
+    aliases: tuple[str, ...]
+    default_text: Optional[str]
+
+    def choices_for(self, mode: str) -> tuple[str, ...]:
+        return self.texture_choices if mode == "texture" and self.texture_choices else self.choices
+
+
+def part_options(cls: type, part: str = "") -> list[Option]:
+    """The :class:`Option` of every setting field of a part (or of the config's own)."""
+    out = []
+    for f in dataclasses.fields(cls):
+        if "help" not in f.metadata:
+            continue
+        m = f.metadata
+        kind = m["kind"] or (str if m["choices"] else type(f.default))
+        out.append(Option(m["name"] or f.name, part, f.name, f.default, m["help"], m["check"],
+                          m["choices"], m["texture_choices"], kind, m["metavar"], m["cli"],
+                          m["modes"], m["aliases"], m["default_text"]))
+    return out
+
+
+def _describe(choices: tuple[str, ...]) -> str:
+    quoted = [repr(c) for c in choices]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+class Part:
+    """A part of the config: on creation each setting is checked against its declaration
+    (``ValueError`` naming it), then the part's own :meth:`check` of settings together."""
+
+    title: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
-        def need(cond: bool, what: str, got: object) -> None:
-            if not cond:
-                raise ValueError(f"{what}, got {got!r}")
+        for o in part_options(type(self)):
+            value = getattr(self, o.attr)
+            if value is None and o.default is None:
+                continue
+            if o.choices and value not in o.choices:
+                raise ValueError(f"{o.name} must be {_describe(o.choices)}, got {value!r}")
+            if o.check is not None and not _holds(o.check, value):
+                raise ValueError(f"{o.name} must be {o.check[1]}, got {value!r}")
+        self.check()
 
-        need(isinstance(self.sample_rate, int) and 1000 <= self.sample_rate <= 384000,
-             "sample_rate must be an integer between 1000 and 384000 Hz", self.sample_rate)
-        need(isinstance(self.n_fft, int) and 16 <= self.n_fft <= 65536,
-             "n_fft must be an integer between 16 and 65536", self.n_fft)
-        need(isinstance(self.hop, int) and 1 <= self.hop <= self.n_fft,
-             "hop must be an integer between 1 and n_fft", self.hop)
-        need(isinstance(self.filters, int) and self.filters >= 1,
-             "filters must be a positive integer", self.filters)
-        need(len(self.kernel_widths) >= 1 and all(isinstance(k, int) and k >= 1
-                                                  for k in self.kernel_widths),
-             "kernel_widths must be one or more positive integers", self.kernel_widths)
-        need(len(set(self.kernel_widths)) == len(self.kernel_widths),
-             "kernel_widths must not repeat", self.kernel_widths)
-        for name in ("content_weight", "style_weight", "init_scale"):
-            v = getattr(self, name)
-            need(v >= 0 and v != float("inf"), f"{name} must be finite and non-negative", v)
-        need(self.autocorr_weight >= 0 and self.autocorr_weight != float("inf"),
-             "autocorr_weight must be finite and non-negative", self.autocorr_weight)
-        need(self.autocorr_seconds > 0 and self.autocorr_seconds != float("inf"),
-             "autocorr_seconds must be positive and finite", self.autocorr_seconds)
-        need(isinstance(self.iterations, int) and self.iterations >= 0,
-             "iterations must be a non-negative integer", self.iterations)
-        need(self.optimizer in ("lbfgs", "adam"), "optimizer must be 'lbfgs' or 'adam'",
-             self.optimizer)
-        need(self.init in ("noise", "content"), "init must be 'noise' or 'content'", self.init)
-        need(isinstance(self.griffin_lim_iters, int) and self.griffin_lim_iters >= 0,
-             "griffin_lim_iters must be a non-negative integer", self.griffin_lim_iters)
-        need(0.0 <= self.momentum < 1.0, "momentum must be in [0, 1)", self.momentum)
-        need(self.phase_init in ("random", "content", "pghi"),
-             "phase_init must be 'random', 'content' or 'pghi'", self.phase_init)
-        need(self.level in ("optimised", "content"), "level must be 'optimised' or 'content'",
-             self.level)
-        need(self.domain in ("spectrogram", "waveform"),
-             "domain must be 'spectrogram' or 'waveform'", self.domain)
-        need(self.waveform_init in (None, "griffin-lim", "content", "noise"),
-             "waveform_init must be 'griffin-lim', 'content' or 'noise'", self.waveform_init)
-        need(self.refine_iterations is None or (isinstance(self.refine_iterations, int)
-                                                and self.refine_iterations >= 0),
-             "refine_iterations must be a non-negative integer", self.refine_iterations)
-        need(self.refine_filters is None or (isinstance(self.refine_filters, int)
-                                             and self.refine_filters >= 1),
-             "refine_filters must be a positive integer", self.refine_filters)
-        for name in ("waveform_init", "refine_iterations", "refine_filters"):
-            if self.domain != "waveform" and getattr(self, name) is not None:
-                raise ValueError(f"{name} needs domain 'waveform', got domain {self.domain!r} "
-                                 f"with {name} {getattr(self, name)!r}")
-        need(self.history_size >= 1, "history_size must be at least 1", self.history_size)
-        need(self.precision in ("fp32", "bf16"), "precision must be 'fp32' or 'bf16'",
-             self.precision)
-        need(isinstance(self.overlap_frames, int) and self.overlap_frames >= 0,
-             "overlap_frames must be a non-negative integer", self.overlap_frames)
-        need(isinstance(self.window_frames, int) and self.window_frames >= 4 * self.overlap,
-             f"window_frames must be an integer of at least 4 x the overlap ({4 * self.overlap} "
-             f"frames)", self.window_frames)
+    def check(self) -> None:
+        """Checks of several settings together (``ValueError``)."""
+
+
+def _holds(check: Check, value: object) -> bool:
+    try:
+        return bool(check[0](value))
+    except TypeError:  # a value of the wrong type
+        return False
+
+
+@dataclass(frozen=True)
+class FrontEnd(Part):
+    """The signal front end: working rate and STFT."""
+
+    title: ClassVar[str] = "signal front end"
+    sample_rate: int = option(22050, "working rate in Hz; inputs are resampled to it, the "
+                              "result back", metavar="SR", check=int_between(1000, 384000, "Hz"))
+    n_fft: int = option(2048, "STFT size (a Hann window of that length)", metavar="N",
+                        check=int_between(16, 65536))
+    hop: int = option(512, "STFT hop in samples", metavar="N", check=POSITIVE_INT)
+
+    def check(self) -> None:
+        if self.hop > self.n_fft:
+            raise ValueError(f"hop must be an integer between 1 and n_fft, got {self.hop!r}")
 
     @property
     def spectral(self) -> Spectral:
-        """The STFT settings (``n_fft``, ``hop``) as one object for the spectral steps."""
+        """The STFT settings as one object for the spectral steps."""
         return Spectral(self.n_fft, self.hop)
 
     @property
@@ -194,166 +183,285 @@ class AudioStyleConfig:
         """Frequency bins of the one-sided STFT: ``n_fft // 2 + 1``."""
         return self.n_fft // 2 + 1
 
-    @property
-    def spectrogram_stage(self) -> bool:
-        """Whether a spectrogram is optimised (and reconstructed by Griffin-Lim): always in
-        the spectrogram domain, and in the waveform domain unless the waveform starts from
-        the content or noise."""
-        return self.domain == "spectrogram" or self.waveform_init in (None, "griffin-lim")
 
-    @property
-    def waveform_iterations(self) -> int:
-        """Iterations of the waveform stage: 0 in the spectrogram domain, else
-        ``refine_iterations`` (``iterations`` when that is None)."""
-        if self.domain != "waveform":
-            return 0
-        return self.iterations if self.refine_iterations is None else self.refine_iterations
+def _widths(v: tuple[int, ...]) -> bool:
+    return len(v) >= 1 and all(_is_int(k) and k >= 1 for k in v) and len(set(v)) == len(v)
 
-    @property
-    def waveform_filters(self) -> int:
-        """Filters per width of the waveform stage's network: ``refine_filters``, or
-        ``filters`` when that is None."""
-        return self.filters if self.refine_filters is None else self.refine_filters
 
-    @property
-    def autocorr_lags(self) -> int:
-        """The autocorrelation term's longest lag in frames: ``autocorr_seconds`` at the
-        working rate and hop, at least 1."""
-        return max(1, int(round(self.autocorr_seconds * self.sample_rate / self.hop)))
+@dataclass(frozen=True)
+class Features(Part):
+    """The random feature network (untrained 1-D convolutions over time)."""
 
-    @property
-    def overlap(self) -> int:
-        """Frames shared by consecutive windows: ``overlap_frames``, raised if needed to the
-        widest kernel plus 16 frames and to the frames one STFT frame's samples touch plus 8
-        (the crossfade of Griffin-Lim blocks needs an interior)."""
-        return max(self.overlap_frames, self.receptive_frames + 16, self.n_fft // self.hop + 8)
+    title: ClassVar[str] = "random features"
+    filters: int = option(4096, "random filters per kernel width", metavar="N",
+                          check=POSITIVE_INT)
+    kernel_widths: tuple[int, ...] = option(
+        (11,), "widths in frames of the random convolutions, one convolution each (a bank "
+        "such as 3,11,31: Antognini et al. 2019)", metavar="K,K..", kind=int,
+        aliases=("kernel_width",), check=(_widths, "one or more positive integers, none "
+                                         "repeated"))
+    precision: Literal["fp32", "bf16"] = option(
+        "fp32", "arithmetic of the optimised convolution: fp32 (the reference's) or bf16 "
+        "around an exact float32 anchor (faster on CPUs with bfloat16 instructions)",
+        choices=("fp32", "bf16"))
 
     @property
     def receptive_frames(self) -> int:
         """Frames the widest convolution needs: the shortest usable spectrogram."""
         return max(self.kernel_widths)
 
+
+@dataclass(frozen=True)
+class Objective(Part):
+    """The loss: Gram (style), content and autocorrelation (rhythm) terms."""
+
+    title: ClassVar[str] = "objective"
+    content_weight: float = option(1e-2, "alpha, weight of the content term", metavar="A",
+                                   modes=("transfer",), check=NON_NEGATIVE)
+    style_weight: float = option(1.0, "weight of the Gram term", cli=False, check=NON_NEGATIVE)
+    autocorr_weight: float = option(
+        0.0, "weight of the autocorrelation term (Antognini et al. 2019), which keeps a "
+        "texture's rhythm; 0 turns it off, as the reference", metavar="W", check=NON_NEGATIVE)
+    autocorr_seconds: float = option(2.0, "the longest lag it matches, in seconds: a few beats",
+                                     metavar="S", check=POSITIVE)
+
+
+@dataclass(frozen=True)
+class Optimisation(Part):
+    """L-BFGS (or Adam) on the spectrogram, and its start."""
+
+    title: ClassVar[str] = "optimisation"
+    iterations: int = option(300, "optimiser iterations of the spectrogram stage (of the "
+                             "waveform stage when there is no spectrogram stage)", metavar="N",
+                             check=NON_NEGATIVE_INT)
+    optimizer: Literal["lbfgs", "adam"] = option("lbfgs", "optimiser",
+                                                 choices=("lbfgs", "adam"))
+    lr: Optional[float] = option(None, "step size (None: 1.0 for L-BFGS, 1e-2 for Adam)",
+                                 kind=float, cli=False, check=POSITIVE)
+    line_search: Optional[Literal["strong_wolfe"]] = option(
+        "strong_wolfe", "L-BFGS line search (None: a fixed step)", cli=False,
+        choices=("strong_wolfe", None))
+    history_size: int = option(10, "L-BFGS curvature pairs, SciPy's maxcor (capped by "
+                               "{lbfgs_memory_mb})", cli=False,
+                               check=(lambda v: v >= 1, "at least 1"))
+    lbfgs_memory_mb: int = option(1536, "ceiling on the L-BFGS history's memory, in MiB",
+                                  cli=False, check=POSITIVE_INT)
+    init: InitName = option("noise", "start of the spectrogram stage: randn * {init_scale} or "
+                            "the content's spectrogram", choices=("noise", "content"),
+                            modes=("transfer",))
+    init_scale: float = option(1e-3, "scale of the noise start (the reference's 1e-3)",
+                               cli=False, check=NON_NEGATIVE)
+
+
+@dataclass(frozen=True)
+class Reconstruction(Part):
+    """Griffin-Lim: the waveform of an optimised spectrogram."""
+
+    title: ClassVar[str] = "reconstruction (Griffin-Lim)"
+    griffin_lim_iters: int = option(500, "Griffin-Lim iterations", metavar="N",
+                                    check=NON_NEGATIVE_INT)
+    momentum: float = option(0.99, "Fast Griffin-Lim momentum in [0, 1); 0 is plain "
+                             "Griffin-Lim, the reference's", metavar="M",
+                             check=(lambda v: 0.0 <= v < 1.0, "in [0, 1)"))
+    phase_init: Literal["random", "content", "pghi"] = option(
+        "random", "Griffin-Lim's start phase: random (the reference's), pghi, integrated from "
+        "the magnitude's gradient (Prusa et al. 2017), the best start when Griffin-Lim gets "
+        "few iterations, or in a transfer the content's", choices=("random", "content", "pghi"),
+        texture_choices=("random", "pghi"))
+
+
+@dataclass(frozen=True)
+class WaveformStage(Part):
+    """The waveform stage: L-BFGS on the samples through a differentiable STFT, under the same
+    features and objective; what is written is what it optimised (no phase is
+    reconstructed)."""
+
+    title: ClassVar[str] = "waveform stage"
+    init: WaveformInitName = option(
+        "griffin-lim", "its start: the Griffin-Lim reconstruction of a spectrogram stage, or, "
+        "with no spectrogram stage, noise or in a transfer the content's samples", name="waveform_init",
+        choices=("griffin-lim", "content", "noise"), texture_choices=("griffin-lim", "noise"))
+    iterations: Optional[int] = option(
+        None, "its L-BFGS iterations", name="waveform_iterations", kind=int, metavar="N",
+        aliases=("refine_iterations",), check=NON_NEGATIVE_INT,
+        default_text="as many as {iterations}")
+    filters: Optional[int] = option(
+        None, "random filters per width of its own network (same seed and widths, its own "
+        "targets)", name="waveform_filters", kind=int, metavar="N",
+        aliases=("refine_filters",), check=POSITIVE_INT, default_text="as many as {filters}")
+
+
+@dataclass(frozen=True)
+class Windows(Part):
+    """Long audio: optimised and reconstructed in overlapping windows of bounded memory."""
+
+    title: ClassVar[str] = "windows"
+    window_frames: int = option(2048, "frames per window (2048 x 512 / 22050 Hz: 47.6 s)",
+                                cli=False, check=POSITIVE_INT)
+    overlap_frames: int = option(64, "frames shared by consecutive windows, crossfaded "
+                                 "(raised when the kernels or the STFT need more)", cli=False,
+                                 check=NON_NEGATIVE_INT)
+
+
+PARTS: dict[str, type] = {"front": FrontEnd, "features": Features, "objective": Objective,
+                          "optim": Optimisation, "reconstruction": Reconstruction,
+                          "waveform": WaveformStage, "windows": Windows}
+
+
+@dataclass(frozen=True)
+class AudioStyleConfig(Part):
+    """Every setting of one audio style-transfer or texture run, in parts (see the module).
+
+    ``waveform`` is None in the spectrogram domain (the reference's: optimise the spectrogram,
+    write its Griffin-Lim reconstruction); a :class:`WaveformStage` puts the run in the
+    waveform domain.
+    """
+
+    front: FrontEnd = field(default_factory=FrontEnd)
+    features: Features = field(default_factory=Features)
+    objective: Objective = field(default_factory=Objective)
+    optim: Optimisation = field(default_factory=Optimisation)
+    reconstruction: Reconstruction = field(default_factory=Reconstruction)
+    waveform: Optional[WaveformStage] = None
+    windows: Windows = field(default_factory=Windows)
+    seed: int = option(0, "seeds the random filters, the noise start and the phase",
+                       metavar="S", check=(_is_int, "an integer"))
+    level: Literal["optimised", "content"] = option(
+        "optimised", "loudness of the result: the level the optimisation chose, or the "
+        "content's RMS (textures: the styles'); never clipped", choices=("optimised", "content"))
+
+    def __post_init__(self) -> None:
+        for name, cls in PARTS.items():
+            part = getattr(self, name)
+            if not isinstance(part, cls) and not (name == "waveform" and part is None):
+                raise TypeError(f"{name} must be a {cls.__name__}, got {type(part).__name__}")
+        super().__post_init__()  # the config's own settings
+        if self.windows.window_frames < 4 * self.overlap:
+            raise ValueError(f"window_frames must be an integer of at least 4 x the overlap "
+                             f"({4 * self.overlap} frames), got {self.windows.window_frames!r}")
+
+    # --- settings by name
+    @classmethod
+    def build(cls, **settings: Any) -> "AudioStyleConfig":
+        """The reference's config with ``settings`` changed (see :meth:`replace`)."""
+        return cls().replace(**settings)
+
+    def replace(self, **changes: Any) -> "AudioStyleConfig":
+        """A copy with settings changed by their names (``filters=1024``,
+        ``waveform_iterations=50``) or whole parts (``features=Features(...)``).
+        ``domain="waveform"`` adds a waveform stage (default settings) when there is none,
+        ``domain="spectrogram"`` removes it; the waveform stage's settings need one."""
+        changes = dict(changes)
+        fields: dict[str, Any] = {}
+        domain = changes.pop("domain", None)
+        if domain not in (None, "spectrogram", "waveform"):
+            raise ValueError(f"domain must be 'spectrogram' or 'waveform', got {domain!r}")
+        waveform = self.waveform if domain is None else (
+            None if domain == "spectrogram" else self.waveform or WaveformStage())
+        if "waveform" not in changes:
+            fields["waveform"] = waveform
+        by_part: dict[str, dict[str, Any]] = {}
+        for name, value in changes.items():
+            if name in PARTS or name in ("seed", "level"):
+                fields[name] = value
+                continue
+            o = _OPTIONS.get(name)
+            if o is None:
+                raise TypeError(f"AudioStyleConfig has no setting {name!r}")
+            by_part.setdefault(o.part, {})[o.attr] = value
+        for part, values in by_part.items():
+            current = fields.get(part, getattr(self, part))
+            if current is None:  # a waveform-stage setting in the spectrogram domain
+                name = next(o.name for o in _OPTIONS.values() if o.part == part
+                            and o.attr in values)
+                raise ValueError(f"{name} needs domain 'waveform', got domain 'spectrogram' "
+                                 f"with {name} {values[_OPTIONS[name].attr]!r}")
+            fields[part] = dataclasses.replace(current, **values)
+        return dataclasses.replace(self, **fields)
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting by name (``domain`` too; the waveform stage's are None without one)."""
+        out: dict[str, Any] = {"domain": self.domain}
+        for o in options():
+            part = getattr(self, o.part) if o.part else self
+            out[o.name] = None if part is None else getattr(part, o.attr)
+        return out
+
+    # --- derived
+    @property
+    def domain(self) -> DomainName:
+        """``"waveform"`` with a waveform stage, else ``"spectrogram"``."""
+        return "spectrogram" if self.waveform is None else "waveform"
+
+    @property
+    def spectral(self) -> Spectral:
+        return self.front.spectral
+
+    @property
+    def bins(self) -> int:
+        return self.front.bins
+
+    @property
+    def spectrogram_stage(self) -> bool:
+        """Whether a spectrogram is optimised (and reconstructed by Griffin-Lim): always in
+        the spectrogram domain, and in the waveform domain when it starts from Griffin-Lim."""
+        return self.waveform is None or self.waveform.init == "griffin-lim"
+
+    def budget(self, stage: str) -> int:
+        """Iterations of a stage (``"spectrogram"``, ``"waveform"``): 0 for one the run does
+        not have; the waveform stage's default is as many as ``iterations``."""
+        if stage == "spectrogram":
+            return self.optim.iterations if self.spectrogram_stage else 0
+        if self.waveform is None:
+            return 0
+        return self.optim.iterations if self.waveform.iterations is None \
+            else self.waveform.iterations
+
+    def filters_of(self, stage: str) -> int:
+        """Filters per width of a stage's network: ``filters``, or the waveform stage's own
+        ``waveform_filters``."""
+        if stage == "waveform" and self.waveform is not None and \
+                self.waveform.filters is not None:
+            return self.waveform.filters
+        return self.features.filters
+
+    @property
+    def autocorr_lags(self) -> int:
+        """The autocorrelation term's longest lag in frames, at least 1."""
+        return max(1, int(round(self.objective.autocorr_seconds * self.front.sample_rate
+                                / self.front.hop)))
+
+    @property
+    def overlap(self) -> int:
+        """Frames shared by consecutive windows: ``overlap_frames``, raised if needed to the
+        widest kernel plus 16 frames and to the frames one STFT frame's samples touch plus 8
+        (the crossfade of Griffin-Lim blocks needs an interior)."""
+        return max(self.windows.overlap_frames, self.features.receptive_frames + 16,
+                   self.front.n_fft // self.front.hop + 8)
+
     @property
     def min_samples(self) -> int:
         """Shortest signal (at the working rate) with ``receptive_frames`` centred frames."""
-        return (self.receptive_frames - 1) * self.hop
-
-    def replace(self, **changes: object) -> "AudioStyleConfig":
-        """A copy with some fields changed (``None`` values are ignored)."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        return (self.features.receptive_frames - 1) * self.front.hop
 
 
-# Presets: "default" is the reference's setting in both modes. "fast" optimises the samples
-# themselves (domain="waveform", no Griffin-Lim): a transfer from the content's samples, a
-# texture from noise with the rhythm term (autocorr_weight 30, which keeps the style's onset
-# period). "best" is the refinement: the reference's spectrogram stage (300 iterations) and
-# Griffin-Lim, then 150 iterations on the samples, which removes what Griffin-Lim lost; a
-# transfer's samples are optimised on a network of 8192 filters (refine_filters) at content
-# weight 0.045, a texture adds the rhythm term.
-# Chosen by measurement (benchmarks/bench_audio_curves.py: the held-out measures of one run's
-# samples every 50 iterations and of the written file; 10 s content and textures, full
-# settings, 2 CPU cores, 2026-11-28; held-out style distance / gap closed / content distance):
-# * the reference (spectrogram stage, Griffin-Lim): speech -> piano 0.584 / 0.11 / 0.637;
-#   guitar -> strings 0.142 / 0.82 / 0.680; the examples 0.156 / 0.76 / 0.757; drum texture
-#   0.507 (onset period 0.975 s, the style's 1.207 s); music texture 0.188 (1.231 s; 0.906 s).
-# * the samples from the content ("best" before 0d43bc5, 600 iterations, weight 0.01):
-#   0.099 / 0.85 / 0.626; 0.063 / 0.92 / 0.743; 0.055 / 0.92 / 0.779, in 1.8-2.1x the
-#   reference's time: it keeps less of the content than the reference on two of the three.
-#   From noise, or with weights 0.03 and 0.1, guitar -> strings stayed on that trade
-#   (0.93 / 0.737; 0.81 / 0.716; 0.77 / 0.634).
-# * the refinement, guitar -> strings, by content weight (gap closed / content distance after
-#   50 and 150 waveform iterations): 0.01: 0.945 / 0.716, 0.948 / 0.715 (300 iterations);
-#   0.03: 0.923 / 0.688, 0.925 / 0.687; 0.04: 0.914 / 0.677 after 100, 0.915 / 0.677; 0.1:
-#   0.855 / 0.625, 0.861 / 0.628. The refinement's trade is better than the samples-from-
-#   content one (0.925 / 0.687 against 0.920 / 0.743), and flat after 50-100 iterations.
-#   Griffin-Lim from the content's phase before the refinement: the same (0.925 / 0.687);
-#   the spectrogram stage from the content's spectrogram: 0.918 / 0.683.
-#   A content weight per stage (spectrogram / waveform) moves along the same trade:
-#   0.01 / 0.05: 0.920 / 0.682; 0.01 / 0.1: 0.891 / 0.656 (0.03 / 0.03: 0.925 / 0.687).
-#   8192 filters (weight 0.03): 0.935 / 0.691 in 775 s, 2.6x the 4096 filters' time.
-#   8192 filters in the waveform stage only (refine_filters; from one Griffin-Lim start of a
-#   spectrogram stage at 4096 filters and weight 0.03; the samples as optimised): weight
-#   0.035: 0.932 / 0.688, 0.045: 0.927 / 0.681, against 4096 filters at 0.035: 0.922 /
-#   0.683: more filters lift the trade itself, at about twice the waveform stage's time.
-#   One weight in both stages, bench_audio_quality.py in full mode (2026-11-28; 46f6b3e,
-#   88ec989): 0.05: 0.918 / 0.674 in 433 s, exactly 0.100 more of the gap than the
-#   reference's 0.818 / 0.680 (194 s, same session); 0.045: 0.923 / 0.678 in 449 s (2.3x):
-#   "best".
-# * the refinement at weight 0.03 on the other transfers: speech -> piano 0.125 / 0.81 /
-#   0.535, the examples 0.064 / 0.90 / 0.707; textures (weight 30 rhythm term): drums 0.033,
-#   1.207 s; music 0.034, 0.441 s (the composed beat is 0.451 s, 133 bpm; the style's onset
-#   autocorrelation read at hop 512 peaks at two beats, 0.906 s, with 91% of that peak at
-#   0.441 s). A rhythm term of weight 100 or 300 on the music: still 0.441 s, held-out
-#   0.037, 0.051. Read with quality.onset_period as fixed on 2026-11-28 (hop 128, the first
-#   near-highest peak; bench_audio_quality.py in full mode, bb88480): the styles' periods are
-#   1.202 s and 0.453 s; best keeps them (1.202 s, 0.441 s: 2.6% off), the reference does
-#   not (0.981 s, 1.207 s); best's texture rows are unchanged (0.033, 0.034).
-#   bench_audio_quality.py in full mode on that preset (0d43bc5): the same figures, 195-298 s,
-#   1.2-1.4x the reference's time; guitar -> strings misses the content by 0.007.
-#   The preset now (8192 filters on the samples, weight 0.045; 88ec989, same run as the
-#   reference's rows): speech -> piano 0.129 / 0.81 / 0.504 in 454 s (2.3x the reference's
-#   197 s), the examples 0.066 / 0.90 / 0.692 in 294 s (2.2x 131 s), guitar -> strings
-#   0.060 / 0.92 / 0.678 in 448 s (2.3x 194 s); the 48 kHz stereo guitar, per channel:
-#   0.060 / 0.924 / 0.678 in 896 s against the reference's 0.135 / 0.828 / 0.679 in 393 s
-#   (2.3x), 0.096 more of the gap. That reference figure was flattered by the resampler
-#   (before f51ab3a, audiostyle.audio.RESAMPLE_FILTER): its soft filter took 3-5 dB off the
-#   written 48 kHz file's top band on the way back to 22050 Hz, where the reference has
-#   Griffin-Lim's hiss and the strings have nothing. With the flat filter (f51ab3a, one run,
-#   2026-11-28): reference 0.145 / 0.816 / 0.679 in 386 s, best 0.061 / 0.923 / 0.678 in
-#   980 s (2.5x): 0.107 more of the gap; fast 0.443 / 0.437 / 0.630 in 44 s. The whole
-#   table again in one run (c769aab): every figure the same, best 1.5-2.3x the reference's
-#   time (stereo 885 s against 389 s).
-#   More filters on the samples stop paying at 8192: from one Griffin-Lim start (mono
-#   guitar -> strings, weight 0.045, the samples as optimised) 12288 filters gave 0.930 /
-#   0.683 in 442 s against 8192's 0.927 / 0.681 in 246 s: the same trade.
-# * before the soft limiter of the waveform stage (audiostyle.audio.soft_limit) the
-#   refinement of a loud Griffin-Lim result was written scaled down: speech -> piano 0.086
-#   on the samples, 0.615 written; drums 0.030 and 0.158.
-# "fast": 2048 filters, 80 iterations on the samples: 10 s in 16-28 s on 2 cores; speech ->
-# piano 0.211 / 0.68 / 0.572 after 80 iterations (0.307 / 0.53 after 30, 0.194 / 0.71 after
-# 100); drums 0.254 after 80 iterations, 1.207 s.
-PRESETS: dict[str, dict[str, object]] = {
-    "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="content"),
-    "default": dict(),
-    "best": dict(iterations=300, domain="waveform", waveform_init="griffin-lim",
-                 refine_iterations=150, refine_filters=8192, content_weight=0.045),
-}
-TEXTURE_PRESETS: dict[str, dict[str, object]] = {
-    "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="noise",
-                 autocorr_weight=30.0),
-    "default": dict(),
-    "best": dict(iterations=300, domain="waveform", waveform_init="griffin-lim",
-                 refine_iterations=150, autocorr_weight=30.0),
-}
+def options() -> list[Option]:
+    """Every setting of :class:`AudioStyleConfig`, part by part, then the config's own."""
+    out: list[Option] = []
+    for name, cls in PARTS.items():
+        out += part_options(cls, name)
+    return out + part_options(AudioStyleConfig)
 
 
-ModeName = Literal["transfer", "texture"]
-_WAVEFORM_ONLY = ("waveform_init", "refine_iterations", "refine_filters")
+def grouped_options() -> Iterator[tuple[str, str, list[Option]]]:
+    """``(title, description, settings)`` of each part, for the command line's groups."""
+    for name, cls in PARTS.items():
+        yield cls.title, (cls.__doc__ or "").split("\n\n")[0].strip(), part_options(cls, name)
 
 
-def preset_config(name: str = "default", mode: ModeName = "transfer",
-                  **overrides: object) -> AudioStyleConfig:
-    """The config of a named preset for a ``mode`` (``"transfer"``: :data:`PRESETS`;
-    ``"texture"``: :data:`TEXTURE_PRESETS`), with ``overrides`` (``None`` values ignored)
-    applied. An override of ``domain`` to ``"spectrogram"`` drops the preset's waveform-stage
-    settings (``waveform_init``, ``refine_iterations``, ``refine_filters``) rather than
-    failing on them. A preset's ``refine_filters`` is a multiple of its ``filters``, and an
-    override of ``filters`` alone keeps that multiple (``best`` with ``filters=1024``: a
-    waveform stage of 2048)."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
-    if mode not in ("transfer", "texture"):
-        raise ValueError(f"mode must be 'transfer' or 'texture', got {mode!r}")
-    fields = dict((PRESETS if mode == "transfer" else TEXTURE_PRESETS)[name])
-    if overrides.get("domain") == "spectrogram":
-        fields = {k: v for k, v in fields.items() if k not in _WAVEFORM_ONLY}
-    refine, filters = fields.get("refine_filters"), overrides.get("filters")
-    if refine is not None and filters is not None and overrides.get("refine_filters") is None:
-        base = int(fields.get("filters", AudioStyleConfig.filters))  # type: ignore[arg-type]
-        fields["refine_filters"] = max(1, int(refine) * int(filters) // base)  # type: ignore
-    fields.update({k: v for k, v in overrides.items() if v is not None})
-    return AudioStyleConfig(**fields)  # type: ignore[arg-type]
+_OPTIONS = {o.name: o for o in options()}
 
-
-__all__ = ["AudioStyleConfig", "DomainName", "InitName", "ModeName", "PRESETS", "PRESET_NAMES",
-           "PresetName", "TEXTURE_PRESETS", "WaveformInitName", "preset_config"]
+__all__ = ["AudioStyleConfig", "DomainName", "Features", "FrontEnd", "InitName", "MODES",
+           "ModeName", "Objective", "Optimisation", "Option", "PARTS", "Reconstruction",
+           "WaveformInitName", "WaveformStage", "Windows", "grouped_options", "option",
+           "options"]

@@ -88,6 +88,11 @@ class RandomConvBank(nn.Module):
         """Frames the widest layer needs."""
         return max(self.kernel_widths)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are."""
+        return self.weight(self.kernel_widths[0]).device
+
     def weight(self, width: int) -> Tensor:
         """Weights of one width, ``(filters, bins, width)``."""
         return getattr(self, f"weight_{width}")

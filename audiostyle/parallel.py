@@ -5,13 +5,12 @@ target, so each process of a ``torch.distributed`` group optimises its share (wi
 goes to rank ``i % world``), rank 0 gathers the optimised windows, joins them, runs
 Griffin-Lim and writes. Two ways in, one code path:
 
-* Started N times by torchrun: the CLI calls :func:`init_from_env`, which joins the group
-  torchrun describes (NCCL on GPUs, gloo on the CPU).
+* Started N times by torchrun: the CLI calls :func:`join`, which joins the group torchrun
+  describes (NCCL on GPUs, gloo on the CPU; :mod:`shared.distributed`).
 * Given a list of devices (``cuda:0,cuda:1``): the CLI starts one process per device
   (:func:`spawn`) that do the same.
 
-Every window draws its noise from its own seeded stream
-(:func:`audiostyle.windows.window_generator`), so the result does not depend on how many
+Every window draws its noise from its own seeded stream (:class:`audiostyle.stages.Noise`), so the result does not depend on how many
 processes share the work. Texture synthesis chains its windows (each continues the last),
 so it runs on rank 0 alone; the other ranks wait.
 """
@@ -26,6 +25,9 @@ from typing import Any, Callable, Optional, Sequence
 
 import torch
 import torch.distributed as dist
+
+from shared import select_device
+from shared.distributed import join_torchrun_group, leave_group
 
 
 @dataclass(frozen=True)
@@ -70,42 +72,12 @@ def current() -> Workers:
     return Workers()
 
 
-def init_from_env(device: str) -> tuple[Workers, str]:
-    """Join the group described by torchrun's environment (``RANK``, ``WORLD_SIZE``,
-    ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``), if any.
-
-    Args:
-        device: The requested device; ``"auto"`` or ``"cuda"`` become ``cuda:<LOCAL_RANK>``
-            when CUDA is available, otherwise the CPU.
-
-    Returns:
-        The :class:`Workers` and this rank's device.
-    """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return Workers(), device
-    local = int(os.environ.get("LOCAL_RANK", os.environ.get("RANK", "0")))
-    if device in ("auto", "cuda") and torch.cuda.is_available():
-        device = f"cuda:{local}"
-    elif device == "auto":
-        device = "cpu"
-    backend = "nccl" if device.startswith("cuda") else "gloo"
-    if device.startswith("cuda"):
-        torch.cuda.set_device(torch.device(device))
-    if not dist.is_initialized():
-        dist.init_process_group(backend)
-    return current(), device
-
-
-def leave() -> None:
-    """Leave the torch.distributed group, if this process is in one.
-
-    Every rank must do this before it exits: a gloo group still alive at interpreter exit
-    destroys its worker threads unjoined and the process aborts ("terminate called without
-    an active exception", SIGABRT; seen in about one torchrun run in ten).
-    """
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+def join(device: str) -> tuple[Workers, str]:
+    """Join the group described by torchrun's environment, if any
+    (:func:`shared.distributed.join_torchrun_group`). Returns this process's
+    :class:`Workers` and its device."""
+    place, device = join_torchrun_group(device)
+    return Workers(place.rank, place.world_size), device
 
 
 def parse_devices(text: str) -> list[str]:
@@ -114,8 +86,6 @@ def parse_devices(text: str) -> list[str]:
 
     Raises ValueError (naming ``devices``) for an empty entry or a device that is not there.
     """
-    from shared import select_device
-
     names = [n.strip() for n in str(text).split(",")]
     if len(names) > 1 and not all(names):
         raise ValueError(f"devices must be names separated by commas, got {text!r}")
@@ -140,11 +110,11 @@ def _child(rank: int, devices: Sequence[str], port: int, target: Callable[[str],
     if devices[rank] == "cpu":  # share the cores instead of oversubscribing them
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // len(devices)))
     try:
-        init_from_env(devices[rank])
+        join(devices[rank])
         code = target(devices[rank])
     finally:
         codes[rank] = code
-        leave()
+        leave_group()
 
 
 def spawn(target: Callable[[str], int], devices: Sequence[str]) -> int:
@@ -172,4 +142,4 @@ def spawn(target: Callable[[str], int], devices: Sequence[str]) -> int:
     return first if first != 0 else next((c for c in codes if c != 0), 0)
 
 
-__all__ = ["Workers", "current", "free_port", "init_from_env", "leave", "parse_devices", "spawn"]
+__all__ = ["Workers", "current", "free_port", "join", "parse_devices", "spawn"]

@@ -27,10 +27,10 @@ from torch import Tensor
 
 from shared import blend_grams, normalize_blend_weights
 
-from .audio import downmix, resample
+from .dsp import downmix, resample
 from .network import RandomConvBank
 from .spectral import log_spectrogram
-from .transfer import chunked_grams
+from .targets import chunked_grams
 
 HELDOUT_RATE = 22050  # the measures' fixed front end: the reference's
 HELDOUT_N_FFT = 2048

@@ -20,7 +20,8 @@ import soundfile as sf
 import torch
 from torch import Tensor
 
-from .audio import BLOCK, AudioClip, ResamplePlan, block_bar, check_audio_path, load_audio
+from .audio import AudioClip, check_audio_path, load_audio
+from .dsp import BLOCK, ResamplePlan, block_bar, downmix, resample
 
 
 @dataclass(frozen=True, eq=False)
@@ -224,10 +225,21 @@ def working_view(source: Source, rate: int, mono: bool
     memory, a :class:`ResampledFile` for a file read on demand."""
     if isinstance(source, AudioFile):
         return ResampledFile(source, rate, mono)
-    from .audio import downmix, resample
-
     return resample(downmix(source.samples) if mono else source.samples, source.sample_rate,
                     rate)
 
 
-__all__ = ["AudioFile", "ResampledFile", "Source", "open_audio", "working_view"]
+def check_length(source: Source, min_samples: int, sample_rate: int, what: str) -> None:
+    """Raise ``ValueError`` when ``source`` (a clip in memory or a file read on demand)
+    resampled to ``sample_rate`` is shorter than ``min_samples`` (the network's receptive
+    field)."""
+    samples = math.floor(source.frames * sample_rate / source.sample_rate)
+    if samples < min_samples:
+        raise ValueError(
+            f"{source.name}: the {what} is {source.seconds:.3f} s long, shorter than the "
+            f"network's receptive field of {min_samples / sample_rate:.3f} s; use a longer clip "
+            "or smaller kernel_widths or hop"
+        )
+
+
+__all__ = ["AudioFile", "ResampledFile", "Source", "check_length", "open_audio", "working_view"]

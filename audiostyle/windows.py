@@ -1,33 +1,27 @@
-"""Audio of any length in bounded memory: optimise and reconstruct in overlapping windows.
+"""Audio of any length in bounded memory: the stages in overlapping windows.
 
-A spectrogram longer than ``config.window_frames`` is cut into windows of at most that many
-frames, consecutive windows sharing at least ``config.overlap`` (more than the widest
-receptive field, and than the frames one STFT frame's samples touch). Memory is then that of
-one window (features, L-BFGS memory, Griffin-Lim state), whatever the length; the full
+A spectrogram longer than ``window_frames`` is cut into windows of at most that many frames
+(:func:`plan_windows`), consecutive windows sharing at least ``config.overlap`` (more than the
+widest receptive field, and than the frames one STFT frame's samples touch). Memory is then
+that of one window (features, L-BFGS memory, Griffin-Lim state), whatever the length; the full
 spectrogram and waveform are the only whole-length arrays, on the CPU.
 
-* **Style transfer**: each window is optimised on its own, with the one global style target
-  and its own content target (the content's frames of that window), so windows can run on
-  different processes and devices (:mod:`audiostyle.parallel`). The optimised log
-  spectrograms are joined with linear crossfades over the overlaps (:func:`join_windows`).
-* **Texture synthesis**: windows are chained; each continues the previous one behind a few
-  of its frames held fixed (``prefix`` of :func:`audiostyle.transfer.optimise_spectrogram`;
-  see :func:`texture_windows`), so the texture flows across the joins.
+* **Style transfer** (:func:`join_transfer`): each window is optimised on its own, with the
+  one global style target and its own content target (the content's frames of that window),
+  so windows can run on different processes and devices (:mod:`audiostyle.parallel`). The
+  optimised log spectrograms are joined with linear crossfades over the overlaps
+  (:class:`Crossfade`).
+* **Texture synthesis** (:func:`texture_windows`): windows are chained; each continues the
+  previous one behind a few of its frames held fixed, so the texture flows across the joins.
 * **Griffin-Lim** runs in blocks of the same plan (:func:`griffin_lim_blocks`): each block
-  starts with the previous block's final phase on the overlap frames and holds it there,
-  so in the overlap's interior both blocks give the same samples and the crossfade between
-  them is exact.
-* **The waveform stage** (``domain="waveform"``) is chained over the samples the same way
-  (:func:`refine_windows`).
+  starts with the previous block's final phase on the overlap frames and holds it there, so in
+  the overlap's interior both blocks give the same samples and the crossfade is exact.
+* **The waveform stage** is chained over the samples the same way (:func:`refine_windows`).
 
-Measured: the spectral flux at every join stays below the file's 99th percentile (speech and
-music, transfer and texture, both domains; ``tests/audiostyle/test_windows.py``); windows of
-512 to 2048 frames give the same held-out quality as one piece (see ``window_frames`` in
-:mod:`audiostyle.config`); an hour of 44.1 kHz stereo content with a 30-minute style peaks at
-3.88 GB at the ``fast`` preset (``benchmarks/bench_long_audio.py``, 1 iteration).
-
-A spectrogram of one window takes :func:`audiostyle.transfer.synthesize_channel`, the path
-of short inputs, unchanged (bit-identical results).
+A plan of one window is a short input: :func:`join_transfer` and :func:`texture_windows` then
+run the reference's whole-clip optimisation (:mod:`audiostyle.pipeline` takes the whole-clip
+reconstruction and waveform stage for it). The joins' spectral flux and the windows' held-out
+quality are measured in ``docs/long-audio.md``.
 """
 
 from __future__ import annotations
@@ -39,18 +33,14 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import Tensor
 
-from shared import OptimResult, optimize
+from shared import OptimResult
 
-from .audio import soft_limit, soft_limit_start
 from .config import AudioStyleConfig
-from .network import RandomConvBank
-from .parallel import Workers, current
+from .dsp import soft_limit, soft_limit_start
 from .pghi import pghi
-from .transfer import (WAVEFORM_EPS, AudioResult, Channel, Tally, WaveformStage, _optim,
-                       _result, build_network, build_objective, each_channel,
-                       optimise_spectrogram, start_spectrogram, waveform_network,
-                       waveform_stage)
 from .spectral import Spectral, log_to_magnitude
+from .stages import (ChannelJob, Noise, Run, optimise_spectrogram, optimise_waveform,
+                     start_spectrogram)
 
 Span = tuple[int, int]
 
@@ -124,17 +114,12 @@ def join_windows(parts: Sequence[Tensor], spans: Sequence[Span]) -> Tensor:
 
 def content_frames(content_wave: Tensor, span: Span, config: AudioStyleConfig) -> Tensor:
     """The content's log spectrogram over the frames ``span``: ``(1, F, stop - start)``,
-    equal to those frames of the whole content's (:func:`audiostyle.spectral.stft_frames`)."""
+    equal to those frames of the whole content's (:func:`audiostyle.spectral.stft_frames`;
+    the whole content's own when ``span`` covers it)."""
     a, b = span
+    if a == 0 and b == config.spectral.frames(content_wave.shape[-1]):
+        return config.spectral.log(content_wave)
     return config.spectral.log_frames(content_wave, a, b)
-
-
-def window_generator(seed: int, index: int) -> torch.Generator:
-    """The random stream of window ``index``: the same whichever process or device optimises
-    it, so a spread run equals a one-process run, and the same for every channel, so the
-    channels of a stereo result start alike and stay coherent (see
-    :func:`audiostyle.transfer.channel_generator`)."""
-    return torch.Generator().manual_seed(seed * 1_000_003 + index + 1)
 
 
 @dataclass
@@ -165,6 +150,7 @@ def griffin_lim_blocks(
     device: torch.device,
     content_wave: Optional[Tensor] = None,
     progress: Optional[Callable[[int], None]] = None,
+    noise: Optional[Noise] = None,
 ) -> tuple[Tensor, float]:
     """Griffin-Lim of a long log spectrogram ``(1, F, T)`` (CPU) in the blocks of
     :func:`plan_windows`, at the level ``config.level`` asks for.
@@ -174,29 +160,33 @@ def griffin_lim_blocks(
     crossfaded over the overlap's interior, away from the samples that the overlap's
     first and last frames share with frames outside it.
 
+    Block ``i`` draws its random phase from window ``i``'s stream of ``noise`` (default: the
+    seed's :class:`audiostyle.stages.Noise` over these blocks).
+
     Returns:
         The waveform ``(1, out_samples)`` on the CPU and its spectral convergence.
     """
-    frames, hop, n_fft, spectral = spec.shape[-1], config.hop, config.n_fft, config.spectral
-    spans = plan_windows(frames, config.window_frames, config.overlap)
+    frames, spectral = spec.shape[-1], config.spectral
+    hop, n_fft, rec = config.front.hop, config.front.n_fft, config.reconstruction
+    spans = plan_windows(frames, config.windows.window_frames, config.overlap)
+    noise = noise or Noise(config.seed, len(spans))
     out = torch.zeros(1, out_samples)
     held: Optional[Tensor] = None  # (1, F, overlap) phase of the previous block's last frames
     edge = n_fft // 2 + hop  # samples at each end of an overlap that other frames touch
     prev_stop = 0
     for i, (a, b) in enumerate(spans):
         mag = log_to_magnitude(spec[..., a:b]).to(device)  # (1, F, n)
-        start = (torch.rand(mag.shape, generator=window_generator(config.seed, i))
-                 * 2 - 1) * math.pi  # (1, F, n)
-        if config.phase_init == "content" and content_wave is not None:
+        start = (torch.rand(mag.shape, generator=noise.window(i)) * 2 - 1) * math.pi  # (1, F, n)
+        if rec.phase_init == "content" and content_wave is not None:
             start = spectral.frames_of(content_wave, a, b).angle().cpu()
-        elif config.phase_init == "pghi":
+        elif rec.phase_init == "pghi":
             start = pghi(mag.cpu(), n_fft, hop)  # (1, F, n)
         fixed = 0
         if held is not None:
             fixed = prev_stop - a
             start[..., :fixed] = held[..., -fixed:]
         lo, hi = a * hop, min((b - 1) * hop, out_samples) if b < frames else out_samples
-        angles = spectral.griffin_lim_phase(mag, config.griffin_lim_iters, config.momentum,
+        angles = spectral.griffin_lim_phase(mag, rec.griffin_lim_iters, rec.momentum,
                                             length=hi - lo, init_phase=start.to(device),
                                             fixed_frames=fixed)  # (1, F, n) unit complex
         wave = spectral.inverse(mag * angles, hi - lo).cpu()  # (1, hi - lo)
@@ -218,7 +208,7 @@ def _level(wave: Tensor, spec: Tensor, config: AudioStyleConfig) -> tuple[Tensor
     """``wave`` ``(1, N)`` at the optimised level (``config.level="optimised"``) and its
     spectral convergence against ``spec`` ``(1, F, T)``, both summed block by block."""
     sums = BlockSums()
-    for a, b in blocks(spec.shape[-1], config.window_frames):
+    for a, b in blocks(spec.shape[-1], config.windows.window_frames):
         target = log_to_magnitude(spec[..., a:b])  # (1, F, n)
         rebuilt = config.spectral.frames_of(wave, a, b).abs()  # (1, F, n)
         sums.target += float(target.double().square().sum())
@@ -275,60 +265,60 @@ def combine_results(results: Sequence[OptimResult], variable: Tensor) -> OptimRe
         restarts=sum(r.restarts for r in results), seconds=sum(r.seconds for r in results))
 
 
-def transfer_windows(net: RandomConvBank, targets: dict[str, Tensor], content_wave: Tensor,
-                     spans: Sequence[Span], mine: Sequence[int], config: AudioStyleConfig,
-                     tally: Tally, quiet: bool, desc: str,
-                     tick: Callable[[int], None],
-                     keep: Callable[[int, Tensor], None]) -> dict[int, OptimResult]:
-    """Optimise the windows ``mine`` of a style transfer, each on its own: the global style
-    Grams ``targets``, the content's frames of that window as its content target and (with
-    ``init="content"``) its start.
 
-    Args:
-        content_wave: This channel of the content ``(1, N)`` on the network's device.
-        spans: Every window of the channel (:func:`plan_windows`); ``mine`` the indices to
-            optimise here.
-        keep: Called as ``keep(index, log spectrogram (1, F, n) on the CPU)`` with each
-            window optimised (the interrupted one at its best).
+
+def window_desc(desc: str, i: int, count: int) -> str:
+    """The progress label of window ``i`` of ``count`` (``desc`` itself for one window)."""
+    return desc if count == 1 else f"{desc} window {i + 1}/{count}"
+
+
+def run_plan(run: Run) -> list[Span]:
+    """The windows of the run's spectrogram (:func:`plan_windows`)."""
+    return plan_windows(run.frames, run.config.windows.window_frames, run.config.overlap)
+
+
+def transfer_windows(run: Run, job: ChannelJob, spans: Sequence[Span], mine: Sequence[int],
+                     keep: Callable[[int, Tensor], None]) -> dict[int, OptimResult]:
+    """Optimise the windows ``mine`` of a style transfer's channel, each on its own: the
+    global style Grams, the content's frames of that window as its content target and (with
+    ``init="content"``) its start. ``keep(index, log spectrogram (1, F, n) on the CPU)`` takes
+    each window optimised (the interrupted one at its best).
 
     Returns:
         ``{index: OptimResult}`` (its ``variable`` released) of the windows done; after
         Ctrl-C, those done so far.
     """
-    device = content_wave.device
     done: dict[int, OptimResult] = {}
+    assert job.content is not None
     for i in mine:
         a, b = spans[i]
-        with tally.timed("features"):
-            content_spec = content_frames(content_wave, spans[i], config)  # (1, F, n)
-            objective = build_objective(net, targets, content_spec, config)
-            x0 = start_spectrogram(content_spec, b - a, config,
-                                   window_generator(config.seed, i), device)
-        result = optimise_spectrogram(net, objective, x0, config, quiet,
-                                      f"{desc} window {i + 1}/{len(spans)}")
-        tally.add("spectrogram", result)
+        with run.tally.timed("features"):
+            content_spec = content_frames(job.content, spans[i], run.config)  # (1, F, n)
+        objective = run.objective("spectrogram", job, content_spec)
+        x0 = start_spectrogram(run, job, content_spec, b - a, window=i)
+        result = optimise_spectrogram(run, job, objective, x0,
+                                      window_desc(job.desc, i, len(spans)), window=i)
         keep(i, result.variable.detach().cpu())
         result.variable = torch.empty(0)
         done[i] = result
-        tick(1)
+        run.tick(1)
         if result.interrupted:
             break
     return done
 
 
-def _join_transfer(net: RandomConvBank, targets: dict[str, Tensor], content_wave: Tensor,
-                   spans: Sequence[Span], config: AudioStyleConfig, tally: Tally,
-                   workers: Workers, quiet: bool, desc: str, tick: Callable[[int], None]
-                   ) -> tuple[Optional[Tensor], Optional[OptimResult], bool]:
-    """A transfer channel's windows, shared between the ranks, joined on rank 0 (windows
-    not optimised after Ctrl-C take the content's own frames). Returns its log spectrogram
-    ``(1, F, T)`` and combined :class:`shared.OptimResult` on rank 0 (None, None on the
-    others) and whether Ctrl-C stopped any rank."""
-    fade = Crossfade(spans, config.bins)
+def join_transfer(run: Run, job: ChannelJob, spans: Sequence[Span]
+                  ) -> tuple[Optional[Tensor], Optional[OptimResult], bool]:
+    """A transfer channel's windows, shared between the ranks (window ``i`` on rank
+    ``i % world``), joined on rank 0; windows not optimised after Ctrl-C take the content's
+    own frames. Returns the log spectrogram ``(1, F, T)`` (CPU) and the combined
+    :class:`shared.OptimResult` on rank 0 (None, None on the others) and whether Ctrl-C
+    stopped any rank."""
+    workers = run.workers
+    fade = Crossfade(spans, run.config.bins) if len(spans) > 1 else None
     parts: dict[int, Tensor] = {}  # kept for rank 0 when the work is shared
-    keep = fade.add if workers.world == 1 else parts.__setitem__
-    done = transfer_windows(net, targets, content_wave, spans, workers.share(len(spans)),
-                            config, tally, quiet, desc, tick, keep)
+    keep = fade.add if fade is not None and workers.world == 1 else parts.__setitem__
+    done = transfer_windows(run, job, spans, workers.share(len(spans)), keep)
     stopped = workers.any(any(r.interrupted for r in done.values()))
     gathered = workers.gather((parts, done))
     if gathered is None:
@@ -336,121 +326,82 @@ def _join_transfer(net: RandomConvBank, targets: dict[str, Tensor], content_wave
     results = dict(done)
     for their_parts, their_done in gathered:
         for i, part in their_parts.items():
-            fade.add(i, part)
+            fade.add(i, part) if fade is not None else parts.__setitem__(i, part)
         for i, r in their_done.items():
             if i not in done:  # another rank's window: its counts, not its time
-                tally.add("spectrogram", r, wall=False)
+                run.tally.add("spectrogram", r, wall=False)
                 results[i] = r
-    for i, span in enumerate(spans):
-        if i not in fade.added:
-            fade.add(i, content_frames(content_wave, span, config).cpu())
-    spec = fade.result()
+    if fade is None:
+        spec = parts[0]
+    else:
+        for i, span in enumerate(spans):
+            if i not in fade.added:
+                fade.add(i, content_frames(job.content, span, run.config).cpu())
+        spec = fade.result()
     return spec, combine_results([results[i] for i in sorted(results)], spec), stopped
 
 
-def texture_windows(net: RandomConvBank, targets: dict[str, Tensor], frames: int,
-                    config: AudioStyleConfig, tally: Tally, quiet: bool,
-                    desc: str, tick: Callable[[int], None]) -> tuple[Tensor, OptimResult]:
-    """A texture of ``frames`` frames in chained windows. Returns the log spectrogram
-    ``(1, F, frames)`` (CPU; frames after a Ctrl-C stay 0, silence) and the combined
-    :class:`shared.OptimResult`.
+def texture_windows(run: Run, job: ChannelJob,
+                    spans: Sequence[Span]) -> tuple[Tensor, OptimResult]:
+    """A texture channel in chained windows. Returns the log spectrogram ``(1, F, frames)``
+    (CPU; frames after a Ctrl-C stay 0, silence) and the combined :class:`shared.OptimResult`.
 
     The first window is the reference's texture synthesis. Each later window optimises its
     new frames together with the previous window's last ``k - 1`` frames (``k`` the widest
     kernel: fewer kernel positions covered them, so they are the least settled), behind
-    ``k - 1`` fixed frames before those, so that every kernel position sees new material
-    and the texture continues across the join. Its new frames start as frames drawn at
-    random from the texture made so far (plus the reference's noise), not from noise alone:
-    Gram matching lets a few loud frames stand in for many silent ones, and new frames
-    starting near silence beside frames already at the style's level stayed near silence
-    (measured, 8 s textures of the example music and speech, 1024/256 STFT, 128 filters,
-    30 iterations, windows of 256 frames: from noise, stretches of 30+ frames at 1/30 of
-    the level and a spectral flux at the joins 1.3-1.5x the file's 99th percentile; from
-    drawn frames, an even level, joins below the 99th percentile, and each window's final
-    loss 0.2-0.3 against 2.1 for the first).
+    ``k - 1`` fixed frames before those, so that every kernel position sees new material and
+    the texture continues across the join. Its new frames start as frames drawn at random
+    from the texture made so far (plus the reference's noise), not from noise alone: Gram
+    matching lets a few loud frames stand in for many silent ones, and new frames starting
+    near silence beside frames already at the style's level stayed near silence
+    (``docs/long-audio.md``).
     """
-    device = net.weight(net.kernel_widths[0]).device
-    spans = plan_windows(frames, config.window_frames, config.overlap)
-    spec = torch.zeros(1, config.bins, frames)
-    objective = build_objective(net, targets, None, config)
+    config, device = run.config, run.device
+    width = run.nets["spectrogram"].receptive_frames
+    spec = torch.zeros(1, config.bins, run.frames)
+    objective = run.objective("spectrogram", job, None)
     results: list[OptimResult] = []
     made = 0  # frames synthesised so far
     for i, (a, b) in enumerate(spans):
-        # Re-optimise the previous window's last `redo` frames (an edge: fewer kernel
-        # positions covered them) with the new ones, behind `context` fixed frames: just
-        # enough that every kernel position touches a frame being optimised, so the Grams
-        # are those of the new material (a long fixed prefix would already match the style
-        # and leave the new frames with vanishing gradients).
-        redo = min(made - a, net.receptive_frames - 1) if made > a else 0
+        # Re-optimise the previous window's last `redo` frames with the new ones, behind
+        # `context` fixed frames: just enough that every kernel position touches a frame
+        # being optimised (a long fixed prefix would already match the style and leave the
+        # new frames with vanishing gradients).
+        redo = min(made - a, width - 1) if made > a else 0
         keep = made - redo  # frames before `keep` are fixed
-        context = min(keep, net.receptive_frames - 1) if made > a else 0
+        context = min(keep, width - 1) if made > a else 0
         prefix = spec[..., keep - context:keep].to(device) if context else None
-        x0 = start_spectrogram(None, b - made, config,
-                               window_generator(config.seed, i), device)
+        x0 = start_spectrogram(run, job, None, b - made, window=i)
         if made > a:  # new frames start as frames drawn at random from the texture so far
-            idx = torch.randint(0, made, (b - made,),
-                                generator=window_generator(config.seed, len(spans) + i))
+            idx = torch.randint(0, made, (b - made,), generator=job.noise.draws(i))
             x0 = x0 + spec[..., idx].to(device)  # (1, F, b - made)
         if redo:
             x0 = torch.cat([spec[..., keep:made].to(device), x0], dim=-1)  # (1, F, b - keep)
-        result = optimise_spectrogram(net, objective, x0, config, quiet,
-                                      f"{desc} window {i + 1}/{len(spans)}", prefix=prefix)
-        tally.add("spectrogram", result)
+        result = optimise_spectrogram(run, job, objective, x0,
+                                      window_desc(job.desc, i, len(spans)), prefix, window=i)
         results.append(result)
         spec[..., keep:b] = result.variable.detach().cpu()
         result.variable = torch.empty(0)  # held in `spec`
         made = b
-        tick(1)
+        run.tick(1)
         if result.interrupted:
             break
     return spec, combine_results(results, spec)
 
 
-def _spectrogram_windows(net: RandomConvBank, targets: dict[str, Tensor],
-                         content_wave: Optional[Tensor], frames: int, out_samples: int,
-                         config: AudioStyleConfig, tally: Tally, workers: Workers,
-                         quiet: bool, desc: str, tick: Callable[[int], None]
-                         ) -> tuple[Optional[Tensor], Optional[Tensor], Optional[OptimResult],
-                                    bool]:
-    """The spectrogram stage in windows: optimise (this rank's share of a transfer's windows;
-    a texture's chain on rank 0), gather on rank 0, join, reconstruct in blocks. Returns
-    the log spectrogram ``(1, F, T)``, the waveform ``(1, N)`` (CPU) and the combined
-    :class:`shared.OptimResult` on rank 0 (None on the others) and whether Ctrl-C stopped
-    any rank."""
-    device = net.weight(net.kernel_widths[0]).device
-    if content_wave is not None:
-        spans = plan_windows(frames, config.window_frames, config.overlap)
-        spec, result, stopped = _join_transfer(net, targets, content_wave, spans, config,
-                                               tally, workers, quiet, desc, tick)
-        if spec is None or result is None:
-            return None, None, None, stopped
-    elif workers.leader:
-        spec, result = texture_windows(net, targets, frames, config, tally, quiet,
-                                       desc, tick)
-        stopped = result.interrupted
-    else:
-        return None, None, None, False
-    with tally.timed("reconstruction"):
-        wave, convergence = griffin_lim_blocks(spec, out_samples, config, device,
-                                               content_wave, tick)
-    tally.convergences.append(convergence)
-    return spec, wave, result, stopped
-
-
-def refine_windows(net: RandomConvBank, targets: dict[str, Tensor], wave: Tensor,
-                   content_wave: Optional[Tensor], config: AudioStyleConfig, tally: Tally,
-                   quiet: bool, desc: str,
-                   tick: Callable[[int], None]) -> tuple[Tensor, OptimResult]:
-    """The waveform stage in chained windows over the samples of ``wave`` ``(1, N)`` (CPU):
-    each window optimises its samples behind fixed context samples already refined (the
-    frames of the widest kernel and one STFT frame's span), re-optimising the previous
-    window's last frames (its edge), under the global style Grams and, for a transfer, the
-    content's features over the same samples. Returns the refined waveform ``(1, N)`` (CPU)
-    and the combined :class:`shared.OptimResult`."""
-    spectral, hop = config.spectral, config.hop
-    device = net.weight(net.kernel_widths[0]).device
-    spans = plan_windows(spectral.frames(wave.shape[-1]), config.window_frames, config.overlap)
-    edge = (net.receptive_frames - 1) * hop + config.n_fft  # samples one window's edge touches
+def refine_windows(run: Run, job: ChannelJob, wave: Tensor) -> tuple[Tensor, OptimResult]:
+    """The waveform stage in chained windows over the samples of ``wave`` ``(1, N)``: each
+    window optimises its samples behind fixed context samples already refined (the frames of
+    the widest kernel and one STFT frame's span), re-optimising the previous window's last
+    frames (its edge), under the global style Grams and, for a transfer, the content's
+    features over the same samples. Returns the refined waveform ``(1, N)`` (CPU) and the
+    combined :class:`shared.OptimResult`."""
+    config, device = run.config, run.device
+    spectral, hop = config.spectral, config.front.hop
+    spans = plan_windows(spectral.frames(wave.shape[-1]), config.windows.window_frames,
+                         config.overlap)
+    edge = (run.nets["waveform"].receptive_frames - 1) * hop + config.front.n_fft
+    wave = wave.cpu()
     out, results, made = soft_limit(soft_limit_start(wave)), [], 0  # under full scale
     for i, (a, b) in enumerate(spans):
         start = 0 if i == 0 else max(a * hop, made - edge)
@@ -458,20 +409,17 @@ def refine_windows(net: RandomConvBank, targets: dict[str, Tensor], wave: Tensor
         context = max(0, start - edge)
         _level_new_samples(out, made, stop)
         prefix = out[:, context:start].to(device)  # (1, start - context), fixed
-        content_spec = (None if content_wave is None else
-                        spectral.log(content_wave[:, context:stop]))  # (1, F, n)
-        objective = build_objective(net, targets, content_spec, config)
-        result = optimize(soft_limit_start(out[:, start:stop].to(device)).contiguous(),
-                          lambda x: objective(net(spectral.log(
-                              torch.cat([prefix, soft_limit(x)], -1), WAVEFORM_EPS))),
-                          _optim(config, config.waveform_iterations, stop - start),
-                          quiet=quiet, desc=f"{desc} (waveform) window {i + 1}/{len(spans)}")
-        tally.add("waveform", result)
+        content_spec = (None if job.content is None else
+                        spectral.log(job.content[:, context:stop]))  # (1, F, n)
+        objective = run.objective("waveform", job, content_spec)
+        result = optimise_waveform(run, job, objective,
+                                   soft_limit_start(out[:, start:stop].to(device)).contiguous(),
+                                   window_desc(job.desc, i, len(spans)), prefix, window=i)
         out[:, start:stop] = soft_limit(result.variable.detach()).cpu()
         result.variable = torch.empty(0)  # held in `out`
         results.append(result)
         made = stop
-        tick(1)
+        run.tick(1)
         if result.interrupted:
             break
     return out, combine_results(results, out)
@@ -481,8 +429,7 @@ def _level_new_samples(out: Tensor, made: int, stop: int) -> None:
     """Bring samples ``made:stop`` of ``out`` ``(1, N)`` that are still far quieter than the
     refined samples before them (a noise start) to their RMS, in place: Gram matching lets
     a few loud samples stand in for many quiet ones, so new material starting near silence
-    beside refined material stayed quiet (measured, 8 s waveform texture from noise, windows
-    of 256 frames: later windows at half the first one's level, with bursts at the joins)."""
+    beside refined material stayed quiet (``docs/long-audio.md``)."""
     if made == 0:
         return
     before = out[:, max(0, made - (stop - made)):made].square().mean().sqrt()
@@ -491,90 +438,7 @@ def _level_new_samples(out: Tensor, made: int, stop: int) -> None:
         out[:, made:stop] *= before / new
 
 
-def _channel_windows(net: RandomConvBank, targets: dict[str, Tensor],
-                     content_wave: Optional[Tensor], frames: int, out_samples: int,
-                     config: AudioStyleConfig, tally: Tally, workers: Workers,
-                     quiet: bool, desc: str, tick: Callable[[int], None],
-                     stage: Optional[WaveformStage] = None) -> tuple[Optional[Channel], bool]:
-    """One channel in windows: the spectrogram stage (:func:`_spectrogram_windows`) when
-    ``config.spectrogram_stage``, then in the waveform domain the waveform stage on rank 0
-    (:func:`refine_windows`; with ``stage``'s own network and style targets when given).
-    Returns the :class:`Channel` on rank 0 (None on the others) and whether Ctrl-C stopped
-    any rank."""
-    spec = wave = result = None
-    stopped = False
-    if config.spectrogram_stage:
-        spec, wave, result, stopped = _spectrogram_windows(
-            net, targets, content_wave, frames, out_samples, config, tally, workers,
-            quiet, desc, tick)
-    elif workers.leader:  # the waveform stage from the content's samples or noise
-        wave = (content_wave.cpu() if config.waveform_init == "content" and content_wave is not None
-                else torch.randn(1, out_samples, generator=window_generator(config.seed, 0))
-                * config.init_scale)
-    if wave is None:
-        return None, stopped
-    history = [] if result is None else list(result.history)
-    if config.domain == "waveform" and not stopped:
-        wnet, wtargets = (net, targets) if stage is None else stage
-        wave, result = refine_windows(wnet, wtargets, wave, content_wave, config, tally, quiet,
-                                      desc, tick)
-        history += result.history
-        stopped = result.interrupted
-        spec = torch.cat([config.spectral.log_frames(wave, a, b) for a, b in
-                          blocks(config.spectral.frames(wave.shape[-1]), 4096)], dim=-1)
-    assert spec is not None and result is not None
-    return Channel(spec, wave, history, result), stopped
-
-
-def synthesize_windows(content: Optional[Tensor], styles: Sequence[Tensor], frames: int,
-                       out_samples: int, config: AudioStyleConfig,
-                       style_weights: Optional[Sequence[float]], device: torch.device,
-                       quiet: bool, label: str) -> AudioResult:
-    """:func:`audiostyle.transfer._synthesize` for spectrograms longer than one window
-    (spectrogram domain): per channel, :func:`transfer_windows` or :func:`texture_windows`,
-    then :func:`griffin_lim_blocks`, under one progress bar over every window and block.
-    Under a torch.distributed group (:mod:`audiostyle.parallel`) a transfer's windows are
-    shared between the ranks; rank 0 returns the result, the others a result with
-    ``leader=False`` and no samples.
-
-    After Ctrl-C the windows not yet optimised keep their place unoptimised (the content's
-    frames in a transfer, silence in a texture), and so do later channels.
-    """
-    from tqdm.auto import tqdm
-
-    workers = current()
-    quiet = quiet or not workers.leader
-    tally = Tally()
-    channels = content.shape[0] if content is not None else max(s.shape[0] for s in styles)
-    with tally.timed("features"):
-        net = build_network(config, device)
-        wnet = waveform_network(net, config, device)
-    wcache: dict[tuple[int, ...], dict[str, Tensor]] = {}
-    spans = plan_windows(frames, config.window_frames, config.overlap)
-    mine = len(workers.share(len(spans))) if content is not None else len(spans)
-    per_channel = ((mine + len(spans)) * config.spectrogram_stage  # windows, Griffin-Lim blocks
-                   + len(spans) * (config.domain == "waveform"))  # waveform windows
-    bar = tqdm(total=channels * per_channel, desc=label, unit="window",
-               disable=quiet or not workers.leader, dynamic_ncols=True, leave=False)
-    try:
-        done, stopped = each_channel(
-            content, styles, frames, out_samples, config, style_weights, net, tally, quiet,
-            label, lambda c, targets, content_wave, desc: _channel_windows(
-                net, targets, content_wave, frames, out_samples, config, tally, workers,
-                quiet, desc, bar.update,
-                waveform_stage(wnet, net, styles, c, wcache, config, style_weights, tally,
-                               quiet) if workers.leader else None))
-    finally:
-        bar.close()
-    if not workers.leader:
-        empty = torch.zeros(channels, 0)
-        return AudioResult(empty, config.sample_rate, torch.zeros(channels, config.bins, 0),
-                           [], 0.0, {}, 0, 0, None, tally.seconds, config, interrupted=stopped,
-                           leader=False)
-    return _result(done, config, tally)
-
-
-__all__ = ["BlockSums", "Crossfade", "blocks", "combine_results", "content_frames",
-           "griffin_lim_blocks", "join_windows", "plan_windows", "refine_windows",
-           "seam_flux", "spectral_flux", "synthesize_windows", "texture_windows",
-           "transfer_windows", "window_generator"]
+__all__ = ["BlockSums", "Crossfade", "Span", "blocks", "combine_results", "content_frames",
+           "griffin_lim_blocks", "join_transfer", "join_windows", "plan_windows",
+           "refine_windows", "run_plan", "seam_flux", "spectral_flux", "texture_windows",
+           "transfer_windows", "window_desc"]

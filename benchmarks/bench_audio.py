@@ -36,7 +36,7 @@ from timing import matmul_gflops  # benchmarks/timing.py
 from audiostyle import AudioStyleConfig, load_audio, preset_config
 from audiostyle.network import RandomConvBank
 from audiostyle.spectral import log_spectrogram, num_frames
-from audiostyle.transfer import style_transfer, working_signal
+from audiostyle.api import style_transfer, working_signal
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -98,14 +98,14 @@ def reference_loop(content: Path, style: Path, config: AudioStyleConfig) -> tupl
 
     def spec(path: Path) -> torch.Tensor:
         return log_spectrogram(working_signal(load_audio(path), config, False, "clip"),
-                               config.n_fft, config.hop)
+                               config.front.n_fft, config.front.hop)
 
     c, s = spec(content), spec(style)
-    net = RandomConvBank(config.bins, config.filters, config.kernel_widths, seed=config.seed)
+    net = RandomConvBank(config.bins, config.features.filters, config.features.kernel_widths, seed=config.seed)
     x0 = torch.randn(1, config.bins, c.shape[-1], generator=torch.Generator().manual_seed(
-        config.seed)) * config.init_scale
-    loss, seconds, evals, _ = scipy_reference(c, s, net.weight(config.kernel_widths[0]), x0,
-                                              config.content_weight, config.iterations)
+        config.seed)) * config.optim.init_scale
+    loss, seconds, evals, _ = scipy_reference(c, s, net.weight(config.features.kernel_widths[0]), x0,
+                                              config.objective.content_weight, config.optim.iterations)
     return loss, seconds, evals
 
 
@@ -154,18 +154,18 @@ def main() -> None:
         content, style = load_audio(content_path), load_audio(style_path)
         load_s = time.perf_counter() - t
         result = style_transfer(content, [style], config, device=device, quiet=True)
-        frames = num_frames(int(args.seconds * config.sample_rate), config.hop)
-        net = RandomConvBank(config.bins, config.filters, config.kernel_widths)
+        frames = num_frames(int(args.seconds * config.front.sample_rate), config.front.hop)
+        net = RandomConvBank(config.bins, config.features.filters, config.features.kernel_widths)
         flops = net.flops_per_evaluation(frames)
         opt_s = result.seconds["optimisation"]
         achieved = flops * result.evaluations / opt_s / 1e9
-        k = max(config.kernel_widths)
-        peak = matmul_gflops(config.filters, config.bins * k, frames - k + 1, device)
+        k = max(config.features.kernel_widths)
+        peak = matmul_gflops(config.features.filters, config.bins * k, frames - k + 1, device)
         ref = reference_loop(content_path, style_path, config) if args.reference else None
 
     print(f"\naudiostyle benchmark: {args.seconds:g} s content + {args.seconds:g} s style, "
-          f"preset {args.preset}, {config.filters} filters, widths {config.kernel_widths}, "
-          f"{config.iterations} L-BFGS iterations, {config.griffin_lim_iters} Griffin-Lim, "
+          f"preset {args.preset}, {config.features.filters} filters, widths {config.features.kernel_widths}, "
+          f"{config.optim.iterations} L-BFGS iterations, {config.reconstruction.griffin_lim_iters} Griffin-Lim, "
           f"device {device}, {torch.get_num_threads()} threads\n")
     print("| stage | value |")
     print("|---|---|")
@@ -177,7 +177,7 @@ def main() -> None:
     print(f"| loss evaluations / s | {result.evaluations / opt_s:.2f} |")
     print(f"| GFLOP per evaluation | {flops / 1e9:.1f} |")
     print(f"| achieved GFLOP/s (optimisation) | {achieved:.1f} |")
-    print(f"| float32 matmul GFLOP/s ({config.filters}x{config.bins * k} @ "
+    print(f"| float32 matmul GFLOP/s ({config.features.filters}x{config.bins * k} @ "
           f"{config.bins * k}x{frames - k + 1}) | {peak:.1f} |")
     print(f"| achieved / matmul | {100 * achieved / peak:.0f} % |")
     print(f"| final loss (style, content) | {result.loss:.2f} ({result.terms.get('style', 0):.2f}, "

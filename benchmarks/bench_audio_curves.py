@@ -15,27 +15,25 @@ Griffin-Lim has run.
     python benchmarks/bench_audio_curves.py --cases texture-drums --preset best --every 50 \\
         --set iterations=300 --set filters=2048
 
-Times are the optimisation's own, from its start (measuring the checkpoints comes after).
+The samples are followed with the API's ``callback`` (every stage's iterations and losses, and a
+copy of each point). Times are from the run's start (measuring the checkpoints comes after).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_audio_quality import _path, cases, noise_distance  # noqa: E402
+from bench_audio_quality import _path, cases, noise_distance
 
-import audiostyle.transfer as transfer_module  # noqa: E402
-from audiostyle import load_audio, preset_config, style_transfer, texture_synthesis  # noqa: E402
-from audiostyle.audio import soft_limit  # noqa: E402
-from audiostyle.quality import content_distance, heldout_style_distance, onset_period  # noqa: E402
+from audiostyle import (StageStep, load_audio, preset_config, style_transfer,
+                        texture_synthesis)
+from audiostyle.quality import content_distance, heldout_style_distance, onset_period
 
 
 def _overrides(items: list[str]) -> dict[str, object]:
@@ -58,24 +56,16 @@ def curve(case, media: Path, preset: str, overrides: dict[str, object], every: i
     mode = "texture" if content is None else "transfer"
     config = preset_config(preset, mode, **overrides)
     saved: list[tuple[int, float, float, torch.Tensor]] = []
-    real = transfer_module.optimize
+    start = time.perf_counter()
 
-    def following(x0, loss_fn, optim, **kwargs):
-        start = time.perf_counter()
+    def keep(step: StageStep) -> None:  # the waveform stage's samples, every `every` iterations
+        if step.stage == "waveform" and step.iteration % every == 0:
+            saved.append((step.iteration, time.perf_counter() - start, step.loss, step.variable))
 
-        def keep(i: int, x: torch.Tensor, loss: float) -> None:
-            if x.dim() == 2:  # a waveform stage's variable (1, N): its samples are soft_limit(x)
-                saved.append((i, time.perf_counter() - start, loss, soft_limit(x.detach())))
-        return real(x0, loss_fn, optim, callback=keep, callback_every=every, **kwargs)
-
-    transfer_module.optimize = following
-    try:
-        if content is None:
-            result = texture_synthesis([style], seconds, config, device="cpu")
-        else:
-            result = style_transfer(content, [style], config, device="cpu")
-    finally:
-        transfer_module.optimize = real
+    if content is None:
+        result = texture_synthesis([style], seconds, config, device="cpu", callback=keep)
+    else:
+        result = style_transfer(content, [style], config, device="cpu", callback=keep)
     gap = (noise_distance(_path(case.style, media)) if content is None else
            heldout_style_distance(content.samples, [style.samples], content.sample_rate,
                                   [style.sample_rate]))
@@ -86,7 +76,7 @@ def curve(case, media: Path, preset: str, overrides: dict[str, object], every: i
                  content_distance(wave, content.samples, rate, content.sample_rate))
         return held, 1.0 - held / gap, other
 
-    rows = [(i, s, loss, *measure(x, config.sample_rate)) for i, s, loss, x in saved]
+    rows = [(i, s, loss, *measure(x, config.front.sample_rate)) for i, s, loss, x in saved]
     optimised = sum(result.seconds.get(k, 0.0) for k in ("optimisation", "waveform"))
     rows.append(("written", optimised, result.loss,
                  *measure(result.waveform, result.sample_rate)))

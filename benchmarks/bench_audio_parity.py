@@ -43,11 +43,11 @@ from bench_audio import scipy_reference  # noqa: E402
 from media import Clip, clip_path  # noqa: E402
 
 from audiostyle import AudioStyleConfig, RandomConvBank, load_audio  # noqa: E402
-from audiostyle.audio import downmix  # noqa: E402
+from audiostyle.dsp import downmix  # noqa: E402
 from audiostyle.cli import main as audiostyle_main  # noqa: E402
 from audiostyle.quality import heldout_style_distance  # noqa: E402
 from audiostyle.spectral import log_spectrogram, num_frames  # noqa: E402
-from audiostyle.transfer import working_signal  # noqa: E402
+from audiostyle.api import working_signal  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -90,20 +90,20 @@ def problem(case: Case, paths: dict[str, Path], config: AudioStyleConfig,
     """The spectrograms, kernel and start point ``audiostyle`` uses for one channel."""
     style = working_signal(load_audio(paths["style"]), config, case.stereo, "style")
     style = style[channel:channel + 1] if style.shape[0] > 1 else downmix(style)
-    out = {"style_spec": log_spectrogram(style, config.n_fft, config.hop)}  # (1, F, T_s)
+    out = {"style_spec": log_spectrogram(style, config.front.n_fft, config.front.hop)}  # (1, F, T_s)
     if case.content is not None:
         content = working_signal(load_audio(paths["content"]), config, case.stereo, "content")
-        out["content_spec"] = log_spectrogram(content[channel:channel + 1], config.n_fft,
-                                              config.hop)  # (1, F, T)
+        out["content_spec"] = log_spectrogram(content[channel:channel + 1], config.front.n_fft,
+                                              config.front.hop)  # (1, F, T)
         frames = out["content_spec"].shape[-1]
     else:
-        frames = num_frames(int(round(case.seconds * config.sample_rate)), config.hop)
+        frames = num_frames(int(round(case.seconds * config.front.sample_rate)), config.front.hop)
     gen = torch.Generator().manual_seed(config.seed)
     for _ in range(channel + 1):  # audiostyle draws one start per channel, in order
-        x0 = torch.randn(1, config.bins, frames, generator=gen) * config.init_scale
-    net = RandomConvBank(config.bins, config.filters, config.kernel_widths, seed=config.seed)
+        x0 = torch.randn(1, config.bins, frames, generator=gen) * config.optim.init_scale
+    net = RandomConvBank(config.bins, config.features.filters, config.features.kernel_widths, seed=config.seed)
     out["x0"] = x0
-    out["kernel"] = net.weight(config.kernel_widths[0])  # (filters, F, width)
+    out["kernel"] = net.weight(config.features.kernel_widths[0])  # (filters, F, width)
     return {k: v.numpy() for k, v in out.items()}
 
 
@@ -112,8 +112,8 @@ def run_ours(case: Case, paths: dict[str, Path], config: AudioStyleConfig, out: 
     args = ([str(paths["content"])] if case.content else []) + [str(paths["style"])]
     args = (["transfer"] if case.content else ["texture", "--seconds", str(case.seconds)]) + args
     args += ["-o", str(out), "--metrics", str(out.with_suffix(".json")), "--quiet",
-             "--iterations", str(config.iterations), "--filters", str(config.filters),
-             "--griffin-lim-iters", str(config.griffin_lim_iters), "--device", "cpu",
+             "--iterations", str(config.optim.iterations), "--filters", str(config.features.filters),
+             "--griffin-lim-iters", str(config.reconstruction.griffin_lim_iters), "--device", "cpu",
              "--precision", precision,
              "--window-seconds", "1e6"]  # one piece, as the reference: losses compare
     if case.stereo:
@@ -144,7 +144,7 @@ def run_tf(case: Case, paths: dict[str, Path], config: AudioStyleConfig, out: Pa
         target = out if c == 0 else tmp / f"{case.name}_tf_{c}.wav"
         cmd = [tf_python, str(HERE / "reference_tf.py"), "--inputs", str(npz), "--style",
                str(paths["style"]), "--output", str(target), "--iterations",
-               str(config.iterations), "--griffin-lim", str(config.griffin_lim_iters),
+               str(config.optim.iterations), "--griffin-lim", str(config.reconstruction.griffin_lim_iters),
                "--json", str(js)]
         if case.content:
             cmd += ["--content", str(paths["content"])]
@@ -166,7 +166,7 @@ def run_scipy(case: Case, paths: dict[str, Path], config: AudioStyleConfig) -> d
         a = {k: torch.from_numpy(v) for k, v in problem(case, paths, config, c).items()}
         loss, seconds, evals, its = scipy_reference(
             a.get("content_spec"), a["style_spec"], a["kernel"], a["x0"],
-            config.content_weight if case.content else 0.0, config.iterations)
+            config.objective.content_weight if case.content else 0.0, config.optim.iterations)
         total["loss"] += loss
         total["evaluations"] += evals
         total["iterations"] += its
@@ -189,7 +189,7 @@ def main() -> None:
     p.add_argument("--media", default=str(Path(tempfile.gettempdir()) / "styletoolkit_media"),
                    help="cache folder for the generated recordings")
     args = p.parse_args()
-    config = AudioStyleConfig(**({} if args.full else dict(filters=1024, iterations=50,
+    config = AudioStyleConfig.build(**({} if args.full else dict(filters=1024, iterations=50,
                                                             griffin_lim_iters=100)))
     config = config.replace(iterations=args.iterations, filters=args.filters)
     chosen = set(args.cases.split(",")) if args.cases else None
@@ -217,8 +217,8 @@ def main() -> None:
                 f"{k} {v['loss']:.4g} ({v['evaluations']} ev, {v['wall']:.0f} s)"
                 for k, v in res.items()), file=sys.stderr, flush=True)
 
-    print(f"\naudio parity: {config.filters} filters x width {config.kernel_widths[0]}, "
-          f"{config.iterations} L-BFGS iterations, {config.griffin_lim_iters} Griffin-Lim "
+    print(f"\naudio parity: {config.features.filters} filters x width {config.features.kernel_widths[0]}, "
+          f"{config.optim.iterations} L-BFGS iterations, {config.reconstruction.griffin_lim_iters} Griffin-Lim "
           f"iterations, CPU, {torch.get_num_threads()} threads\n")
     print("| case | tool | final loss | evaluations (per it.) | wall s | held-out style dist. "
           "| loss / tf-ref | speed-up vs tf-ref |")

@@ -172,7 +172,7 @@ def start_table(cases_: list[Case], media: Path, reduced: dict[str, int], second
     from audiostyle import AudioStyleConfig, style_transfer, texture_synthesis
     from audiostyle.quality import heldout_style_distance
     from audiostyle.spectral import log_to_magnitude, match_spectral_level, phase
-    from audiostyle.transfer import working_signal
+    from audiostyle.api import working_signal
 
     rows = []
     base = AudioStyleConfig(**{**reduced, "griffin_lim_iters": 0})  # type: ignore[arg-type]
@@ -189,22 +189,22 @@ def start_table(cases_: list[Case], media: Path, reduced: dict[str, int], second
                 res = style_transfer(content, [style], cfg, device="cpu")
                 c_wave = working_signal(content, cfg, False, "content")  # (1, N)
             mag = log_to_magnitude(res.spectrogram)  # (1, F, T)
-            length = (mag.shape[-1] - 1) * cfg.hop if c_wave is None else c_wave.shape[-1]
+            length = (mag.shape[-1] - 1) * cfg.front.hop if c_wave is None else c_wave.shape[-1]
             starts: dict[str, Optional[torch.Tensor]] = {"random": None}
             if c_wave is not None:
-                starts["content"] = phase(c_wave, cfg.n_fft, cfg.hop)
+                starts["content"] = phase(c_wave, cfg.front.n_fft, cfg.front.hop)
             t = time.perf_counter()
-            starts["pghi"] = pghi(mag, cfg.n_fft, cfg.hop)
+            starts["pghi"] = pghi(mag, cfg.front.n_fft, cfg.front.hop)
             pghi_s = time.perf_counter() - t
             for label, start in starts.items():
                 cells = []
                 for n in iterations:
-                    wave = griffin_lim(mag, cfg.n_fft, cfg.hop, n, cfg.momentum, length=length,
+                    wave = griffin_lim(mag, cfg.front.n_fft, cfg.front.hop, n, cfg.reconstruction.momentum, length=length,
                                        generator=torch.Generator().manual_seed(0),
                                        init_phase=start)
-                    wave = match_spectral_level(wave, mag, cfg.n_fft, cfg.hop)
-                    cells.append((spectral_convergence(mag, wave, cfg.n_fft, cfg.hop),
-                                  heldout_style_distance(wave, [style.samples], cfg.sample_rate,
+                    wave = match_spectral_level(wave, mag, cfg.front.n_fft, cfg.front.hop)
+                    cells.append((spectral_convergence(mag, wave, cfg.front.n_fft, cfg.front.hop),
+                                  heldout_style_distance(wave, [style.samples], cfg.front.sample_rate,
                                                          [style.sample_rate])))
                 rows.append((case.name, init, label, cells, pghi_s if label == "pghi" else None))
     return rows

@@ -102,7 +102,7 @@ def sweep_windows(windows: list[int], filters: int, iterations: int) -> None:
         style_d = heldout_style_distance(result.waveform, [style.samples], result.sample_rate,
                                          style_rates=[style.sample_rate])
         content_d = content_distance(result.waveform, content.samples, result.sample_rate)
-        print(f"| {w} | {w * cfg.hop / cfg.sample_rate:.1f} | {n} | {style_d:.3f} | "
+        print(f"| {w} | {w * cfg.front.hop / cfg.front.sample_rate:.1f} | {n} | {style_d:.3f} | "
               f"{content_d:.3f} | {wall:.0f} |", flush=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from audio_signals import RATE, clicks, tone
+from helpers.audio import RATE, clicks, tone
 from audiostyle import AudioClip, AudioStyleConfig
 
 
@@ -12,7 +12,7 @@ from audiostyle import AudioClip, AudioStyleConfig
 def tiny_config() -> AudioStyleConfig:
     # level="content": these tests check the RMS match; the optimised level (the default) is
     # tested in test_transfer.py::test_the_result_keeps_the_optimised_level
-    return AudioStyleConfig(sample_rate=RATE, n_fft=256, hop=64, filters=32, kernel_widths=(5,),
+    return AudioStyleConfig.build(sample_rate=RATE, n_fft=256, hop=64, filters=32, kernel_widths=(5,),
                             iterations=15, griffin_lim_iters=10, seed=0, level="content")
 
 

@@ -13,9 +13,10 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from audio_signals import RATE, band_share, stereo_tones, tone, write_mp3, write_wav
-from audiostyle.audio import (PEAK_LIMIT, AudioClip, check_audio_output, check_length, downmix,
-                              load_audio, match_level, resample, rms, save_audio)
+from helpers.audio import RATE, band_share, stereo_tones, tone, write_mp3, write_wav
+from audiostyle.audio import AudioClip, check_audio_output, load_audio, save_audio
+from audiostyle.stream import check_length
+from audiostyle.dsp import PEAK_LIMIT, downmix, match_level, resample, rms
 
 
 @pytest.mark.parametrize("suffix,subtype", [(".wav", "PCM_16"), (".wav", "PCM_24"),
@@ -150,7 +151,7 @@ def test_downmix_averages_channels() -> None:
 def test_long_signals_resample_block_by_block_exactly_as_in_one_call(rates) -> None:
     import torchaudio.functional as AF
 
-    from audiostyle.audio import BLOCK, RESAMPLE_FILTER
+    from audiostyle.dsp import BLOCK, RESAMPLE_FILTER
 
     signal = torch.randn(2, 2 * BLOCK + 12345, generator=torch.Generator().manual_seed(0))
     whole = AF.resample(signal, *rates, **RESAMPLE_FILTER)  # type: ignore[arg-type]
@@ -176,7 +177,7 @@ def test_resampling_keeps_the_top_of_the_band_and_rejects_aliases(rates) -> None
 
 
 def test_long_files_read_write_and_downmix_block_by_block(tmp_path) -> None:
-    from audiostyle.audio import BLOCK
+    from audiostyle.dsp import BLOCK
 
     samples = torch.rand(2, BLOCK + 5000, generator=torch.Generator().manual_seed(1)) - 0.5
     path = tmp_path / "long.wav"

@@ -131,7 +131,7 @@ def test_bf16_anchor_follows_a_new_variable() -> None:
        extra=st.integers(0, 30), chunk=st.integers(1, 12), seed=st.integers(0, 100))
 def test_gram_accumulated_in_chunks_equals_the_whole(widths, extra, chunk, seed) -> None:
     """A long style's Gram, summed chunk by chunk, is the Gram of its whole features."""
-    from audiostyle.transfer import chunked_grams
+    from audiostyle.targets import chunked_grams
 
     net = RandomConvBank(7, 5, widths, seed=seed).double()
     spec = torch.rand(1, 7, max(widths) + extra, generator=torch.Generator().manual_seed(seed),

@@ -10,13 +10,13 @@ import math
 import pytest
 import torch
 
-from audiostyle import AudioClip, AudioStyleConfig, RandomConvBank
+from audiostyle import AudioClip, AudioStyleConfig, RandomConvBank, style_transfer
 from audiostyle.spectral import log_spectrogram
-from audiostyle.transfer import style_grams
+from audiostyle.targets import style_grams
 from shared import OptimConfig, StyleContentObjective, gram_matrix, optimize
 
 RATE = 22050
-CFG = AudioStyleConfig(filters=2048)  # fewer filters under-determine the Gram: held-out fails
+CFG = AudioStyleConfig.build(filters=2048)  # fewer filters under-determine the Gram: held-out fails
 
 
 def _music(seconds: float, seed: int) -> torch.Tensor:
@@ -33,7 +33,7 @@ def _music(seconds: float, seed: int) -> torch.Tensor:
 
 
 def _spec(wave: torch.Tensor) -> torch.Tensor:
-    return log_spectrogram(wave, CFG.n_fft, CFG.hop)  # (1, F, T)
+    return log_spectrogram(wave, CFG.front.n_fft, CFG.front.hop)  # (1, F, T)
 
 
 def _run(objective, net, frames: int, iterations: int = 30):
@@ -66,7 +66,7 @@ def _held_out(spec: torch.Tensor, style: torch.Tensor) -> float:
                          ids=["texture", "transfer-1s-style"])
 def test_lbfgs_keeps_lowering_the_audio_loss(style_seconds, content_seconds):
     torch.set_num_threads(1)
-    net = RandomConvBank(CFG.bins, CFG.filters, (11,), seed=0)
+    net = RandomConvBank(CFG.bins, CFG.features.filters, (11,), seed=0)
     style = _spec(_music(style_seconds, seed=1))
     targets = style_grams(net, [style], None)
     if content_seconds is None:
@@ -77,7 +77,7 @@ def test_lbfgs_keeps_lowering_the_audio_loss(style_seconds, content_seconds):
         frames = content.shape[-1]
         with torch.no_grad():
             content_targets = net(content)
-        alpha = CFG.content_weight
+        alpha = CFG.objective.content_weight
     objective = StyleContentObjective(content_targets, targets, content_weight=alpha,
                                       reduction="sum", gram_normalize="positions")
     res, steps = _run(objective, net, frames)
@@ -101,20 +101,21 @@ def test_lbfgs_keeps_lowering_the_audio_loss(style_seconds, content_seconds):
 def test_audio_runs_get_the_configured_line_search_and_history(monkeypatch) -> None:
     """The audio pipeline passes its L-BFGS settings through; the memory cap only bites on
     inputs far longer than the reference's 10 s."""
-    from audiostyle import transfer
+    from audiostyle import stages
+    from audiostyle.objective import lbfgs_history
 
-    assert transfer._lbfgs_history(AudioStyleConfig(), CFG.bins * 431) == 10  # 10 s
-    assert 3 <= transfer._lbfgs_history(AudioStyleConfig(), CFG.bins * 431 * 360) < 10  # 1 h
+    assert lbfgs_history(AudioStyleConfig(), CFG.bins * 431) == 10  # 10 s
+    assert 3 <= lbfgs_history(AudioStyleConfig(), CFG.bins * 431 * 360) < 10  # 1 h
     seen = []
 
     def spy(x0, loss_fn, optim, **kwargs):
         seen.append(optim)
         return real(x0, loss_fn, optim, **kwargs)
 
-    real = transfer.optimize
-    monkeypatch.setattr(transfer, "optimize", spy)
+    real = stages.optimize
+    monkeypatch.setattr(stages, "optimize", spy)
     clip = AudioClip(samples=_music(0.5, 3), sample_rate=RATE, path="x.wav")
-    small = AudioStyleConfig(filters=8, iterations=2, griffin_lim_iters=1, history_size=7)
-    transfer.style_transfer(clip, [clip], small)
+    small = AudioStyleConfig.build(filters=8, iterations=2, griffin_lim_iters=1, history_size=7)
+    style_transfer(clip, [clip], small)
     assert seen[0].line_search == "strong_wolfe" and seen[0].history_size == 7
     assert seen[0].iterations == 2

@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from audio_signals import RATE, clicks, tone
+from helpers.audio import RATE, clicks, tone
 from audiostyle import AudioClip, AudioStyleConfig, style_transfer
 from audiostyle.pghi import pghi
 from audiostyle.spectral import griffin_lim, magnitude, phase, spectral_convergence
@@ -89,4 +89,4 @@ def test_style_transfer_takes_phase_init_pghi(content_clip: AudioClip, style_cli
     assert runs["pghi"].spectral_convergence < 0.6 * runs["random"].spectral_convergence
     torch.testing.assert_close(runs["pghi"].spectrogram, runs["random"].spectrogram)
     with pytest.raises(ValueError, match="phase_init"):
-        AudioStyleConfig(phase_init="zero")  # type: ignore[arg-type]
+        AudioStyleConfig.build(phase_init="zero")  # type: ignore[arg-type]

@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
-from audio_signals import clicks, tone, write_wav
-from audiostyle.audio import resample
+from helpers.audio import clicks, tone, write_wav
+from audiostyle.dsp import resample
 from audiostyle.cli import main
 from audiostyle.quality import (HELDOUT_MIN_SECONDS, content_distance, gap_closed,
                                 heldout_network, heldout_style_distance, onset_period,

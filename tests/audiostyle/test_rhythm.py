@@ -9,7 +9,7 @@ import json
 import pytest
 import torch
 
-from audio_signals import write_wav
+from helpers.audio import write_wav
 from audiostyle import AudioClip, AudioStyleConfig, RandomConvBank, texture_synthesis
 from audiostyle.cli import main
 from audiostyle.rhythm import (AutocorrObjective, autocorrelation, autocorrelation_loss,
@@ -46,10 +46,10 @@ def test_bad_lags_raise_value_errors_naming_them() -> None:
     with pytest.raises(ValueError, match="max_lag"):
         autocorrelation(torch.rand(1, 2, 10), 10)
     with pytest.raises(ValueError, match="autocorr_weight"):
-        AudioStyleConfig(autocorr_weight=-1.0)
+        AudioStyleConfig.build(autocorr_weight=-1.0)
     with pytest.raises(ValueError, match="autocorr_seconds"):
-        AudioStyleConfig(autocorr_seconds=0.0)
-    assert AudioStyleConfig(autocorr_seconds=2.0).autocorr_lags == 86  # 2 s at 22050 / 512
+        AudioStyleConfig.build(autocorr_seconds=0.0)
+    assert AudioStyleConfig.build(autocorr_seconds=2.0).autocorr_lags == 86  # 2 s at 22050 / 512
 
 
 def test_chunked_targets_equal_the_whole_for_a_bank() -> None:
@@ -135,7 +135,7 @@ def test_a_texture_keeps_a_click_tracks_tempo_with_the_term() -> None:
     style = AudioClip(click_track(4.0), RATE, "clicks.wav")
     period = onset_period(style.samples)
     assert abs(period - 0.5) < 0.01
-    cfg = AudioStyleConfig(sample_rate=RATE, n_fft=256, hop=64, filters=256, kernel_widths=(5,),
+    cfg = AudioStyleConfig.build(sample_rate=RATE, n_fft=256, hop=64, filters=256, kernel_widths=(5,),
                            iterations=40, griffin_lim_iters=30, autocorr_seconds=1.0)
     with_term, without = [], []
     for seed in range(3):

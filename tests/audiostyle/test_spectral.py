@@ -7,7 +7,7 @@ import torch
 from audiostyle.spectral import (griffin_lim, log_spectrogram, log_to_magnitude, magnitude,
                                  num_frames, phase, spectral_convergence)
 
-from audio_signals import tone
+from helpers.audio import tone
 
 
 def test_log_spectrogram_shape_and_inverse() -> None:

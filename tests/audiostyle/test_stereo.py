@@ -4,15 +4,14 @@ still returns every channel in its place."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
 
-import audiostyle.transfer as transfer
-from audio_signals import RATE, band_share, spectral_correlation, stereo_tones, tone
+import audiostyle.stages as stages
+import audiostyle.targets as targets
+from helpers.audio import RATE, band_share, spectral_correlation, stereo_tones, tone
 from audiostyle import AudioClip, style_transfer, texture_synthesis
-from audiostyle.audio import downmix, resample, rms
+from audiostyle.dsp import downmix, resample, rms
 from shared import StyleContentObjective
 
 FREQS = (440.0, 1500.0)  # the content's left and right tones
@@ -30,7 +29,7 @@ def stereo_content() -> AudioClip:
 
 def test_each_output_channel_follows_its_content_channel(stereo_content, style_clip,
                                                          tiny_config) -> None:
-    cfg = dataclasses.replace(tiny_config, init="content")
+    cfg = tiny_config.replace(init="content")
     result = style_transfer(stereo_content, [style_clip], cfg, stereo=True, device="cpu")
     assert result.waveform.shape == stereo_content.samples.shape
     assert result.spectrogram.shape[0] == 2 and len(result.history) == 2
@@ -45,9 +44,9 @@ def test_a_dual_mono_input_gives_a_dual_mono_result(style_clip, tiny_config, dom
     """Every channel draws the same noise and Griffin-Lim phase: channels that each matched the
     style with unrelated phases would partly cancel in the downmix (the bug this fixes: on
     real guitar the downmix closed 0.03 of the held-out gap, each channel 0.22)."""
-    cfg = dataclasses.replace(tiny_config, domain=domain)
+    cfg = tiny_config.replace(domain=domain)
     if window:  # in windows of 96 frames (1 s is 126 frames)
-        cfg = dataclasses.replace(cfg, window_frames=window, overlap_frames=16)
+        cfg = cfg.replace(window_frames=window, overlap_frames=16)
     twin = AudioClip(torch.cat([tone(1.0)] * 2), RATE, "twin.wav")
     result = style_transfer(twin, [style_clip], cfg, stereo=True, device="cpu")
     assert torch.equal(result.waveform[0], result.waveform[1])
@@ -74,14 +73,14 @@ def test_each_channel_uses_its_style_channel_or_the_style_downmix(tiny_config,
     stereo = AudioClip(stereo_tones(1.0, freqs=(300.0, 2000.0)), RATE, "stereo.wav")
     content = AudioClip(stereo_tones(0.5, freqs=(500.0, 900.0, 1300.0)), RATE, "three.wav")
     seen: list[torch.Tensor] = []
-    real = transfer.wave_grams
+    real = targets.wave_grams
 
     def spy(net, wave, *args, **kwargs):
         seen.append(wave.clone())
         return real(net, wave, *args, **kwargs)
 
-    monkeypatch.setattr(transfer, "wave_grams", spy)
-    cfg = dataclasses.replace(tiny_config, iterations=1, griffin_lim_iters=0)
+    monkeypatch.setattr(targets, "wave_grams", spy)
+    cfg = tiny_config.replace(iterations=1, griffin_lim_iters=0)
     result = style_transfer(content, [mono, stereo], cfg, stereo=True, device="cpu")
     assert result.waveform.shape == (3, content.samples.shape[-1])
     expected = [[mono.samples, stereo.samples[c:c + 1]] for c in (0, 1)]
@@ -98,7 +97,7 @@ def test_interrupted_stereo_transfer_keeps_every_channel_in_place(
     """Ctrl-C (a KeyboardInterrupt from inside the loss) during channel ``stop_channel``: the
     result is still stereo, channel c still sounds like content channel c."""
     current = {"channel": -1, "calls": 0}
-    real_optimize = transfer.optimize
+    real_optimize = stages.optimize
     real_forward = StyleContentObjective.forward
 
     def tracking_optimize(*args, **kwargs):
@@ -112,11 +111,11 @@ def test_interrupted_stereo_transfer_keeps_every_channel_in_place(
             raise KeyboardInterrupt
         return real_forward(self, *args, **kwargs)
 
-    monkeypatch.setattr(transfer, "optimize", tracking_optimize)
+    monkeypatch.setattr(stages, "optimize", tracking_optimize)
     monkeypatch.setattr(StyleContentObjective, "forward", forward)
     rate = 11025  # not the working rate: the result is resampled back
     content = AudioClip(resample(stereo_content.samples, RATE, rate), rate, "lr.wav")
-    cfg = dataclasses.replace(tiny_config, init="content")
+    cfg = tiny_config.replace(init="content")
     result = style_transfer(content, [style_clip], cfg, stereo=True, device="cpu")
 
     assert result.interrupted

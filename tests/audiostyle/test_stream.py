@@ -9,7 +9,8 @@ import soundfile as sf
 import torch
 
 from audiostyle import AudioStyleConfig, style_transfer, texture_synthesis
-from audiostyle.audio import BLOCK, load_audio, resample, rms
+from audiostyle.audio import load_audio
+from audiostyle.dsp import BLOCK, resample, rms
 from audiostyle.stream import AudioFile, ResampledFile, open_audio
 
 
@@ -84,7 +85,7 @@ def test_open_audio_refuses_what_load_audio_refuses(tmp_path, make, message) -> 
         load_audio(path)
 
 
-TINY = AudioStyleConfig(sample_rate=8000, n_fft=256, hop=64, filters=32, kernel_widths=(5,),
+TINY = AudioStyleConfig.build(sample_rate=8000, n_fft=256, hop=64, filters=32, kernel_widths=(5,),
                         iterations=3, griffin_lim_iters=2)
 
 
@@ -116,7 +117,7 @@ def test_a_long_style_is_read_a_block_at_a_time(long_stereo, monkeypatch) -> Non
 
     monkeypatch.setattr(AudioFile, "read", counted)
     style = open_audio(long_stereo)
-    config = AudioStyleConfig(filters=16, kernel_widths=(3,), iterations=1, griffin_lim_iters=1)
+    config = AudioStyleConfig.build(filters=16, kernel_widths=(3,), iterations=1, griffin_lim_iters=1)
     texture_synthesis([style], 0.5, config, device="cpu")
     assert reads and max(reads) <= BLOCK + 2 * 4096 + 2
     assert sum(reads) < 1.1 * style.frames

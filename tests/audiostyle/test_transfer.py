@@ -10,12 +10,12 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from audio_signals import RATE, clicks, tone
+from helpers.audio import RATE, clicks, tone
 from audiostyle import (AudioClip, AudioStyleConfig, RandomConvBank, preset_config,
                         style_transfer, texture_synthesis)
-from audiostyle.audio import rms
+from audiostyle.dsp import rms
 from audiostyle.spectral import log_spectrogram
-from audiostyle.transfer import style_grams
+from audiostyle.targets import style_grams
 from shared import gram_matrix
 
 
@@ -28,7 +28,7 @@ def test_style_transfer_loss_falls(content_clip, style_clip, tiny_config) -> Non
     assert result.sample_rate == RATE
     assert result.spectrogram.shape[:2] == (1, 129)
     assert 0 < result.spectral_convergence < 1
-    assert result.evaluations >= result.iterations == tiny_config.iterations
+    assert result.evaluations >= result.iterations == tiny_config.optim.iterations
     torch.testing.assert_close(rms(result.waveform), rms(content_clip.samples), rtol=1e-3, atol=0)
     m = result.metrics()
     assert m["settings"]["filters"] == 32 and m["settings"]["mode"] == "transfer"
@@ -36,13 +36,13 @@ def test_style_transfer_loss_falls(content_clip, style_clip, tiny_config) -> Non
 
 
 def test_texture_moves_the_gram_toward_the_style(style_clip, tiny_config) -> None:
-    cfg = dataclasses.replace(tiny_config, iterations=25)
+    cfg = tiny_config.replace(iterations=25)
     result = texture_synthesis([style_clip], 0.75, cfg, device="cpu")
     assert result.waveform.shape == (1, 6000)
-    net = RandomConvBank(cfg.bins, cfg.filters, cfg.kernel_widths, seed=cfg.seed)
-    target = style_grams(net, [log_spectrogram(style_clip.samples, cfg.n_fft, cfg.hop)], None)
+    net = RandomConvBank(cfg.bins, cfg.features.filters, cfg.features.kernel_widths, seed=cfg.seed)
+    target = style_grams(net, [log_spectrogram(style_clip.samples, cfg.front.n_fft, cfg.front.hop)], None)
     noise = torch.randn(1, cfg.bins, result.spectrogram.shape[-1],
-                        generator=torch.Generator().manual_seed(cfg.seed)) * cfg.init_scale
+                        generator=torch.Generator().manual_seed(cfg.seed)) * cfg.optim.init_scale
     with torch.no_grad():
         before = gram_matrix(net(noise)["conv5"])
         after = gram_matrix(net(result.spectrogram)["conv5"])
@@ -55,7 +55,7 @@ def _held_out_distance(spec: torch.Tensor, style: torch.Tensor, cfg: AudioStyleC
     """Squared Gram distance from ``spec`` ``(1, F, T)`` to the style waveform ``(1, N)`` under
     a random network the optimisation never saw: another seed, other widths, other filters."""
     net = RandomConvBank(cfg.bins, filters=64, kernel_widths=(3, 9), seed=1234)
-    target = style_grams(net, [log_spectrogram(style, cfg.n_fft, cfg.hop)], None)
+    target = style_grams(net, [log_spectrogram(style, cfg.front.n_fft, cfg.front.hop)], None)
     with torch.no_grad():
         feats = net(spec)
     return sum(float((gram_matrix(f) - target[k]).square().sum()) for k, f in feats.items())
@@ -69,23 +69,23 @@ def test_the_result_nears_the_style_under_a_held_out_network(content_clip, style
 
     With the 32 filters of the other tests the optimisation overfits them (the held-out
     distance of a texture only fell from 203 to 195); 256 filters carry it (203 to 43)."""
-    cfg = dataclasses.replace(tiny_config, filters=256, iterations=25)
+    cfg = tiny_config.replace(filters=256, iterations=25)
     style = style_clip.samples
 
     def distance(spec: torch.Tensor) -> float:
         return _held_out_distance(spec, style, cfg)
 
-    content_spec = log_spectrogram(content_clip.samples, cfg.n_fft, cfg.hop)
+    content_spec = log_spectrogram(content_clip.samples, cfg.front.n_fft, cfg.front.hop)
     # The measure measures texture: another recording of the style is near, the content far.
-    assert distance(log_spectrogram(clicks(1.0, seed=5), cfg.n_fft, cfg.hop)) \
+    assert distance(log_spectrogram(clicks(1.0, seed=5), cfg.front.n_fft, cfg.front.hop)) \
         < 0.05 * distance(content_spec)
     if mode == "texture":
         result = texture_synthesis([style_clip], 0.75, cfg, device="cpu")
         start = torch.randn(1, cfg.bins, result.spectrogram.shape[-1],
-                            generator=torch.Generator().manual_seed(cfg.seed)) * cfg.init_scale
+                            generator=torch.Generator().manual_seed(cfg.seed)) * cfg.optim.init_scale
     else:
         init = "content" if mode.endswith("content") else "noise"
-        result = style_transfer(content_clip, [style_clip], dataclasses.replace(cfg, init=init),
+        result = style_transfer(content_clip, [style_clip], cfg.replace(init=init),
                                 device="cpu")
         start = content_spec  # how far the content itself is
     before, after = distance(start), distance(result.spectrogram)
@@ -97,17 +97,17 @@ def test_a_style_repeated_twice_has_the_styles_gram(tiny_config) -> None:
     exactly on the frames away from the ends and the seam, and within the few edge frames'
     share on the whole."""
     cfg = tiny_config
-    net = RandomConvBank(cfg.bins, cfg.filters, cfg.kernel_widths, seed=cfg.seed)
+    net = RandomConvBank(cfg.bins, cfg.features.filters, cfg.features.kernel_widths, seed=cfg.seed)
     style = clicks(1.0)  # 8000 samples: 125 hops, so the second copy starts on a frame
-    width = cfg.kernel_widths[0]
+    width = cfg.features.kernel_widths[0]
 
     def features(wave: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return net(log_spectrogram(wave, cfg.n_fft, cfg.hop))["conv5"]  # (1, C, T')
+            return net(log_spectrogram(wave, cfg.front.n_fft, cfg.front.hop))["conv5"]  # (1, C, T')
 
     once, twice = features(style), features(style.repeat(1, 2))
-    shift = style.shape[-1] // cfg.hop
-    edge = cfg.n_fft // (2 * cfg.hop)  # frames whose window reaches past an end of a copy
+    shift = style.shape[-1] // cfg.front.hop
+    edge = cfg.front.n_fft // (2 * cfg.front.hop)  # frames whose window reaches past an end of a copy
     inner = slice(edge, shift - edge - width + 1)  # feature frames that see one copy only
     second = slice(inner.start + shift, inner.stop + shift)
     torch.testing.assert_close(twice[..., inner], once[..., inner])
@@ -116,7 +116,7 @@ def test_a_style_repeated_twice_has_the_styles_gram(tiny_config) -> None:
     torch.testing.assert_close(gram_matrix(both), gram_matrix(once[..., inner]))
 
     def target(wave: torch.Tensor) -> torch.Tensor:
-        return style_grams(net, [log_spectrogram(wave, cfg.n_fft, cfg.hop)], None)["conv5"]
+        return style_grams(net, [log_spectrogram(wave, cfg.front.n_fft, cfg.front.hop)], None)["conv5"]
 
     g_once, g_twice = target(style), target(style.repeat(1, 2))
     g_other = target(tone(1.0, freqs=(880.0,)))
@@ -143,10 +143,10 @@ def test_style_targets_are_the_weighted_mean_of_each_styles(weights, lengths, se
 
 
 def test_same_seed_same_output_other_seed_differs(content_clip, style_clip, tiny_config) -> None:
-    cfg = dataclasses.replace(tiny_config, iterations=5)
+    cfg = tiny_config.replace(iterations=5)
     a = style_transfer(content_clip, [style_clip], cfg, device="cpu")
     b = style_transfer(content_clip, [style_clip], cfg, device="cpu")
-    c = style_transfer(content_clip, [style_clip], dataclasses.replace(cfg, seed=1), device="cpu")
+    c = style_transfer(content_clip, [style_clip], cfg.replace(seed=1), device="cpu")
     assert torch.equal(a.waveform, b.waveform)
     assert not torch.equal(a.waveform, c.waveform)
 
@@ -154,7 +154,7 @@ def test_same_seed_same_output_other_seed_differs(content_clip, style_clip, tiny
 def test_rate_and_channels_round_trip(tiny_config) -> None:
     content = AudioClip(tone(0.8, rate=11025, channels=2) * 0.3, 11025, "stereo.wav")
     style = AudioClip(clicks(1.0, rate=16000), 16000, "style.wav")
-    cfg = dataclasses.replace(tiny_config, iterations=3)
+    cfg = tiny_config.replace(iterations=3)
     mono = style_transfer(content, [style], cfg, device="cpu")
     assert mono.sample_rate == 11025 and mono.waveform.shape == (1, content.samples.shape[-1])
     stereo = style_transfer(content, [style], cfg, stereo=True, device="cpu")
@@ -166,7 +166,7 @@ def test_rate_and_channels_round_trip(tiny_config) -> None:
 
 
 def test_several_styles_widths_and_content_init(content_clip, style_clip, tiny_config) -> None:
-    cfg = dataclasses.replace(tiny_config, kernel_widths=(3, 7), iterations=5, init="content")
+    cfg = tiny_config.replace(kernel_widths=(3, 7), iterations=5, init="content")
     other = AudioClip(tone(2.0, freqs=(880.0,)), RATE, "other.wav")
     result = style_transfer(content_clip, [style_clip, other], cfg, style_weights=[3, 1],
                             device="cpu")
@@ -179,7 +179,7 @@ def test_several_styles_widths_and_content_init(content_clip, style_clip, tiny_c
 def test_style_weights_steer_the_result(content_clip, style_clip, tiny_config, mode) -> None:
     """Weights (1, 0) give exactly the first style alone, (0, 1) the second alone, and an even
     blend something else than either."""
-    cfg = dataclasses.replace(tiny_config, iterations=4, griffin_lim_iters=4)
+    cfg = tiny_config.replace(iterations=4, griffin_lim_iters=4)
     other = AudioClip(tone(1.2, freqs=(880.0,)), RATE, "other.wav")
 
     def run(styles, weights=None):
@@ -199,7 +199,7 @@ def test_style_weights_steer_the_result(content_clip, style_clip, tiny_config, m
 
 def test_silence_is_valid(tiny_config) -> None:
     silence = AudioClip(torch.zeros(1, RATE), RATE, "silence.wav")
-    result = style_transfer(silence, [silence], dataclasses.replace(tiny_config, iterations=2),
+    result = style_transfer(silence, [silence], tiny_config.replace(iterations=2),
                             device="cpu")
     assert torch.isfinite(result.waveform).all() and (result.waveform == 0).all()
 
@@ -215,40 +215,40 @@ def test_too_short_inputs_are_value_errors_naming_the_file(content_clip, tiny_co
 
 
 def test_presets() -> None:
-    assert preset_config("default") == AudioStyleConfig()
-    assert preset_config("default", "texture") == AudioStyleConfig()
-    assert preset_config("fast").filters < AudioStyleConfig().filters
-    assert preset_config("fast", iterations=7).iterations == 7
+    default = AudioStyleConfig()
+    assert preset_config("default") == default
+    assert preset_config("default", "texture") == default
+    assert preset_config("fast").features.filters < default.features.filters
+    assert preset_config("fast", iterations=7).optim.iterations == 7
     # fast optimises the samples: from the content in a transfer, from noise (with the
     # rhythm term) in a texture, which has no content to start from; best refines the
     # reference's Griffin-Lim result, with more content weight in a transfer
     for name in ("fast", "best"):
         transfer, texture = preset_config(name), preset_config(name, "texture")
         assert transfer.domain == texture.domain == "waveform"
-        assert texture.autocorr_weight > 0 and transfer.autocorr_weight == 0
+        assert texture.objective.autocorr_weight > 0 and transfer.objective.autocorr_weight == 0
     fast, best = preset_config("fast"), preset_config("best")
-    assert fast.waveform_init == "content" and preset_config("fast", "texture").waveform_init \
-        == "noise" and not fast.spectrogram_stage
+    assert fast.waveform.init == "content" and not fast.spectrogram_stage
+    assert preset_config("fast", "texture").waveform.init == "noise"
     for mode in ("transfer", "texture"):
         refine = preset_config("best", mode)  # type: ignore[arg-type]
-        assert refine.spectrogram_stage and refine.iterations == AudioStyleConfig().iterations
-        assert 0 < refine.waveform_iterations < refine.iterations
-    assert best.content_weight > AudioStyleConfig().content_weight
+        assert refine.spectrogram_stage and refine.optim.iterations == default.optim.iterations
+        assert 0 < refine.budget("waveform") < refine.budget("spectrogram")
+    assert best.objective.content_weight > default.objective.content_weight
     # asking for the spectrogram domain drops the preset's waveform-stage settings
     spectrogram = preset_config("best", domain="spectrogram")
-    assert spectrogram.domain == "spectrogram" and spectrogram.waveform_init is None
-    assert spectrogram.refine_filters is None
+    assert spectrogram.domain == "spectrogram" and spectrogram.waveform is None
     # best's waveform stage has twice the filters, and keeps that multiple when they change
-    assert best.waveform_filters == 2 * best.filters
-    assert preset_config("best", filters=1024).waveform_filters == 2048
-    assert preset_config("best", filters=1024, refine_filters=64).waveform_filters == 64
-    assert preset_config("best", "texture", filters=1024).waveform_filters == 1024
+    assert best.filters_of("waveform") == 2 * best.features.filters
+    assert preset_config("best", filters=1024).filters_of("waveform") == 2048
+    assert preset_config("best", filters=1024, waveform_filters=64).filters_of("waveform") == 64
+    assert preset_config("best", "texture", filters=1024).filters_of("waveform") == 1024
     with pytest.raises(ValueError, match="unknown preset"):
         preset_config("slow")
     with pytest.raises(ValueError, match="mode"):
         preset_config("fast", "image")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="momentum"):
-        AudioStyleConfig(momentum=1.0)
+        AudioStyleConfig.build(momentum=1.0)
 
 
 @pytest.mark.parametrize("name", ["fast", "best"])
@@ -256,7 +256,7 @@ def test_presets_run_for_transfer_and_texture(name, content_clip, style_clip) ->
     """Each preset, shrunk to a tiny network, runs both modes through the API and writes
     what its domain promises: the optimised samples, at the input's length."""
     tiny = dict(sample_rate=RATE, n_fft=256, hop=64, filters=16, iterations=3,
-                refine_iterations=3 if name == "best" else None)
+                waveform_iterations=3 if name == "best" else None)
     res = style_transfer(content_clip, [style_clip], preset_config(name, **tiny), device="cpu")
     assert res.waveform.shape == content_clip.samples.shape
     assert res.metrics()["stages"]["waveform"]["iterations"] >= 1
@@ -269,7 +269,7 @@ def test_presets_run_for_transfer_and_texture(name, content_clip, style_clip) ->
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.cuda
 def test_cuda_matches_cpu(content_clip, style_clip, tiny_config) -> None:
-    cfg = dataclasses.replace(tiny_config, iterations=3, griffin_lim_iters=0)
+    cfg = tiny_config.replace(iterations=3, griffin_lim_iters=0)
     cpu = style_transfer(content_clip, [style_clip], cfg, device="cpu")
     gpu = style_transfer(content_clip, [style_clip], cfg, device="cuda")
     assert abs(cpu.loss - gpu.loss) <= 1e-2 * abs(cpu.loss) + 1e-4
@@ -281,19 +281,19 @@ def test_the_result_keeps_the_optimised_level(content_clip, style_clip, tiny_con
     magnitude's norm, and written at that level (no RMS match); level="content" rescales."""
     from audiostyle.spectral import log_to_magnitude, magnitude
 
-    cfg = dataclasses.replace(tiny_config, level="optimised", griffin_lim_iters=30)
+    cfg = tiny_config.replace(level="optimised", griffin_lim_iters=30)
     if mode == "transfer":
         kept = style_transfer(content_clip, [style_clip], cfg, device="cpu")
         matched = style_transfer(content_clip, [style_clip],
-                                 dataclasses.replace(cfg, level="content"), device="cpu")
+                                 cfg.replace(level="content"), device="cpu")
         reference = content_clip.samples
     else:
         kept = texture_synthesis([style_clip], 0.8, cfg, device="cpu")
-        matched = texture_synthesis([style_clip], 0.8, dataclasses.replace(cfg, level="content"),
+        matched = texture_synthesis([style_clip], 0.8, cfg.replace(level="content"),
                                     device="cpu")
         reference = style_clip.samples
     optimised = float(log_to_magnitude(kept.spectrogram).norm())
-    written = float(magnitude(kept.waveform, cfg.n_fft, cfg.hop)[..., :kept.spectrogram.shape[-1]]
+    written = float(magnitude(kept.waveform, cfg.front.n_fft, cfg.front.hop)[..., :kept.spectrogram.shape[-1]]
                     .norm())
     assert written == pytest.approx(optimised, rel=0.05)
     torch.testing.assert_close(rms(matched.waveform), rms(reference), rtol=1e-3, atol=0)
@@ -306,6 +306,6 @@ def test_the_result_keeps_the_optimised_level(content_clip, style_clip, tiny_con
 
 def test_silence_stays_near_silence_at_the_optimised_level(tiny_config) -> None:
     silence = AudioClip(torch.zeros(1, RATE), RATE, "silence.wav")
-    cfg = dataclasses.replace(tiny_config, iterations=2, level="optimised")
+    cfg = tiny_config.replace(iterations=2, level="optimised")
     result = style_transfer(silence, [silence], cfg, device="cpu")
     assert torch.isfinite(result.waveform).all() and float(result.waveform.abs().max()) < 1e-3

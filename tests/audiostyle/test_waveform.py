@@ -9,19 +9,19 @@ import dataclasses
 import pytest
 import torch
 
-from audio_signals import RATE, clicks, tone
+from helpers.audio import RATE, clicks, tone
 from audiostyle import (AudioClip, AudioStyleConfig, RandomConvBank, style_transfer,
                         texture_synthesis)
-from audiostyle.audio import (LIMIT_KNEE, PEAK_LIMIT, match_level, rms, soft_limit,
-                              soft_limit_start)
+from audiostyle.dsp import LIMIT_KNEE, PEAK_LIMIT, match_level, rms, soft_limit, soft_limit_start
 from audiostyle.spectral import log_spectrogram
-from audiostyle.transfer import WAVEFORM_EPS, optimise_waveform, style_grams, waveform_loss
+from audiostyle.objective import WAVEFORM_EPS, waveform_loss
+from audiostyle.targets import style_grams
 from shared import StyleContentObjective
 
 
 @pytest.fixture
 def waveform_config(tiny_config) -> AudioStyleConfig:
-    return dataclasses.replace(tiny_config, domain="waveform")
+    return tiny_config.replace(domain="waveform")
 
 
 def test_the_differentiable_spectrogram_is_the_spectrogram_with_a_finite_gradient() -> None:
@@ -41,19 +41,19 @@ def test_the_differentiable_spectrogram_is_the_spectrogram_with_a_finite_gradien
 
 def test_the_waveform_loss_is_the_objective_of_the_samples_spectrogram(tiny_config) -> None:
     cfg = tiny_config
-    net = RandomConvBank(cfg.bins, cfg.filters, cfg.kernel_widths, seed=cfg.seed)
-    style = log_spectrogram(clicks(1.0), cfg.n_fft, cfg.hop)
+    net = RandomConvBank(cfg.bins, cfg.features.filters, cfg.features.kernel_widths, seed=cfg.seed)
+    style = log_spectrogram(clicks(1.0), cfg.front.n_fft, cfg.front.hop)
     content = tone(1.0)
     with torch.no_grad():
         objective = StyleContentObjective(
-            net(log_spectrogram(content, cfg.n_fft, cfg.hop)), style_grams(net, [style], None),
+            net(log_spectrogram(content, cfg.front.n_fft, cfg.front.hop)), style_grams(net, [style], None),
             content_weight=1.0, reduction="sum", gram_normalize="positions")
         at_content = waveform_loss(net, objective, cfg.spectral)(content)
     assert float(at_content.terms["content"]) < 1e-6 < float(at_content.terms["style"])
 
 
 def test_the_loss_falls_in_the_waveform_stage(content_clip, style_clip, waveform_config) -> None:
-    cfg = dataclasses.replace(waveform_config, refine_iterations=10)
+    cfg = waveform_config.replace(waveform_iterations=10)
     result = style_transfer(content_clip, [style_clip], cfg, device="cpu")
     stages = result.stages
     assert list(stages) == ["spectrogram", "waveform"]
@@ -68,7 +68,7 @@ def test_the_loss_falls_in_the_waveform_stage(content_clip, style_clip, waveform
     assert result.waveform.shape == content_clip.samples.shape
     torch.testing.assert_close(rms(result.waveform), rms(content_clip.samples), rtol=1e-3, atol=0)
     m = result.metrics()
-    assert m["domain"] == "waveform" and m["refine_iterations"] == 10
+    assert m["domain"] == "waveform" and m["budget"]["waveform"] == 10
     assert m["settings"]["domain"] == "waveform" and m["stages"]["waveform"]["iterations"] == 10
     assert set(m["seconds"]) == {"features", "optimisation", "reconstruction", "waveform"}
     assert result.spectrogram.shape == (1, 129, 126)  # the optimised samples' own
@@ -77,12 +77,12 @@ def test_the_loss_falls_in_the_waveform_stage(content_clip, style_clip, waveform
 def _style_loss(wave: torch.Tensor, style: torch.Tensor, cfg: AudioStyleConfig) -> float:
     """The style term of the tool's own objective (its network, its normalisation) on the log
     spectrogram of ``wave`` ``(1, N)``, the style waveform ``(1, N_s)`` as target."""
-    net = RandomConvBank(cfg.bins, cfg.filters, cfg.kernel_widths, seed=cfg.seed)
+    net = RandomConvBank(cfg.bins, cfg.features.filters, cfg.features.kernel_widths, seed=cfg.seed)
     objective = StyleContentObjective(
-        {}, style_grams(net, [log_spectrogram(style, cfg.n_fft, cfg.hop)], None),
+        {}, style_grams(net, [log_spectrogram(style, cfg.front.n_fft, cfg.front.hop)], None),
         reduction="sum", gram_normalize="positions")
     with torch.no_grad():
-        return float(objective(net(log_spectrogram(wave, cfg.n_fft, cfg.hop))).total)
+        return float(objective(net(log_spectrogram(wave, cfg.front.n_fft, cfg.front.hop))).total)
 
 
 @pytest.mark.parametrize("mode", ["transfer", "texture"])
@@ -91,7 +91,7 @@ def test_the_written_waveform_matches_the_style_better_than_griffin_lim(
     """The spectrogram pipeline's Gram match is partly lost in Griffin-Lim; the waveform stage
     matches the Grams of what is written. Measured on the returned waveforms (level-matched, at
     the working rate): transfer 5.6e3 -> 2.8e3, texture 308 -> 136 (style term)."""
-    cfg = dataclasses.replace(tiny_config, filters=64, iterations=20)
+    cfg = tiny_config.replace(filters=64, iterations=20)
 
     def run(config: AudioStyleConfig) -> torch.Tensor:
         if mode == "transfer":
@@ -99,7 +99,7 @@ def test_the_written_waveform_matches_the_style_better_than_griffin_lim(
         return texture_synthesis([style_clip], 0.75, config, device="cpu").waveform
 
     spectrogram = _style_loss(run(cfg), style_clip.samples, cfg)
-    waveform = _style_loss(run(dataclasses.replace(cfg, domain="waveform")), style_clip.samples,
+    waveform = _style_loss(run(cfg.replace(domain="waveform")), style_clip.samples,
                            cfg)
     assert waveform < 0.7 * spectrogram, (waveform, spectrogram)
 
@@ -126,19 +126,23 @@ def test_a_loud_start_is_optimised_under_full_scale_and_written_as_optimised(
     samples that stay under it, so writing them scales nothing and the written samples have
     the loss the optimisation reported (before, the written file was scaled down: held-out
     style distance 0.086 on the optimised samples, 0.615 on the written file)."""
-    cfg = dataclasses.replace(tiny_config, domain="waveform", refine_iterations=8)
-    net = RandomConvBank(cfg.bins, cfg.filters, cfg.kernel_widths, seed=cfg.seed)
-    objective = StyleContentObjective(
-        {}, style_grams(net, [log_spectrogram(style_clip.samples, cfg.n_fft, cfg.hop)], None),
-        reduction="sum", gram_normalize="positions")
+    from audiostyle.parallel import Workers
+    from audiostyle.pipeline import new_run
+    from audiostyle.stages import ChannelJob, Noise, refine_whole
+
+    cfg = tiny_config.replace(domain="waveform", waveform_iterations=8)
     start = 3.0 * torch.randn(1, 6000, generator=torch.Generator().manual_seed(1))
-    result = optimise_waveform(net, objective, start, cfg, quiet=True, desc="loud")
+    run = new_run(cfg, [style_clip.samples], [1.0], cfg.spectral.frames(6000), 6000,
+                  torch.device("cpu"), quiet=True, label="loud", workers=Workers())
+    job = ChannelJob(0, "loud", None, Noise(cfg.seed, 1))
+    result = refine_whole(run, job, start)
+    net, objective = run.nets["waveform"], run.objective("waveform", job, None)
     samples = result.variable
     assert float(samples.abs().max()) < PEAK_LIMIT
     written = match_level(samples.clone(), rms(samples))  # the writer's level step
     torch.testing.assert_close(written, samples, rtol=0, atol=0)
     with torch.no_grad():
-        again = objective(net(log_spectrogram(written, cfg.n_fft, cfg.hop, eps=WAVEFORM_EPS)))
+        again = objective(net(log_spectrogram(written, cfg.front.n_fft, cfg.front.hop, eps=WAVEFORM_EPS)))
     assert float(again.total) == pytest.approx(result.loss, rel=1e-4)
     assert result.loss < result.history[0]["total"]
 
@@ -146,18 +150,18 @@ def test_a_loud_start_is_optimised_under_full_scale_and_written_as_optimised(
 @pytest.mark.parametrize("start", ["content", "noise"])
 def test_one_stage_starts(content_clip, style_clip, waveform_config, start) -> None:
     """From the content's samples or noise there is no spectrogram stage and no Griffin-Lim;
-    ``refine_iterations`` (default ``iterations``) counts the one waveform stage."""
-    cfg = dataclasses.replace(waveform_config, waveform_init=start, iterations=6)
+    ``waveform_iterations`` (default ``iterations``) counts the one waveform stage."""
+    cfg = waveform_config.replace(waveform_init=start, iterations=6)
     result = style_transfer(content_clip, [style_clip], cfg, device="cpu")
     assert list(result.stages) == ["waveform"] and result.iterations == 6
-    assert result.spectral_convergence is None and result.metrics()["refine_iterations"] == 6
+    assert result.spectral_convergence is None and result.metrics()["budget"] == {"spectrogram": 0, "waveform": 6}
     assert "reconstruction" in result.seconds and result.seconds["reconstruction"] == 0.0
     first = result.history[0][0]
     if start == "content":
         assert first["content"] < 1e-6 * first["style"]  # it starts at the content
     assert result.stages["waveform"]["loss"] < result.stages["waveform"]["start_loss"]
-    texture = texture_synthesis([style_clip], 0.5, dataclasses.replace(cfg, waveform_init="noise",
-                                                                       refine_iterations=4),
+    texture = texture_synthesis([style_clip], 0.5, cfg.replace(waveform_init="noise",
+                                                                       waveform_iterations=4),
                                 device="cpu")
     assert texture.iterations == 4 and texture.waveform.shape == (1, 4000)
 
@@ -165,7 +169,7 @@ def test_one_stage_starts(content_clip, style_clip, waveform_config, start) -> N
 def test_stereo_is_per_channel_and_a_seed_gives_one_output(tiny_config) -> None:
     content = AudioClip(tone(0.6, channels=2) * 0.3, RATE, "stereo.wav")  # below the peak limit
     style = AudioClip(clicks(1.0), RATE, "style.wav")
-    cfg = dataclasses.replace(tiny_config, domain="waveform", iterations=3, refine_iterations=4)
+    cfg = tiny_config.replace(domain="waveform", iterations=3, waveform_iterations=4)
     a = style_transfer(content, [style], cfg, stereo=True, device="cpu")
     assert a.waveform.shape == content.samples.shape and len(a.history) == 2
     assert a.stages["waveform"]["iterations"] == 8 and a.stages["spectrogram"]["iterations"] == 6
@@ -180,16 +184,16 @@ def test_stereo_is_per_channel_and_a_seed_gives_one_output(tiny_config) -> None:
 def test_ctrl_c_in_the_waveform_stage_keeps_the_best_samples(content_clip, style_clip,
                                                              waveform_config, monkeypatch,
                                                              ctrl_c_at) -> None:
-    from audiostyle import transfer
+    from audiostyle import stages
 
-    real = transfer.optimize
+    real = stages.optimize
 
     def stop_in_waveform_stage(x0, loss_fn, optim, **kwargs):
         if x0.dim() == 3:  # the spectrogram stage runs to its end
             return real(x0, loss_fn, optim, **kwargs)
         return real(x0, ctrl_c_at(loss_fn, 4), optim, **kwargs)
 
-    monkeypatch.setattr(transfer, "optimize", stop_in_waveform_stage)
+    monkeypatch.setattr(stages, "optimize", stop_in_waveform_stage)
     result = style_transfer(content_clip, [style_clip], waveform_config, device="cpu")
     assert result.interrupted and result.stages["waveform"]["iterations"] < 15
     assert result.stages["waveform"]["loss"] <= result.stages["waveform"]["start_loss"]
@@ -201,16 +205,16 @@ def test_ctrl_c_in_the_spectrogram_stage_skips_the_waveform_stage(content_clip, 
                                                                  ctrl_c_at) -> None:
     """Ctrl-C means "stop and give me what you have": the best spectrogram's Griffin-Lim
     reconstruction, no waveform stage after it."""
-    from audiostyle import transfer
+    from audiostyle import stages
 
-    real = transfer.optimize
+    real = stages.optimize
     seen = []
 
     def stop_early(x0, loss_fn, optim, **kwargs):
         seen.append(x0.dim())
         return real(x0, ctrl_c_at(loss_fn, 4), optim, **kwargs)
 
-    monkeypatch.setattr(transfer, "optimize", stop_early)
+    monkeypatch.setattr(stages, "optimize", stop_early)
     result = style_transfer(content_clip, [style_clip], waveform_config, device="cpu")
     assert seen == [3] and result.interrupted and list(result.stages) == ["spectrogram"]
     assert torch.isfinite(result.waveform).all() and result.waveform.abs().max() > 0
@@ -218,27 +222,27 @@ def test_ctrl_c_in_the_spectrogram_stage_skips_the_waveform_stage(content_clip, 
 
 def test_bad_settings_are_value_errors_naming_the_parameter(style_clip, tiny_config) -> None:
     with pytest.raises(ValueError, match="^domain must be 'spectrogram' or 'waveform'"):
-        AudioStyleConfig(domain="samples")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="^refine_iterations needs domain 'waveform'"):
-        AudioStyleConfig(refine_iterations=5)
+        AudioStyleConfig.build(domain="samples")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="^waveform_iterations needs domain 'waveform'"):
+        AudioStyleConfig.build(waveform_iterations=5)
     with pytest.raises(ValueError, match="^waveform_init needs domain 'waveform'"):
-        AudioStyleConfig(waveform_init="noise")
+        AudioStyleConfig.build(waveform_init="noise")
     with pytest.raises(ValueError, match="^waveform_init must be"):
-        AudioStyleConfig(domain="waveform", waveform_init="silence")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="^refine_iterations must be a non-negative integer"):
-        AudioStyleConfig(domain="waveform", refine_iterations=-1)
-    cfg = dataclasses.replace(tiny_config, domain="waveform", waveform_init="content")
+        AudioStyleConfig.build(domain="waveform", waveform_init="silence")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="^waveform_iterations must be a non-negative integer"):
+        AudioStyleConfig.build(domain="waveform", waveform_iterations=-1)
+    cfg = tiny_config.replace(domain="waveform", waveform_init="content")
     with pytest.raises(ValueError, match="^waveform_init 'content' needs a content clip"):
         texture_synthesis([style_clip], 0.5, cfg, device="cpu")
-    assert AudioStyleConfig().waveform_iterations == 0
-    assert AudioStyleConfig(domain="waveform", iterations=7).waveform_iterations == 7
+    assert AudioStyleConfig().budget("waveform") == 0
+    assert AudioStyleConfig.build(domain="waveform", iterations=7).budget("waveform") == 7
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.cuda
 @pytest.mark.parametrize("start", ["griffin-lim", "content"])
 def test_cuda_matches_cpu(content_clip, style_clip, tiny_config, start) -> None:
-    cfg = dataclasses.replace(tiny_config, iterations=3, refine_iterations=3, griffin_lim_iters=0,
+    cfg = tiny_config.replace(iterations=3, waveform_iterations=3, griffin_lim_iters=0,
                               domain="waveform", waveform_init=start)
     cpu = style_transfer(content_clip, [style_clip], cfg, device="cpu")
     gpu = style_transfer(content_clip, [style_clip], cfg, device="cuda")
@@ -248,24 +252,24 @@ def test_cuda_matches_cpu(content_clip, style_clip, tiny_config, start) -> None:
 
 def _record_waveform_stage(monkeypatch) -> list[tuple[int, int]]:
     """Patch the waveform stage to record (its network's filters, its Gram target's size)."""
-    from audiostyle import transfer
+    from audiostyle import stages
 
     seen: list[tuple[int, int]] = []
-    real = transfer.optimise_waveform
+    real = stages.optimise_waveform
 
-    def record(net, objective, wave, config, quiet, desc):
-        seen.append((net.filters, int(objective.style_target_0.shape[-1])))
-        return real(net, objective, wave, config, quiet, desc)
+    def record(run, job, objective, *args, **kwargs):
+        seen.append((run.nets["waveform"].filters, int(objective.style_target_0.shape[-1])))
+        return real(run, job, objective, *args, **kwargs)
 
-    monkeypatch.setattr(transfer, "optimise_waveform", record)
+    monkeypatch.setattr(stages, "optimise_waveform", record)
     return seen
 
 
 @pytest.mark.parametrize("stereo", [False, True], ids=["mono", "stereo"])
-def test_the_waveform_stage_has_its_own_network_with_refine_filters(
+def test_the_waveform_stage_has_its_own_network_with_waveform_filters(
         monkeypatch, content_clip, style_clip, waveform_config, stereo) -> None:
     seen = _record_waveform_stage(monkeypatch)
-    cfg = dataclasses.replace(waveform_config, refine_filters=48, refine_iterations=8)
+    cfg = waveform_config.replace(waveform_filters=48, waveform_iterations=8)
     content = (AudioClip(torch.cat([content_clip.samples, 0.5 * content_clip.samples]), RATE,
                          "stereo.wav") if stereo else content_clip)
     result = style_transfer(content, [style_clip], cfg, stereo=stereo, device="cpu")
@@ -273,29 +277,28 @@ def test_the_waveform_stage_has_its_own_network_with_refine_filters(
     stage = result.stages["waveform"]
     assert stage["loss"] < 0.8 * stage["start_loss"]
     assert result.stages["spectrogram"]["iterations"] == 15 * len(seen)
-    assert result.metrics()["settings"]["refine_filters"] == 48
+    assert result.metrics()["settings"]["waveform_filters"] == 48
     # as many filters as the spectrogram stage's: one network, the same result as without
-    same = style_transfer(content, [style_clip], dataclasses.replace(cfg, refine_filters=32),
+    same = style_transfer(content, [style_clip], cfg.replace(waveform_filters=32),
                           stereo=stereo, device="cpu")
-    plain = style_transfer(content, [style_clip], dataclasses.replace(cfg, refine_filters=None),
+    plain = style_transfer(content, [style_clip], cfg.replace(waveform_filters=None),
                            stereo=stereo, device="cpu")
     torch.testing.assert_close(same.waveform, plain.waveform, rtol=0, atol=0)
     assert not torch.equal(same.waveform, result.waveform)
 
 
-def test_refine_filters_size_the_only_network_without_a_spectrogram_stage(
+def test_waveform_filters_size_the_only_network_without_a_spectrogram_stage(
         monkeypatch, content_clip, style_clip, waveform_config) -> None:
     seen = _record_waveform_stage(monkeypatch)
-    cfg = dataclasses.replace(waveform_config, waveform_init="content", refine_filters=40,
-                              iterations=5)
+    cfg = waveform_config.replace(waveform_init="content", waveform_filters=40, iterations=5)
     result = style_transfer(content_clip, [style_clip], cfg, device="cpu")
     assert seen == [(40, 40)] and list(result.stages) == ["waveform"]
 
 
-def test_refine_filters_are_checked_and_belong_to_the_waveform_domain() -> None:
-    with pytest.raises(ValueError, match="^refine_filters must be a positive integer"):
-        AudioStyleConfig(domain="waveform", refine_filters=0)
-    with pytest.raises(ValueError, match="^refine_filters needs domain 'waveform'"):
-        AudioStyleConfig(refine_filters=64)
-    assert AudioStyleConfig(filters=64).waveform_filters == 64
-    assert AudioStyleConfig(domain="waveform", refine_filters=96).waveform_filters == 96
+def test_waveform_filters_are_checked_and_belong_to_the_waveform_domain() -> None:
+    with pytest.raises(ValueError, match="^waveform_filters must be a positive integer"):
+        AudioStyleConfig.build(domain="waveform", waveform_filters=0)
+    with pytest.raises(ValueError, match="^waveform_filters needs domain 'waveform'"):
+        AudioStyleConfig.build(waveform_filters=64)
+    assert AudioStyleConfig.build(filters=64).filters_of("waveform") == 64
+    assert AudioStyleConfig.build(domain="waveform", waveform_filters=96).filters_of("waveform") == 96

@@ -67,7 +67,7 @@ def test_transfer_writes_audio_metrics_and_plot(clips) -> None:
     assert set(m["seconds"]) >= {"load", "optimisation", "reconstruction", "write"}
     assert m["settings"]["filters"] == 16 and 0 < m["spectral_convergence"]
     assert m["terms"]["style"] > 0 and m["terms"]["content"] > 0
-    assert m["domain"] == "spectrogram" and m["refine_iterations"] == 0
+    assert m["domain"] == "spectrogram" and m["budget"] == {"spectrogram": 4, "waveform": 0}
     assert list(m["stages"]) == ["spectrogram"] and m["stages"]["spectrogram"]["iterations"] == 8
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert _files(folder) == {"content.wav", "style.flac", "out.wav", "m.json", "p.png"}
@@ -84,9 +84,10 @@ def test_waveform_domain_end_to_end(clips) -> None:
     data, rate = sf.read(str(out), always_2d=True)
     assert rate == 11025 and data.shape == (8820, 2) and np.isfinite(data).all()
     m = json.loads(metrics.read_text())
-    assert m["domain"] == "waveform" and m["refine_iterations"] == 3
-    assert m["settings"]["refine_iterations"] == 3 and m["settings"]["waveform_init"] is None
-    assert m["settings"]["refine_filters"] == 24
+    assert m["domain"] == "waveform" and m["budget"] == {"spectrogram": 4, "waveform": 3}
+    assert m["settings"]["waveform_iterations"] == 3
+    assert m["settings"]["waveform_init"] == "griffin-lim"  # the default start
+    assert m["settings"]["waveform_filters"] == 24
     assert m["stages"]["spectrogram"]["iterations"] == 8  # two channels x 4
     assert m["stages"]["waveform"]["iterations"] == 6 and m["iterations"] == 14
     assert m["loss"] == pytest.approx(m["stages"]["waveform"]["loss"])
@@ -98,7 +99,7 @@ def test_waveform_domain_end_to_end(clips) -> None:
     assert sf.info(str(tex)).frames == 4000
     m = json.loads(tex_metrics.read_text())
     assert list(m["stages"]) == ["waveform"] and m["stages"]["waveform"]["iterations"] == 4
-    assert m["refine_iterations"] == 4 and m["spectral_convergence"] is None
+    assert m["budget"]["waveform"] == 4 and m["spectral_convergence"] is None
 
 
 def test_texture_and_plot_commands(clips) -> None:
@@ -137,13 +138,13 @@ def test_presets_and_options_reach_the_config(clips, monkeypatch, capsys) -> Non
         seen.update(config=config, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("audiostyle.transfer.style_transfer", fake)
+    monkeypatch.setattr("audiostyle.api.style_transfer", fake)
     code = cli.main(["transfer", content, style, "-o", str(folder / "o.wav"), "--preset", "fast",
                      "--kernel-widths", "3,7", "--momentum", "0.5", "--init", "content"])
     assert code == 130 and not (folder / "o.wav").exists()
     cfg = seen["config"]
-    assert cfg.filters == 2048 and cfg.kernel_widths == (3, 7) and cfg.momentum == 0.5
-    assert cfg.init == "content"
+    assert cfg.features.filters == 2048 and cfg.features.kernel_widths == (3, 7)
+    assert cfg.reconstruction.momentum == 0.5 and cfg.optim.init == "content"
     # fast optimises the samples from the content's: no spectrogram stage to start from the
     # content, no Griffin-Lim to take the momentum; the user is told, the run goes on
     err = capsys.readouterr().err
@@ -158,14 +159,14 @@ def test_interrupted_run_writes_the_best_result_so_far(clips, monkeypatch, capsy
     """Ctrl-C inside the optimisation: the best result so far is reconstructed and written,
     the command says where and exits 130 (as imagestyle does)."""
     folder, content, style = clips
-    from audiostyle import transfer
+    from audiostyle import stages
 
-    real = transfer.optimize
+    real = stages.optimize
 
     def interrupted(x0, loss_fn, optim, **kwargs):
         return real(x0, ctrl_c_at(loss_fn, 3), optim, **kwargs)
 
-    monkeypatch.setattr(transfer, "optimize", interrupted)
+    monkeypatch.setattr(stages, "optimize", interrupted)
     out = folder / "o.wav"
     code = cli.main(["transfer", content, style, "-o", str(out), "--metrics",
                      str(folder / "m.json"), *TINY])
@@ -255,22 +256,22 @@ BAD_INPUTS = [
                  id="bad device"),
     pytest.param(["plot", "{dir}/missing.wav", "-o", "{dir}/p.png"], "missing.wav",
                  id="plot missing"),
-    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--refine-iterations", "5"],
-                 "--refine-iterations needs --domain 'waveform', got --domain 'spectrogram'",
-                 id="refine iterations without the waveform domain"),
+    pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--waveform-iterations", "5"],
+                 "--waveform-iterations needs --domain 'waveform', got --domain 'spectrogram'",
+                 id="waveform iterations without the waveform domain"),
     pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--refine-filters", "64"],
-                 "--refine-filters needs --domain 'waveform', got --domain 'spectrogram'",
-                 id="refine filters without the waveform domain"),
+                 "--waveform-filters needs --domain 'waveform', got --domain 'spectrogram'",
+                 id="waveform filters (by their older name) without the waveform domain"),
     pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--domain", "waveform",
-                  "--refine-filters", "0"], "--refine-filters must be a positive integer",
-                 id="no refine filters"),
+                  "--waveform-filters", "0"], "--waveform-filters must be a positive integer",
+                 id="no waveform filters"),
     pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--waveform-init", "noise"],
                  "--waveform-init needs --domain 'waveform'",
                  id="waveform init without the waveform domain"),
     pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--domain", "waveform",
-                  "--refine-iterations", "-1"],
-                 "--refine-iterations must be a non-negative integer, got -1",
-                 id="negative refine iterations"),
+                  "--waveform-iterations", "-1"],
+                 "--waveform-iterations must be a non-negative integer, got -1",
+                 id="negative waveform iterations"),
     pytest.param(["transfer", "{good}", "{good}", "-o", "{out}", "--domain", "samples"],
                  "--domain", id="unknown domain"),
     pytest.param(["texture", "{good}", "-o", "{out}", "--seconds", "1", "--domain", "waveform",
@@ -374,7 +375,7 @@ def test_library_errors_name_parameters_and_the_cli_names_flags(capsys) -> None:
     from audiostyle.config import AudioStyleConfig
 
     with pytest.raises(ValueError, match="^hop must be an integer between 1 and n_fft"):
-        AudioStyleConfig(n_fft=256, hop=5000)
+        AudioStyleConfig.build(n_fft=256, hop=5000)
     assert cli.main(["texture", "x.wav", "-o", "o.wav", "--seconds", "1", "--n-fft", "256",
                      "--hop", "5000"]) == 2
     _one_error_line(capsys, "--hop must be an integer between 1 and --n-fft, got 5000")
@@ -401,16 +402,16 @@ def test_readme_fast_preset_runs_for_real(clips, monkeypatch) -> None:
     starting from the content, stays closer to it than to silence."""
     folder, content, style = clips
     seen = {}
-    from audiostyle import transfer
+    from audiostyle import stages
 
-    real = transfer.optimize
+    real = stages.optimize
 
     def spy(x0, loss_fn, optim, **kwargs):
         seen.setdefault("x0", x0.clone())
         seen.setdefault("optim", optim)
         return real(x0, loss_fn, optim, **kwargs)
 
-    monkeypatch.setattr(transfer, "optimize", spy)
+    monkeypatch.setattr(stages, "optimize", spy)
     out = folder / "result.wav"
     code = cli.main(["transfer", content, style, "-o", str(out), "--preset", "fast",
                      "--plot", str(folder / "result.png"), "--filters", "64",
@@ -517,8 +518,8 @@ def test_an_output_format_that_cannot_hold_the_rate_fails_before_the_work(
     def never(*args, **kwargs):
         raise AssertionError("the optimisation ran")
 
-    monkeypatch.setattr("audiostyle.transfer.style_transfer", never)
-    monkeypatch.setattr("audiostyle.transfer.texture_synthesis", never)
+    monkeypatch.setattr("audiostyle.api.style_transfer", never)
+    monkeypatch.setattr("audiostyle.api.texture_synthesis", never)
     out = tmp_path / "out.flac"
     inputs = [odd, odd] if command == "transfer" else [odd, "--seconds", "1"]
     before = _files(tmp_path)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from imagestyle_helpers import smooth_image, texture_image, vgg_state, write_png
+from helpers.images import smooth_image, texture_image, vgg_state, write_png
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from imagestyle_helpers import smooth_image, texture_image
+from helpers.images import smooth_image, texture_image
 
 from imagestyle.color import match_color_histogram
 from imagestyle.gatys import GatysConfig, stylize, synthesize_texture, texture_config

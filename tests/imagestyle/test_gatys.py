@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from imagestyle_helpers import smooth_image, texture_image, vgg_state
+from helpers.images import smooth_image, texture_image, vgg_state
 
 import imagestyle.gatys as gatys
 from imagestyle.gatys import GatysConfig, level_sizes, stylize, synthesize_texture, texture_config

@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 import torch
-from imagestyle_helpers import smooth_image, texture_image
+from helpers.images import smooth_image, texture_image
 
 from imagestyle.features import build_extractor
 from imagestyle.gatys import GatysConfig, stylize, synthesize_texture, texture_config

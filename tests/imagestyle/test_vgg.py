@@ -21,7 +21,7 @@ from imagestyle.vgg import (
     vgg_layout,
 )
 
-from imagestyle_helpers import vgg_state
+from helpers.images import vgg_state
 
 
 def test_named_layers_and_early_stop() -> None:

@@ -7,14 +7,11 @@ scales), so a training step takes a fraction of a second.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from ff_helpers import tiny_config  # noqa: E402
+from helpers.feedforward import tiny_config
 
 
 @pytest.fixture

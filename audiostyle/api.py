@@ -1,0 +1,196 @@
+"""The Python API: audio style transfer and audio texture synthesis (Ulyanov & Lebedev 2016).
+
+:func:`style_transfer` keeps the content's structure (its features) with the styles' texture
+(their Gram matrices); :func:`texture_synthesis` matches the Gram matrices alone, for a clip of
+any length. Both bring their inputs to the working rate, run the pipeline
+(:func:`audiostyle.pipeline.synthesize`: the spectrogram stage, Griffin-Lim, and in the
+waveform domain the waveform stage) and bring the result back to the input's rate and level.
+
+.. note:: Beyond the reference: the content is used at full length and each style whole (the
+   Gram is normalised by frame count, so no crop to 430 frames); several styles are blended;
+   several kernel widths may be used; stereo content may be processed channel by channel; any
+   sample rate is resampled to the working rate and the result back; the result is written
+   at the level the optimisation chose (``level="optimised"``: Griffin-Lim's output scaled to
+   the optimised magnitude's norm) instead of peak-normalised, and never clipped;
+   ``level="content"`` matches the content's RMS (the styles' for textures) instead.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from shared import normalize_blend_weights, release_freed_memory, select_device
+
+from .config import AudioStyleConfig
+from .dsp import downmix, match_level, resample, rms
+from .parallel import Workers
+from .pipeline import AudioResult, new_run, synthesize
+from .stages import StageCallback
+from .stream import AudioFile, Source, check_length, working_view
+from .targets import Wave
+
+
+def working_signal(source: Source, config: AudioStyleConfig, stereo: bool, what: str,
+                   lazy: bool = False) -> Wave:
+    """``source`` at the working rate, downmixed unless ``stereo``: ``(C, N)``; with ``lazy``
+    and a file read on demand (:class:`audiostyle.stream.AudioFile`), a
+    :class:`audiostyle.stream.ResampledFile` view of it, else a tensor (a file's filled block
+    by block, without its samples at their own rate).
+
+    Raises ``ValueError`` (naming the file) if it is shorter than the network's receptive
+    field.
+    """
+    rate = config.front.sample_rate
+    check_length(source, config.min_samples, rate, what)
+    view = working_view(source, rate, mono=not stereo)  # (C, N')
+    return view if lazy or isinstance(view, Tensor) else view.tensor()
+
+
+def source_levels(source: Source, stereo: bool) -> Tensor:
+    """RMS level of ``source`` per channel ``(C,)`` with ``stereo``, else of its downmix
+    ``(1,)``."""
+    if isinstance(source, AudioFile):
+        return source.levels if stereo else source.mono_level
+    return rms(source.samples if stereo else downmix(source.samples))
+
+
+def _finish(result: AudioResult, rate: int, samples: int, target_rms: Tensor,
+            quiet: bool = True) -> AudioResult:
+    """Resample the result to ``rate``, fit it to ``samples``, and set its level: the one the
+    optimisation chose (``level="optimised"``) or ``target_rms``; peak-limited. A progress
+    bar over a long resampling unless ``quiet``."""
+    if not result.leader:
+        return result
+    release_freed_memory()  # what the stages before kept: the resampled copy is new memory
+    wave = resample(result.waveform, result.sample_rate, rate,
+                    progress=None if quiet else f"resampling to {rate} Hz")  # (C, N)
+    result.waveform = None  # type: ignore[assignment]  # free the working-rate copy
+    if wave.shape[-1] < samples:
+        wave = torch.nn.functional.pad(wave, (0, samples - wave.shape[-1]))
+    wave = wave[:, :samples]
+    if result.config.level == "optimised":
+        target_rms = rms(wave)  # (C,): keep it, only limit the peak
+    wave = wave.float() if wave.dtype != torch.float32 else wave.contiguous()
+    result.waveform = match_level(wave, target_rms, inplace=True)  # (C, N)
+    result.sample_rate = rate
+    return result
+
+
+def style_transfer(
+    content: Source,
+    styles: Sequence[Source],
+    config: Optional[AudioStyleConfig] = None,
+    *,
+    style_weights: Optional[Sequence[float]] = None,
+    stereo: bool = False,
+    device: str | torch.device = "auto",
+    quiet: bool = True,
+    callback: Optional[StageCallback] = None,
+    workers: Optional[Workers] = None,
+) -> AudioResult:
+    """Audio with the content's structure and the styles' texture.
+
+    Args:
+        content: The content recording (any rate, any channel count): an
+            :class:`~audiostyle.audio.AudioClip`, or an :class:`~audiostyle.stream.AudioFile`
+            (:func:`~audiostyle.stream.open_audio`), whose samples are read straight to the
+            working rate without a copy at its own rate.
+        styles: One or more style recordings, each used whole (any lengths). An
+            :class:`~audiostyle.stream.AudioFile` is read on demand, a block at a time, while
+            its Gram matrices are accumulated: an hour-long style costs a few blocks, not the
+            file (except with ``autocorr_weight > 0``, whose targets take it whole).
+        config: Settings (default: :class:`AudioStyleConfig`, the reference's).
+        style_weights: One weight per style (normalised to sum 1; default equal).
+        stereo: Process each channel of the content and return as many channels; otherwise
+            the content is downmixed and the result is mono.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:i"``.
+        quiet: Hide the progress bars.
+        callback: Called with an :class:`audiostyle.stages.StageStep` after every iteration
+            of every stage (stage, channel, window, iteration, loss and a copy of the point).
+        workers: This process's place in a torch.distributed group that shares a long
+            transfer's windows (:func:`audiostyle.parallel.current`); default: one process.
+
+    Returns:
+        :class:`AudioResult` with ``waveform`` ``(C, N)`` at the content's rate and length, at
+        the level set by ``config.level``.
+    """
+    config = config or AudioStyleConfig()
+    if not styles:
+        raise ValueError("style_transfer needs at least one style clip")
+    style_weights = normalize_blend_weights(len(styles), style_weights)
+    dev = select_device(device)
+    c_wave = working_signal(content, config, stereo, "content")  # (C, N)
+    s_waves = [working_signal(s, config, stereo, "style", lazy=True) for s in styles]
+    run = new_run(config, s_waves, style_weights, config.spectral.frames(c_wave.shape[-1]),
+                  c_wave.shape[-1], dev, quiet=quiet, label="style transfer",
+                  workers=workers or Workers(), callback=callback)
+    result = synthesize(run, c_wave, c_wave.shape[0])
+    del c_wave, s_waves, run  # not needed for the level: free them before the resampled copy
+    target = source_levels(content, stereo)  # (C,)
+    result.extra = {"mode": "transfer", "style_weights": style_weights, "stereo": stereo,
+                    "device": str(dev)}
+    return _finish(result, content.sample_rate, content.frames, target, quiet)
+
+
+def texture_synthesis(
+    styles: Sequence[Source],
+    seconds: float,
+    config: Optional[AudioStyleConfig] = None,
+    *,
+    style_weights: Optional[Sequence[float]] = None,
+    stereo: bool = False,
+    device: str | torch.device = "auto",
+    quiet: bool = True,
+    callback: Optional[StageCallback] = None,
+    workers: Optional[Workers] = None,
+) -> AudioResult:
+    """New audio of ``seconds`` seconds whose Gram statistics match the styles' (content
+    weight 0, from noise: Ulyanov & Lebedev's texture synthesis). ``config``'s content weight
+    and ``init`` do not apply: there is no content; ``phase_init`` may be ``"random"`` or
+    ``"pghi"`` (``"content"`` means random); ``waveform_init`` may be ``"griffin-lim"`` or
+    ``"noise"`` (``"content"`` raises ValueError). ``styles``, ``callback`` and ``workers`` as
+    in :func:`style_transfer` (a texture's windows are chained: rank 0 makes them).
+
+    Returns:
+        :class:`AudioResult` at the first style's rate, at the level set by ``config.level``
+        (``"content"``: the RMS of the styles, blended with ``style_weights``); with
+        ``stereo``, as many channels as the widest style.
+    """
+    config = config or AudioStyleConfig()
+    if not styles:
+        raise ValueError("texture_synthesis needs at least one style clip")
+    if config.waveform is not None and config.waveform.init == "content":
+        raise ValueError("waveform_init 'content' needs a content clip; a texture's waveform "
+                         "starts from 'griffin-lim' or 'noise'")
+    if not (seconds > 0) or seconds == float("inf"):
+        raise ValueError(f"seconds must be positive and finite, got {seconds}")
+    style_weights = normalize_blend_weights(len(styles), style_weights)
+    out_samples = int(round(seconds * config.front.sample_rate))
+    if out_samples < config.min_samples:
+        raise ValueError(f"a texture of {seconds} s is shorter than the network's receptive "
+                         f"field of {config.min_samples / config.front.sample_rate:.3f} s")
+    dev = select_device(device)
+    s_waves = [working_signal(s, config, stereo, "style", lazy=True) for s in styles]
+    phase_init = "random" if config.reconstruction.phase_init == "content" \
+        else config.reconstruction.phase_init  # no content
+    config = config.replace(content_weight=0.0, init="noise", phase_init=phase_init)
+    run = new_run(config, s_waves, style_weights, config.spectral.frames(out_samples),
+                  out_samples, dev, quiet=quiet, label="texture", workers=workers or Workers(),
+                  callback=callback)
+    result = synthesize(run, None, max(s.shape[0] for s in s_waves))
+    channels = result.waveform.shape[0]
+    levels = torch.stack([
+        source_levels(s, stereo)[:channels] if stereo and s.channels >= channels else
+        source_levels(s, False).expand(channels) for s in styles])  # (S, C)
+    target = (torch.tensor(style_weights).unsqueeze(-1) * levels).sum(0)  # (C,)
+    rate = styles[0].sample_rate
+    result.extra = {"mode": "texture", "style_weights": style_weights, "stereo": stereo,
+                    "seconds_requested": seconds, "device": str(dev)}
+    return _finish(result, rate, int(round(seconds * rate)), target, quiet)
+
+
+__all__ = ["AudioResult", "source_levels", "style_transfer", "texture_synthesis",
+           "working_signal"]

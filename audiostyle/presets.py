@@ -1,0 +1,62 @@
+"""Named presets: settings by name, per command (data; how they were chosen: ``docs/presets.md``).
+
+* ``default``: the reference's settings in both modes (optimise the spectrogram, Griffin-Lim).
+* ``fast``: the samples optimised themselves, with no spectrogram stage: a transfer from the
+  content's samples (Grinstein et al. 2018 start from the content), a texture from noise with
+  the rhythm term; 2048 filters, 80 iterations.
+* ``best``: the reference's spectrogram stage and Griffin-Lim, then 150 iterations on the
+  samples, which recover what Griffin-Lim lost; a transfer's waveform stage on a network of
+  8192 filters at content weight 0.045, a texture's with the rhythm term.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import AudioStyleConfig, ModeName
+
+PRESET_NAMES: tuple[str, ...] = ("fast", "default", "best")
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "transfer": {
+        "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="content"),
+        "default": dict(),
+        "best": dict(domain="waveform", waveform_init="griffin-lim", waveform_iterations=150,
+                     waveform_filters=8192, content_weight=0.045),
+    },
+    "texture": {
+        "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="noise",
+                     autocorr_weight=30.0),
+        "default": dict(),
+        "best": dict(domain="waveform", waveform_init="griffin-lim", waveform_iterations=150,
+                     autocorr_weight=30.0),
+    },
+}
+_WAVEFORM_ONLY = ("waveform_init", "waveform_iterations", "waveform_filters")
+
+
+def preset_config(name: str = "default", mode: ModeName = "transfer",
+                  **overrides: Any) -> AudioStyleConfig:
+    """The config of a named preset for a ``mode`` (``"transfer"`` or ``"texture"``), with
+    ``overrides`` (settings by name; ``None`` values ignored) applied.
+
+    An override of ``domain`` to ``"spectrogram"`` drops the preset's waveform-stage settings
+    rather than failing on them. A preset's ``waveform_filters`` is a multiple of its
+    ``filters``, and an override of ``filters`` alone keeps that multiple (``best`` with
+    ``filters=1024``: a waveform stage of 2048).
+    """
+    if name not in PRESET_NAMES:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
+    if mode not in PRESETS:
+        raise ValueError(f"mode must be 'transfer' or 'texture', got {mode!r}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    fields = dict(PRESETS[mode][name])
+    if overrides.get("domain") == "spectrogram":
+        fields = {k: v for k, v in fields.items() if k not in _WAVEFORM_ONLY}
+    own, filters = fields.get("waveform_filters"), overrides.get("filters")
+    if own is not None and filters is not None and "waveform_filters" not in overrides:
+        base = int(fields.get("filters", AudioStyleConfig().features.filters))
+        fields["waveform_filters"] = max(1, int(own) * int(filters) // base)
+    return AudioStyleConfig.build(**{**fields, **overrides})
+
+
+__all__ = ["PRESETS", "PRESET_NAMES", "preset_config"]
