@@ -160,4 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from results import recorded
+
+    with recorded("bench_feedforward"):
+        raise SystemExit(main())

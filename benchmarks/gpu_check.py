@@ -121,4 +121,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from results import recorded
+
+    with recorded("gpu_check"):
+        sys.exit(main())
