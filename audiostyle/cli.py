@@ -163,8 +163,8 @@ def _add_synthesis_options(p: argparse.ArgumentParser, mode: str) -> None:
         help="default: the reference's settings (optimise the spectrogram, Griffin-Lim). "
              "fast: the samples optimised themselves, with no spectrogram stage, on fewer "
              "filters and iterations. best: the reference's stages, then 150 iterations on "
-             "the samples; the closest to the style on held-out measures, at about twice the "
-             "default's time. Each setting's help gives the presets' values; options given "
+             "the samples; the closest to the style on held-out measures, and the slowest of the "
+             "three. Each setting's help gives the presets' values; options given "
              "change the preset (default: %(default)s)")
     _add_settings(p, mode)
     _add_execution_options(p)

@@ -6,9 +6,9 @@ never trained. Antognini, Hoffman & Weiss (2019) showed that a bank of such laye
 widths captures structure at several time scales; :class:`RandomConvBank` holds one layer per
 width, each with its own filters, and names its outputs ``"conv<width>"``.
 
-The convolution runs through ``F.conv1d`` (oneDNN on the CPU, cuDNN on CUDA). An im2col + matmul
-variant was kept until it lost again on the 2-core CPU (forward + input gradient at the
-reference's shape: 0.62-0.67 s against 0.49-0.50 s for ``F.conv1d``, same run), so it is gone.
+The convolution runs through ``F.conv1d`` (oneDNN on the CPU, cuDNN on CUDA): an im2col + matmul
+variant lost to it on the 2-core CPU (forward + input gradient at the reference's shape:
+0.62-0.67 s against 0.49-0.50 s).
 
 ``precision="bf16"`` (see :class:`RandomConvBank`) runs the convolution of a spectrogram that
 requires grad in bfloat16 around an exact float32 anchor.

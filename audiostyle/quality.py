@@ -210,15 +210,11 @@ def onset_period(wave: Tensor, sample_rate: int, min_seconds: float = 0.2,
     :data:`ONSET_HOP`). A texture that keeps a style's tempo has the style's period
     (Antognini et al. 2019).
 
-    Why not simply the highest peak at the held-out front end's hop (512), as until
-    2026-11-28: a steady beat's autocorrelation is as high at two or three beats as at one,
-    and a beat that is not a whole number of 23 ms frames loses height at one beat (split
-    over two lags) that its multiples may not. Click tracks of 50 periods from 0.30 to
-    0.97 s (8 s each) read a multiple of their period 23 times with the highest peak at hop
-    512, 27 times at hop 128, 18 times with the first near-highest peak at hop 512, and never
-    with the first near-highest peak at hop 128. On ``examples/music.wav`` (133 bpm, 0.451 s
-    a beat) the highest peak at hop 512 is at two beats (0.906 s; one beat, 0.441 s, has
-    91% of it); at hop 128 one beat (0.453 s) is the highest."""
+    Not simply the highest peak: a steady beat's autocorrelation is as high at two or three
+    beats as at one, and at a coarse hop a beat that is not a whole number of frames splits
+    its one-beat peak over two lags. Click tracks of 50 periods from 0.30 to 0.97 s never read
+    a multiple of their period by this rule; the highest peak at hop 512 read one 23 times
+    (``docs/audio.md``, "Tempo measure")."""
     if not 0 < min_seconds < max_seconds:
         raise ValueError(f"min_seconds must be positive and below max_seconds, got "
                          f"{min_seconds} and {max_seconds}")

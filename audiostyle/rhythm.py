@@ -15,27 +15,16 @@ for lags up to ``L`` when the transform is at least ``T + L`` long), so its cost
 
 .. note:: Departures from the paper: each feature map is centred (its mean over time taken
    out: an autocovariance), because a ReLU feature's mean is large and its square, the same at
-   every lag, would repeat the Gram's diagonal ``L`` times over and drown the rhythm. Measured
-   on a 6 s drum texture (1024 filters, 50 iterations, weight 10, lags to 3 s; held-out style
-   distance of :mod:`audiostyle.quality`, Gram term of the tool's own network): uncentred
-   0.674 and 420, centred 0.584 and 134, no term 0.593 and 18. The sum over positions is
-   divided by the overlap ``T - tau`` (the paper divides by nothing), so a lag's value is a
-   mean like the Gram's entries and does not depend on the clip's length, which lets a style
-   of any length serve a texture of any length. Lag 0 is left out (the variance, close to
-   what the Gram holds). The style's targets are accumulated in chunks of output positions
-   (:func:`chunked_autocorrelation`, two passes: the means, then the lagged products), so a
-   long style costs one chunk's feature memory.
-
-Choosing the weight and the span (a 6 s texture of a 100 bpm drum loop whose onset envelope's
-autocorrelation peaks at 1.207 s, 1024 filters, 50 iterations; period by
-:func:`audiostyle.quality.onset_period` as it read then, the highest peak at hop 512, then
-the held-out style distance): no term 1.068 s and 0.593; weight 30 with lags to 2 s keeps
-1.207 s at 0.589; 3 s gives 0.604 s (the beat, not the bar) at 0.596; weight 100 holds
-1.184 s but costs texture (0.619 at 2 s, 0.650 at 4 s). Weight 30 and 2 s it is: more
-weight trades the Gram match for the rhythm. In a style transfer the content already sets
-the rhythm, and the term costs texture (``best`` preset's widths at reduced settings, speech
-content, piano style: held-out 0.420 with weight 30 against 0.311 without); use it for
-textures.
+   every lag, would repeat the Gram's diagonal ``L`` times over and drown the rhythm (on a
+   6 s drum texture, held-out style distance 0.584 centred against 0.674 uncentred). The sum
+   over positions is divided by the overlap ``T - tau`` (the paper divides by nothing), so a
+   lag's value is a mean like the Gram's entries and a style of any length serves a texture
+   of any length. Lag 0 is left out (the variance, close to what the Gram holds). The
+   style's targets are accumulated in chunks of output positions
+   (:func:`chunked_autocorrelation`), so a long style costs one chunk's feature memory.
+   Weight 30 and lags to 2 s keep a drum loop's period; more weight trades the Gram match for
+   the rhythm, and in a style transfer, where the content sets the rhythm, the term only costs
+   texture (``docs/audio.md``, "Rhythm").
 
 The functions here are pure; :class:`AutocorrObjective` only holds targets and a weight.
 """

@@ -21,26 +21,13 @@ Everything runs through :func:`shared.optimize` (the one loop) and
    cast); its features come back as float32, so the Grams, the losses, the image variable and
    L-BFGS's memory (:func:`shared.optimize`) stay float32. Targets come from the same
    bfloat16 network, so a style can be matched exactly. The same path runs on the CPU and on
-   CUDA (autocast would do the same arithmetic there). Variants measured on this project's
-   2-core AMD EPYC with AVX512-BF16 (forward + backward, interleaved, median of 3, on a
-   machine shared with other jobs), in ms for float32 / ``torch.autocast("cpu", bfloat16)`` /
-   weights cast once, then the same three in channels-last:
-
-   * VGG-19 to relu5_1, 128 px: 855 / 1023 / 558; 916 / 764 / 750.
-   * VGG-19, 256 px: 3096 / 2147 / 2007; 2525 / 1898 / 1869.
-   * random-multiscale, 128 px: 1129 / 671 / 708; 777 / 893 / 800.
-   * random-multiscale, 256 px: 2722 / 2618 / 2314; 3263 / 2808 / 2737.
-
-   Autocast casts the frozen weights again on every call (slower than float32 for VGG-19 at
-   128 px); weights cast once was the fastest or within noise of it everywhere, and
-   channels-last gained nothing that holds across cases, so neither is used. Gram matrices in
-   bfloat16 would put rounding noise of 2^-9 of each entry into ``G - target``, which near
-   convergence is itself that small: they stay float32.
-
-   Whole runs (``benchmarks/bench_image.py``, precision comparison; README): bf16 made 1.0-2.6x
-   as many loss evaluations per second, but its final loss was not within 1 % of float32's on
-   every case (up to 32 % away, either way: L-BFGS paths part ways after a few steps, and the
-   bfloat16 network is a slightly different function), so ``"fp32"`` is the default.
+   CUDA (autocast would do the same arithmetic there). Weights cast once were the fastest
+   variant, or within noise of it, against ``torch.autocast`` (which casts the frozen weights
+   again on every call) and channels-last, for VGG-19 and random-multiscale at 128 and
+   256 px. Gram matrices in bfloat16 would put rounding noise of 2^-9 of each entry into
+   ``G - target``, which near convergence is itself that small: they stay float32. On whole
+   runs bf16's final loss was not within 1 % of float32's on every case (L-BFGS paths part
+   ways after a few steps), so ``"fp32"`` is the default (``docs/images.md``, "Precision").
 
 .. note::
    Departures from jcjohnson/neural-style, all to keep its weights meaning the same thing here:

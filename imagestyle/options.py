@@ -98,9 +98,9 @@ def add_quiet_option(group: Any) -> None:
 PRECISION_HELP = (
     "arithmetic of the feature network: fp32, or bf16 (weights cast once, convolutions in "
     "bfloat16 on the CPU and CUDA; the image, L-BFGS's memory, Grams and losses stay "
-    "float32). Measured on a 2-core CPU with AVX512-BF16 (README): bf16 made 1.0-2.6x as "
-    "many loss evaluations per second as fp32 at 128-256 px, but its final loss after 20 "
-    "iterations was up to 32%% away from fp32's, so fp32 is the default (default: fp32)")
+    "float32); faster per evaluation on CPUs with bfloat16 instructions, but its results part "
+    "ways with fp32's after a few steps, so fp32 is the default (docs/images.md, "
+    "\"Precision\"; default: fp32)")
 
 
 def add_precision_option(group: Any) -> None:

@@ -6,19 +6,16 @@ loop allocates the same large buffers on every evaluation: the 4096 x 4096 Gram 
 network (64 MiB), oneDNN's convolution scratch, VGG's activations. Each new mapping is touched
 page by page, so the kernel zero-fills it through one minor page fault per 4 KiB page.
 
-Measured on the 2-core development machine (a virtual machine, where faults are dear), one
-loss-and-gradient evaluation of the audio reference's network (4096 filters of width 11, 431
-frames, float32): 111,761 minor faults and 0.75-0.83 s as shipped; 0 faults and 0.61-0.64 s
-with :func:`retain_freed_memory` (same process, same tensors). TensorFlow's own allocator keeps
-its memory, which is why the reference's evaluations were as fast as ours before.
+On the 2-core development machine one loss-and-gradient evaluation of the audio reference's
+network took 0.75-0.83 s with 111,761 minor faults, and 0.61-0.64 s with none after
+:func:`retain_freed_memory` (TensorFlow's own allocator keeps its memory, which is why the
+reference's evaluations were as fast as ours before).
 
 The cost: memory the process has freed stays mapped to it, up to ``trim_bytes`` of free memory
-at the top of the heap, and is reused by the next allocation instead of going back to the
-system. Where a later stage allocates blocks of other sizes, the kept memory adds to the peak:
-a 60-minute audio transfer with the fast preset peaked at 4.65 GB with the tuning alone
-against 3.89 GB before it. :func:`release_freed_memory` gives the kept memory back between
-stages (:func:`shared.optimize` calls it when an optimisation ends).
-``STYLETOOLKIT_MALLOC=system`` in the environment turns both off.
+at the top of the heap, and where a later stage allocates blocks of other sizes it adds to the
+peak (``docs/long-audio.md``, "Memory"). So the pipelines call :func:`retain_freed_memory`
+before they optimise and :func:`release_freed_memory` after each stage; :func:`shared.optimize`
+leaves the allocator alone. ``STYLETOOLKIT_MALLOC=system`` in the environment turns both off.
 """
 
 from __future__ import annotations

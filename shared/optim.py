@@ -22,9 +22,9 @@ and texture synthesis (Gatys et al. 2015/2016: L-BFGS or Adam on the pixels) all
    10-evaluation search with no change (the reported texture stall: 544 evaluations in 50
    iterations, the loss flat from iteration 5); and its curvature test is absolute
    (``y.s > 1e-10``), which keeps float32 pairs that carry rounding noise rather than
-   curvature when the loss is large. Measured after the change (``bench_audio_parity.py``):
-   1.0-1.1 evaluations per iteration on transfer and texture, against 1.6-2.3 before on the
-   same cases, and final losses at or below the reference's; see the README's table.
+   curvature when the loss is large. After the change: 1.0-1.1 evaluations per iteration on
+   the audio transfer and texture, against 1.6-2.3 before, and final losses at or below the
+   reference's (``docs/audio.md``, "Optimiser parity with the reference").
 
    ``line_search=None`` keeps neural-style's fixed-step L-BFGS (torch7 ``optim.lbfgs``): the
    step is ``lr`` (``min(1, 1 / ||g||_1) * lr`` on the first iteration) with no search.
