@@ -99,8 +99,8 @@ PRECISION_HELP = (
     "arithmetic of the feature network: fp32, or bf16 (weights cast once, convolutions in "
     "bfloat16 on the CPU and CUDA; the image, L-BFGS's memory, Grams and losses stay "
     "float32); faster per evaluation on CPUs with bfloat16 instructions, but its results part "
-    "ways with fp32's after a few steps, so fp32 is the default (docs/images.md, "
-    "\"Precision\"; default: fp32)")
+    "ways with fp32's after a few steps, so fp32 is the default; docs/images.md, "
+    "\"Precision\" (default: fp32)")
 
 
 def add_precision_option(group: Any) -> None:
