@@ -13,7 +13,7 @@
 
 The modules import one way: signal helpers (``dsp``) -> audio I/O (``audio``, ``stream``) ->
 ``spectral``, ``network``, ``pghi``, ``rhythm`` -> ``config``, ``presets`` -> ``targets`` ->
-``objective`` -> ``parallel`` -> ``stages`` -> ``windows`` -> ``pipeline`` -> ``api`` ->
+``objective`` -> ``memory``, ``parallel`` -> ``stages`` -> ``windows`` -> ``pipeline`` -> ``api`` ->
 ``quality``, ``plots`` -> ``cli`` (``tests/cli/test_edges.py`` checks it).
 """
 

@@ -17,6 +17,7 @@ waveform domain the waveform stage) and bring the result back to the input's rat
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence
 
 import torch
@@ -26,6 +27,7 @@ from shared import normalize_blend_weights, release_freed_memory, select_device
 
 from .config import AudioStyleConfig
 from .dsp import downmix, match_level, resample, rms
+from .memory import check as check_memory
 from .parallel import Workers
 from .pipeline import AudioResult, new_run, synthesize
 from .stages import StageCallback
@@ -47,6 +49,11 @@ def working_signal(source: Source, config: AudioStyleConfig, stereo: bool, what:
     check_length(source, config.min_samples, rate, what)
     view = working_view(source, rate, mono=not stereo)  # (C, N')
     return view if lazy or isinstance(view, Tensor) else view.tensor()
+
+
+def working_samples(source: Source, config: AudioStyleConfig) -> int:
+    """Samples of ``source`` at the working rate (as :func:`working_signal` will give)."""
+    return math.floor(source.frames * config.front.sample_rate / source.sample_rate)
 
 
 def source_levels(source: Source, stereo: bool) -> Tensor:
@@ -122,6 +129,10 @@ def style_transfer(
         raise ValueError("style_transfer needs at least one style clip")
     style_weights = normalize_blend_weights(len(styles), style_weights)
     dev = select_device(device)
+    samples = working_samples(content, config)
+    check_memory(config, samples, content.channels if stereo else 1,
+                 [working_samples(s, config) for s in styles], content.frames, dev,
+                 f"a content of {content.seconds:.0f} s", "a shorter content")
     c_wave = working_signal(content, config, stereo, "content")  # (C, N)
     s_waves = [working_signal(s, config, stereo, "style", lazy=True) for s in styles]
     run = new_run(config, s_waves, style_weights, config.spectral.frames(c_wave.shape[-1]),
@@ -173,6 +184,10 @@ def texture_synthesis(
         raise ValueError(f"a texture of {seconds} s is shorter than the network's receptive "
                          f"field of {config.min_samples / config.front.sample_rate:.3f} s")
     dev = select_device(device)
+    rate = styles[0].sample_rate
+    check_memory(config, out_samples, max(s.channels for s in styles) if stereo else 1,
+                 [working_samples(s, config) for s in styles], int(round(seconds * rate)), dev,
+                 f"seconds {seconds:g}", "seconds")
     s_waves = [working_signal(s, config, stereo, "style", lazy=True) for s in styles]
     phase_init = "random" if config.reconstruction.phase_init == "content" \
         else config.reconstruction.phase_init  # no content
@@ -186,7 +201,6 @@ def texture_synthesis(
         source_levels(s, stereo)[:channels] if stereo and s.channels >= channels else
         source_levels(s, False).expand(channels) for s in styles])  # (S, C)
     target = (torch.tensor(style_weights).unsqueeze(-1) * levels).sum(0)  # (C,)
-    rate = styles[0].sample_rate
     result.extra = {"mode": "texture", "style_weights": style_weights, "stereo": stereo,
                     "seconds_requested": seconds, "device": str(dev)}
     return _finish(result, rate, int(round(seconds * rate)), target, quiet)

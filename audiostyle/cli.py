@@ -401,7 +401,8 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
-@sys_exit("audiostyle", FLAGS)
+@sys_exit("audiostyle", FLAGS, memory_advice="lower --filters, --waveform-filters or "
+          "--window-seconds, or use a shorter input (a texture: --seconds)")
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``audiostyle`` command line; returns the exit status."""
     args = build_parser().parse_args(argv)

@@ -31,7 +31,7 @@ from shared.cli import ArgumentParser, sys_exit
 from .features import DEFAULT_LAYERS
 from .feedforward.cli import add_subcommands as add_feedforward_subcommands
 from .imageio import SAVE_FORMATS, load_image, save_image
-from .options import (FLAGS, add_features_option, add_precision_option, add_quiet_option,
+from .options import (FLAGS, MEMORY_ADVICE, add_features_option, add_precision_option, add_quiet_option,
                       add_size_option, float_list, layer_list)
 
 if TYPE_CHECKING:
@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@sys_exit(PROG, FLAGS)
+@sys_exit(PROG, FLAGS, memory_advice=MEMORY_ADVICE)
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``imagestyle`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)

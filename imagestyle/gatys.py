@@ -317,14 +317,27 @@ def _set_up(cfg: GatysConfig, texture: bool, styles: Sequence[Tensor],
     blend = normalize_blend_weights(len(styles), cfg.style_blend_weights)
     _check_layer_weights(cfg, content_layers, style_layers)
     extractor = _build(cfg, layers, device)
-    if cfg.check_memory:
-        grams = [feature_layout(cfg.model).channels(n) for n in style_layers]
-        check_memory(cfg.model, layers, out_size, device, optimizer=cfg.optimizer,
-                     history_size=cfg.history_size, gram_channels=grams)
     fscale = cfg.feature_scale or feature_scale_for(cfg.model,
                                                     getattr(extractor, "preprocess", None))
     return _Problem(extractor, content_layers, style_layers, style_sizes, list(blend), fscale,
                     device)
+
+
+def _check_fits(cfg: GatysConfig, texture: bool, styles: Sequence[Tensor],
+                out_size: tuple[int, int]) -> None:
+    """Refuse a run that will not fit in memory (``ValueError`` naming the size that would),
+    before any image is resized or any network built."""
+    if not cfg.check_memory:
+        return
+    style_longest = max(1, round(cfg.style_scale * max(out_size)))
+    style_sizes = [target_size(image_size(s), style_longest) for s in styles]
+    content_layers, style_layers = _layer_lists(cfg, texture, min(min(wh) for wh in style_sizes))
+    layers = list(dict.fromkeys(content_layers + style_layers))
+    grams = [feature_layout(cfg.model).channels(n) for n in style_layers]
+    check_memory(cfg.model, layers, out_size, select_device(cfg.device),
+                 optimizer=cfg.optimizer, history_size=min(cfg.history_size, int(cfg.iterations)),
+                 gram_channels=grams,
+                 style_pixels=sum(w * h for w, h in style_sizes))
 
 
 def _optim_config(cfg: GatysConfig) -> OptimConfig:
@@ -487,6 +500,7 @@ def stylize(
     if len(styles) == 0:
         raise ValueError("at least one style image is needed")
     out_size = target_size(image_size(content), cfg.size)
+    _check_fits(cfg, False, styles, out_size)
     content_full = content
     styles = _prepare_styles(styles, cfg, content_full)
     if cfg.preserve_color == "luminance":
@@ -532,6 +546,7 @@ def synthesize_texture(
         raise ValueError("texture synthesis has no content image: init must be 'noise' or an "
                          "image")
     out_size = target_size(image_size(styles[0]), cfg.size)
+    _check_fits(cfg, True, styles, out_size)
     init_image = cfg.init if isinstance(cfg.init, Tensor) else None
     if init_image is not None:
         _check_images([init_image], "init")

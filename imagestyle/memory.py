@@ -9,17 +9,17 @@ request in a second with a useful message rather than to die after minutes of sw
 
 from __future__ import annotations
 
-import os
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
+
+from shared.memory import HEADROOM, Estimate, activation_floats, available_bytes, check_fits
 
 from .imageio import scaled_size
 from .random_multiscale import multiscale_layout
 from .vgg import vgg_layout
 
 _FLOAT = 4  # bytes per float32
-_HEADROOM = 0.85  # use at most this share of the free memory
 
 
 def _vgg_activation_floats(arch: str, layers: Sequence[str], h: int, w: int) -> tuple[int, int]:
@@ -54,6 +54,7 @@ def estimate_bytes(
     optimizer: str = "lbfgs",
     history_size: int = 100,
     gram_channels: Sequence[int] = (),
+    style_pixels: int = 0,
 ) -> int:
     """Bytes one optimisation at ``size = (W, H)`` needs on its device (an estimate).
 
@@ -64,6 +65,8 @@ def estimate_bytes(
         optimizer: ``"lbfgs"`` or ``"adam"``.
         history_size: L-BFGS history length.
         gram_channels: Channel count of each style layer (Gram matrices and their targets).
+        style_pixels: Pixels of the style images at the sizes they are matched at (each is
+            resized, then run through the network once for its targets).
     """
     w, h = size
     if model == "random-multiscale":
@@ -75,25 +78,7 @@ def estimate_bytes(
     grams = sum(3 * c * c for c in gram_channels)
     # Activations are kept for backward and their gradients exist at once: x 2, plus the
     # pre-activation of the ReLUs that backward needs (already counted as conv outputs).
-    return _FLOAT * (2 * acts + params + optim + grams + 4 * image)
-
-
-def available_bytes(device: torch.device) -> int | None:
-    """Free memory on ``device`` in bytes (``None`` if unknown)."""
-    if device.type == "cuda":
-        free, _total = torch.cuda.mem_get_info(device)
-        return int(free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device))
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
+    return _FLOAT * (2 * acts + params + optim + grams + 4 * image + 6 * style_pixels)
 
 
 def _gib(n: float) -> str:
@@ -109,6 +94,7 @@ def check_memory(
     optimizer: str = "lbfgs",
     history_size: int = 100,
     gram_channels: Sequence[int] = (),
+    style_pixels: int = 0,
     available: int | None = None,
     what: str = "size",
 ) -> int:
@@ -117,10 +103,11 @@ def check_memory(
     The message gives the estimate, the free memory and the largest longest side that fits at
     the same aspect ratio. Returns the estimate in bytes.
     """
-    kwargs = dict(optimizer=optimizer, history_size=history_size, gram_channels=gram_channels)
+    kwargs = dict(optimizer=optimizer, history_size=history_size, gram_channels=gram_channels,
+                  style_pixels=style_pixels)
     need = estimate_bytes(model, layers, size, **kwargs)
     free = available if available is not None else available_bytes(device)
-    if free is None or need <= _HEADROOM * free:
+    if free is None or need <= HEADROOM * free:
         return need
     w, h = size
     longest = max(w, h)
@@ -128,7 +115,8 @@ def check_memory(
     while lo < hi:  # largest longest side that fits
         mid = (lo + hi + 1) // 2
         fit = scaled_size(size, mid / longest)
-        if estimate_bytes(model, layers, fit, **kwargs) <= _HEADROOM * free:
+        shrunk = dict(kwargs, style_pixels=int(style_pixels * (mid / longest) ** 2))
+        if estimate_bytes(model, layers, fit, **shrunk) <= HEADROOM * free:
             lo = mid
         else:
             hi = mid - 1
@@ -139,3 +127,35 @@ def check_memory(
         f"{w}x{h} needs about {_gib(need)} of {device.type} memory for {model} but only "
         f"{_gib(free)} is free; {hint}{extra}"
     )
+
+
+# Feed-forward generators: what a forward pass makes per pixel is counted on a small probe
+# (shared.memory.activation_floats) and scaled to the run's pixels and batch. Training keeps the
+# generator's and the loss network's activations for the backward pass, with their gradients;
+# stylising and sampling keep only a few layers' at a time.
+PROBE_SIDE = 128
+# Fitted to peaks measured on 8 runs (Johnson and texture-net, VGG and random-multiscale loss
+# networks, 128-1024 px, batches of 1-4): 0.78-1.14x of each (docs/images.md, "Memory").
+TRAIN_COPIES = 1.4  # activations kept for backward and their gradients, per activation
+INFERENCE_COPIES = 0.35  # the activations alive at once, per activation of the whole pass
+TRAIN_OVERHEAD = 200e6  # bytes: data loading, the optimiser's step, the Grams' own buffers
+
+
+def per_pixel_floats(modules: Sequence[torch.nn.Module], probe: Callable[[int], object]) -> float:
+    """Activation elements per output pixel of ``probe(PROBE_SIDE)``, a forward pass of
+    ``modules`` at a square ``PROBE_SIDE`` x ``PROBE_SIDE`` image."""
+    return activation_floats(modules, lambda: probe(PROBE_SIDE)) / PROBE_SIDE ** 2
+
+
+def check_generator(per_pixel: float, params: int, pixels: int, batch: int, device: torch.device,
+                    what: str, lower: Sequence[str], training: bool,
+                    loss_params: int = 0) -> None:
+    """Raise ``ValueError`` when a feed-forward run will not fit: ``pixels`` per image,
+    ``batch`` images at once, ``params`` parameters of the generator (trained with Adam when
+    ``training``, beside a loss network of ``loss_params``)."""
+    e = Estimate()
+    copies = TRAIN_COPIES if training else INFERENCE_COPIES
+    e.add("activations", copies * _FLOAT * per_pixel * pixels * batch, lower)
+    e.add("parameters", (4 if training else 1) * _FLOAT * params + 2 * _FLOAT * loss_params
+          + (TRAIN_OVERHEAD if training else 0), ())
+    check_fits(e, device, what)

@@ -34,6 +34,10 @@ from .imageio import parse_size
 # The library's parameter names (GatysConfig, TrainConfig, the feed-forward functions) -> flags.
 # Only names that are never ordinary words in the library's messages: "model" (the feature
 # network in the configs, a file in `stylize`) and "checkpoint" are left as they are.
+# What lowers a run's memory, for an out-of-memory that slipped past the estimates
+MEMORY_ADVICE = ("lower --size (or --style-scale); training: --image-size or --batch-size; "
+                 "stylising and sampling: --batch-size")
+
 FLAGS: dict[str, str] = {
     # transfer and texture (GatysConfig)
     "weights": "--weights", "pooling": "--pooling", "preprocess": "--preprocess",

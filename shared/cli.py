@@ -15,6 +15,7 @@ import sys
 from typing import Callable, Mapping, NoReturn, Sequence
 
 from .errors import UserError
+from .io import OutputError
 from .optim import NonFiniteLossError
 
 Main = Callable[[Sequence[str] | None], int]
@@ -52,14 +53,30 @@ def flag_names(message: str, flags: Mapping[str, str]) -> str:
     return pattern.sub(lambda m: flags[m.group(1)], message)
 
 
-def sys_exit(prog: str, flags: Mapping[str, str] | None = None) -> Callable[[Main], Main]:
+CPU_OUT_OF_MEMORY = ("can't allocate memory", "defaultcpuallocator", "out of memory")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an allocator's failure: Python's ``MemoryError``, CUDA's
+    ``OutOfMemoryError``, or the CPU allocator's ``RuntimeError``."""
+    text = str(exc).lower()
+    return isinstance(exc, MemoryError) or any(k in text for k in CPU_OUT_OF_MEMORY)
+
+
+def sys_exit(prog: str, flags: Mapping[str, str] | None = None,
+             memory_advice: str = "try a smaller input, size or filter count"
+             ) -> Callable[[Main], Main]:
     """Decorate ``main(argv) -> int`` so that errors become one line on stderr and an exit code.
 
     * :class:`UserError` (the CLI's own errors) -> status 2, as argparse's own errors.
-    * ``ValueError`` and ``FileNotFoundError`` (the library's bad-input errors) -> status 2, with
-      the parameter names in ``flags`` rewritten as the tool's flags (:func:`flag_names`).
+    * ``ValueError`` and ``FileNotFoundError`` (the library's bad-input errors, the memory
+      estimates' refusals among them) -> status 2, with the parameter names in ``flags``
+      rewritten as the tool's flags (:func:`flag_names`).
+    * :class:`shared.io.OutputError` (an output that could not be written: a full disk, a
+      read-only folder) -> status 2, naming the file and the cause.
     * :class:`NonFiniteLossError` -> status 1 with advice (parameter names rewritten too).
-    * Out of memory -> status 1 with advice.
+    * Out of memory that slipped past the estimate -> status 1, saying so, with
+      ``memory_advice`` (the tool's flags that lower it).
     * Ctrl-C -> status 130, "interrupted".
     * Anything else -> status 1, one line naming the exception; set ``STYLETOOLKIT_DEBUG=1`` to
       see the traceback.
@@ -70,7 +87,7 @@ def sys_exit(prog: str, flags: Mapping[str, str] | None = None) -> Callable[[Mai
         def wrapped(argv: Sequence[str] | None = None) -> int:
             try:
                 return main(argv)
-            except UserError as exc:
+            except (UserError, OutputError) as exc:
                 print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
                 return EXIT_USER_ERROR
             except (ValueError, FileNotFoundError) as exc:
@@ -85,15 +102,14 @@ def sys_exit(prog: str, flags: Mapping[str, str] | None = None) -> Callable[[Mai
                 print(f"{prog}: interrupted; no output written", file=sys.stderr)
                 return EXIT_INTERRUPTED
             except MemoryError:
-                print(f"{prog}: error: out of memory; try a smaller input, size or "
-                      "filter count", file=sys.stderr)
+                print(f"{prog}: error: out of memory; {memory_advice}", file=sys.stderr)
                 return EXIT_FAILURE
             except Exception as exc:  # noqa: BLE001 - the last line of defence of a CLI
                 if os.environ.get("STYLETOOLKIT_DEBUG"):
                     raise
-                if "out of memory" in str(exc).lower():
-                    print(f"{prog}: error: out of memory ({one_line(exc)[:200]}); try a smaller "
-                          "input, size or filter count", file=sys.stderr)
+                if is_out_of_memory(exc):
+                    print(f"{prog}: error: out of memory ({one_line(exc)[:160]}); "
+                          f"{memory_advice}", file=sys.stderr)
                 else:
                     print(f"{prog}: error: {type(exc).__name__}: {one_line(exc)} "
                           "(set STYLETOOLKIT_DEBUG=1 for a traceback)", file=sys.stderr)

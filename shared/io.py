@@ -2,18 +2,42 @@
 
 Every file the tools write goes through :func:`atomic_path` or :func:`atomic_write`: the data
 go to a temporary file in the destination's folder, which is renamed over the destination only
-once it is complete, so a crash or Ctrl-C never leaves a half-written or clobbered file.
+once it is complete, so a crash or Ctrl-C never leaves a half-written or clobbered file. A write
+that fails (a full disk, a read-only folder) removes the temporary file and raises
+:class:`OutputError` naming the file and the operating system's cause.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 PathLike = str | os.PathLike
+LOW_SPACE = 1 << 20  # bytes: a folder with less free space than this counts as full
+
+
+class OutputError(OSError):
+    """An output file could not be written; the message names the file and the cause the
+    operating system gave (``"cannot write o.wav: no space left on device"``)."""
+
+
+def _write_cause(exc: BaseException, folder: Path) -> str | None:
+    """Why writing into ``folder`` failed, in the operating system's words, or None when
+    ``exc`` was no failure to write. Libraries that wrap the system's error (libsndfile says
+    "System error.") are read through the folder's free space."""
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno).lower()
+    with contextlib.suppress(OSError):
+        st = os.statvfs(folder)
+        if st.f_bavail * st.f_frsize < LOW_SPACE:
+            return os.strerror(errno.ENOSPC).lower()
+    if type(exc).__name__ == "LibsndfileError":
+        return " ".join(str(exc).split()).rstrip(".").lower()
+    return None
 
 
 @contextlib.contextmanager
@@ -25,7 +49,11 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}",
+                                   dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {_write_cause(exc, folder)}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -34,10 +62,14 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.chmod(tmp_path, _final_mode(path))
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
-        raise
+        cause = None if isinstance(exc, (OutputError, KeyboardInterrupt, SystemExit,
+                                         GeneratorExit)) else _write_cause(exc, folder)
+        if cause is None:
+            raise
+        raise OutputError(f"cannot write {path}: {cause}") from None
 
 
 def _final_mode(path: Path) -> int:

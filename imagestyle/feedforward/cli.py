@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from shared import UserError, select_device
 
-from ..options import (FLAGS, HelpFormatter, add_features_option, add_quiet_option,
+from ..options import (FLAGS, MEMORY_ADVICE, HelpFormatter, add_features_option, add_quiet_option,
                        add_size_option, layer_list, nonneg_int, positive_int)
 
 EXIT_INTERRUPTED = 130
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     imagestyle.feedforward.cli``)."""
     from shared.cli import ArgumentParser, sys_exit
 
-    @sys_exit("imagestyle", FLAGS)
+    @sys_exit("imagestyle", FLAGS, memory_advice=MEMORY_ADVICE)
     def run(argv: list[str] | None) -> int:
         parser = ArgumentParser(prog="imagestyle")
         add_subcommands(parser.add_subparsers(dest="command", required=True))

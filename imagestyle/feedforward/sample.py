@@ -14,6 +14,7 @@ from torch import Tensor
 from shared import check_output_path
 
 from ..imageio import SAVE_FORMATS, check_size, save_image, target_size
+from ..memory import check_generator, per_pixel_floats
 from .networks import TextureNet
 from .stylize import inference_context, load_generator
 
@@ -92,6 +93,10 @@ def sample_files(model: str | Path, output: str | Path, *,
     net, info = load_generator(model, device, "texture")
     s = int(info.training.get("image_size") or 256)  # training crops are s x s
     size = (s, s) if size is None else target_size((s, s), size)
+    check_generator(per_pixel_floats([net], lambda side: sample_textures(net, 1, (side, side))),
+                    sum(p.numel() for p in net.parameters()), size[0] * size[1],  # type: ignore[index]
+                    min(batch_size, count), device, f"textures of size {size[0]}x{size[1]}",  # type: ignore[index]
+                    ("size", "batch_size"), training=False)
     for start in range(0, count, batch_size):  # a batch at a time: any count fits in memory
         n = min(batch_size, count - start)
         images = sample_textures(net, n, size, seed=seed, batch_size=batch_size, first=start)  # type: ignore[arg-type]

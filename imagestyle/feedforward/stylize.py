@@ -17,7 +17,8 @@ from torch import Tensor, nn
 from shared import autocast, check_output_path
 
 from ..color import restore_chrominance
-from ..imageio import SAVE_FORMATS, check_size, load_image, save_image
+from ..imageio import SAVE_FORMATS, check_size, load_image, save_image, target_size
+from ..memory import check_generator, per_pixel_floats
 from .modelfile import ModelInfo, load_model
 from .networks import run_generator
 
@@ -145,6 +146,25 @@ def check_readable(path: Path) -> None:
         raise ValueError(f"{path}: not an image Pillow can read") from None
 
 
+def _check_memory(net: nn.Module, in_paths: Sequence[Path],
+                  size: Optional[int | tuple[int, int]], batch: int, device: torch.device) -> None:
+    """Refuse inputs whose stylisation will not fit in memory (the largest, ``batch`` at a
+    time), before any is read (their headers give their sizes)."""
+    from PIL import Image
+
+    def pixels(p: Path) -> int:
+        with Image.open(p) as img:
+            w, h = img.size if size is None else target_size(img.size, size)
+        return w * h
+
+    per_pixel = per_pixel_floats([net], lambda side: run_generator(
+        net, torch.zeros(1, 3, side, side, device=device), generator=torch.Generator()))
+    largest = max(pixels(p) for p in in_paths)
+    check_generator(per_pixel, sum(p.numel() for p in net.parameters()), largest, batch, device,
+                    f"stylising {largest / 1e6:.3g} Mpixel images {batch} at a time",
+                    ("size", "batch_size"), training=False)
+
+
 class StylizeInterrupted(KeyboardInterrupt):
     """Ctrl-C during :func:`stylize_files`: the images in :attr:`written` are complete (every
     write is atomic), the others were not written."""
@@ -207,6 +227,7 @@ def stylize_files(model: str | Path, inputs: Sequence[str | Path], output: str |
     net, _ = load_generator(model, device, "stylize")
     for p in in_paths:
         check_readable(p)
+    _check_memory(net, in_paths, size, min(batch_size, len(in_paths)), device)
     targets = output_paths(in_paths, out)
     if out.is_dir():  # files in an existing folder might be inputs (a new folder holds none)
         for t in targets:

@@ -21,6 +21,7 @@ from shared import (NonFiniteLossError, StyleContentObjective, autocast, retain_
 
 from ..features import build_extractor
 from ..imageio import load_image
+from ..memory import check_generator, per_pixel_floats
 from .config import DEFAULT_EPOCHS, DEFAULT_TEXTURE_STEPS, TrainConfig
 from .data import ImageFolderDataset, ResumableSampler, batches_per_epoch
 from .distributed import DistInfo
@@ -41,11 +42,12 @@ class Trainer:
         retain_freed_memory()  # every step allocates the same large buffers: reuse them
         # Cheap checks of the user's files first: the dataset, then the style images.
         self.dataset, self.sampler, self.per_epoch = self._open_dataset()
-        styles = [load_image(p, size=config.style_size) for p in config.styles]
         seed_everything(config.seed)
         self.net = build_network(config.arch, config.network_config()).to(device)
         self.extractor = build_extractor(config.model or "", self.layers, weights=config.weights,
                                          seed=config.seed, device=device)
+        self._check_memory()
+        styles = [load_image(p, size=config.style_size) for p in config.styles]
         if device.type == "cuda":
             self.net = self.net.to(memory_format=torch.channels_last)
             self.extractor = self.extractor.to(memory_format=torch.channels_last)
@@ -63,6 +65,31 @@ class Trainer:
         return list(dict.fromkeys([*(self.c.content_layers or []), *(self.c.style_layers or [])]))
 
     # -- set-up --------------------------------------------------------------------------------
+    def _check_memory(self) -> None:
+        """Refuse a run whose steps (or style targets) will not fit in memory, before any."""
+        c, net = self.c, self.net
+
+        def step(side: int) -> None:  # the generator and the loss network on one image
+            x = torch.zeros(1, 3, side, side, device=self.device)
+            if isinstance(net, TextureNet):
+                noise = torch.zeros(net.noise_shape(1, side, side), device=self.device)
+                x = net(noise) if c.mode == "texture" else net(noise, x)
+            else:
+                x = net(x)
+            self.extractor(x)
+
+        params = sum(p.numel() for p in net.parameters())
+        loss_params = sum(p.numel() for p in self.extractor.parameters()) + sum(
+            b.numel() for b in self.extractor.buffers())
+        check_generator(per_pixel_floats([net, self.extractor], step), params,
+                        c.image_size ** 2, c.batch_size, self.device,
+                        f"training at image_size {c.image_size} with batch_size {c.batch_size}",
+                        ("image_size", "batch_size"), training=True, loss_params=loss_params)
+        side = int(c.style_size or c.image_size)
+        check_generator(per_pixel_floats([self.extractor], lambda s: self.extractor(
+            torch.zeros(1, 3, s, s, device=self.device))), 0, side ** 2, 1, self.device,
+            f"style images at style_size {side}", ("style_size",), training=False)
+
     def _open_dataset(self) -> tuple[Optional[ImageFolderDataset], Optional[ResumableSampler], int]:
         """The dataset, this process's sampler and the batches per epoch (none in texture mode)."""
         c, info = self.c, self.dist

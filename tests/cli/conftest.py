@@ -11,13 +11,13 @@ CPU_ALLOCATOR_ERROR = ("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPU
                        "allocate memory: you tried to allocate 40000000000000 bytes. Error code 12 "
                        "(Cannot allocate memory)")  # what torch raises when the CPU runs out
 
-# name -> pieces of the one-line message the user must get. The CPU allocator's error does not
-# say "out of memory", so it gets the generic one-line report, without the advice.
+# name -> pieces of the one-line message the user must get: every kind of out-of-memory says
+# it was memory and names the flags that lower it (each tool's advice starts "lower --").
 LOSS_FAILURES = {
     "non-finite loss": ("the loss became nan", "lower"),
-    "CUDA out of memory": ("out of memory", "try a smaller input"),
-    "CPU out of memory": ("can't allocate memory",),
-    "Python MemoryError": ("out of memory", "try a smaller input"),
+    "CUDA out of memory": ("out of memory", "lower --"),
+    "CPU out of memory": ("out of memory", "can't allocate memory", "lower --"),
+    "Python MemoryError": ("out of memory", "lower --"),
 }
 
 
