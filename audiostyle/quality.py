@@ -16,6 +16,13 @@ settings compare on one scale:
 
 A transfer's progress is the share of the content-to-style gap it closes,
 ``1 - d(result) / d(content)`` with ``d`` the held-out style distance.
+
+Every clip is measured at one loudness: scaled to :data:`MEASURE_RMS` first. ``log1p|STFT|``
+is not scale-invariant, so a measure of the files at the levels they were written would reward
+the output level as well as the texture (Vinay & Lerch 2022 on texture measures; the project's
+reference notes). Beside the random networks, measures the tool never optimises: the spectral
+centroid and bandwidth (:func:`spectral_stats`) and the share of the result's energy in the
+third-octave bands where the style has under 1 % of its own (:func:`out_of_band_share`).
 """
 
 from __future__ import annotations
@@ -27,9 +34,9 @@ from torch import Tensor
 
 from shared import blend_grams, normalize_blend_weights
 
-from .dsp import downmix, resample
+from .dsp import downmix, resample, rms
 from .network import RandomConvBank
-from .spectral import log_spectrogram
+from .spectral import log_spectrogram, magnitude
 from .targets import chunked_grams
 
 HELDOUT_RATE = 22050  # the measures' fixed front end: the reference's
@@ -40,6 +47,8 @@ HELDOUT_WIDTHS = (5, 25)
 HELDOUT_FILTERS = 512
 HELDOUT_MIN_SECONDS = (max(HELDOUT_WIDTHS) - 1) * HELDOUT_HOP / HELDOUT_RATE  # 0.557 s: the
 # shortest clip the held-out network reads (its widest kernel)
+
+MEASURE_RMS = 0.1  # every clip is scaled to this RMS (-20 dBFS) before it is measured
 
 _NETS: dict[str, RandomConvBank] = {}
 
@@ -53,18 +62,76 @@ def heldout_network(device: torch.device | str = "cpu") -> RandomConvBank:
     return _NETS[key]
 
 
-def _spec(wave: Tensor, sample_rate: int, device: torch.device | str) -> Tensor:
-    """Mono log spectrogram ``(1, 1025, T)`` at the measures' front end of ``(C, N)`` or
-    ``(N,)`` samples at ``sample_rate``."""
+def measured_wave(wave: Tensor, sample_rate: int) -> Tensor:
+    """``(C, N)`` or ``(N,)`` samples as every measure reads them: downmixed, at the measures'
+    rate and at :data:`MEASURE_RMS` (silence stays silence): ``(1, N')``."""
     wave = wave.detach().to("cpu", torch.float32)
     if wave.dim() == 1:
         wave = wave[None]  # (1, N)
     wave = resample(downmix(wave), sample_rate, HELDOUT_RATE)  # (1, N')
+    level = float(rms(wave)[0])
+    return wave * (MEASURE_RMS / level) if level > 0 else wave
+
+
+def _spec(wave: Tensor, sample_rate: int, device: torch.device | str) -> Tensor:
+    """Mono log spectrogram ``(1, 1025, T)`` at the measures' front end (:func:`measured_wave`)
+    of ``(C, N)`` or ``(N,)`` samples at ``sample_rate``."""
+    wave = measured_wave(wave, sample_rate)  # (1, N')
     if wave.shape[-1] < (max(HELDOUT_WIDTHS) - 1) * HELDOUT_HOP:
         raise ValueError(f"wave must last at least {(max(HELDOUT_WIDTHS) - 1) * HELDOUT_HOP} "
                          f"samples at {HELDOUT_RATE} Hz for the held-out measures, got "
                          f"{wave.shape[-1]}")
     return log_spectrogram(wave.to(device), HELDOUT_N_FFT, HELDOUT_HOP)  # (1, F, T)
+
+
+def _band_edges() -> list[float]:
+    """Edges in Hz of the third-octave bands centred 25 Hz .. 10 kHz (the last band open to
+    the measures' Nyquist frequency)."""
+    centres = [1000.0 * 2.0 ** (k / 3) for k in range(-16, 11)]
+    return [centres[0] * 2 ** (-1 / 6)] + [c * 2 ** (1 / 6) for c in centres[:-1]] \
+        + [HELDOUT_RATE / 2]
+
+
+def power_spectrum(wave: Tensor, sample_rate: int) -> Tensor:
+    """Mean power per STFT bin over time at the measures' front end: ``(1025,)`` float64."""
+    mag = magnitude(measured_wave(wave, sample_rate), HELDOUT_N_FFT, HELDOUT_HOP)  # (1, F, T)
+    return mag.double().square().mean(-1)[0]  # (F,)
+
+
+def band_shares(wave: Tensor, sample_rate: int) -> Tensor:
+    """Share of the clip's energy in each third-octave band (:func:`_band_edges`): ``(B,)``,
+    summing to 1 (0 for silence)."""
+    power = power_spectrum(wave, sample_rate)  # (F,)
+    hz = torch.linspace(0, HELDOUT_RATE / 2, power.shape[0], dtype=torch.float64)
+    edges = _band_edges()
+    bands = torch.stack([power[(hz >= lo) & (hz < hi)].sum()
+                         for lo, hi in zip(edges[:-1], edges[1:])])  # (B,)
+    return bands / bands.sum().clamp_min(1e-300)
+
+
+def spectral_stats(wave: Tensor, sample_rate: int) -> dict[str, float]:
+    """The clip's spectral centroid and bandwidth in Hz (the power spectrum's mean frequency
+    and its standard deviation), from its mean power per bin."""
+    power = power_spectrum(wave, sample_rate)  # (F,)
+    hz = torch.linspace(0, HELDOUT_RATE / 2, power.shape[0], dtype=torch.float64)
+    p = power / power.sum().clamp_min(1e-300)
+    centroid = float((p * hz).sum())
+    return {"centroid_hz": centroid,
+            "bandwidth_hz": float((p * (hz - centroid).square()).sum().sqrt())}
+
+
+OUT_OF_BAND = 0.01  # a band where the style has under this share of its energy is not its own
+
+
+def out_of_band_share(wave: Tensor, sample_rate: int, styles: Sequence[Tensor],
+                      style_rates: Sequence[int],
+                      style_weights: Optional[Sequence[float]] = None) -> float:
+    """Share of the result's energy in the third-octave bands where the (blended) styles have
+    under :data:`OUT_OF_BAND` of theirs: energy the style does not have (a hiss floor over a
+    tonal style, say). 0 when the result keeps to the style's bands."""
+    weights = normalize_blend_weights(len(styles), style_weights)
+    style = sum(w * band_shares(s, r) for s, r, w in zip(styles, style_rates, weights))
+    return float(band_shares(wave, sample_rate)[style < OUT_OF_BAND].sum())
 
 
 def heldout_grams(wave: Tensor, sample_rate: int,
@@ -151,7 +218,9 @@ def quality_measures(wave: Tensor, sample_rate: int, styles: Sequence[Tensor],
         content: A transfer's content ``(C_c, M)`` at ``content_rate``; None for a texture.
 
     Returns:
-        ``heldout_style_distance``, and for a transfer ``content_heldout_style_distance`` (the
+        ``heldout_style_distance``, ``out_of_band_share``, the result's and the styles'
+        ``centroid_hz`` and ``bandwidth_hz`` (:func:`spectral_stats`; the styles' blended with
+        their weights), and for a transfer ``content_heldout_style_distance`` (the
         content's own: the gap), ``gap_closed`` and ``content_distance``; all None when a clip
         is shorter than the held-out network's field (:data:`HELDOUT_MIN_SECONDS`). A result
         of several channels (a stereo run) is measured as it was made: channel ``c`` against
@@ -162,7 +231,8 @@ def quality_measures(wave: Tensor, sample_rate: int, styles: Sequence[Tensor],
         channel, as a chorus makes, does; ``bench_audio_quality.py``'s stereo case).
     """
     keys = ("heldout_style_distance", "content_heldout_style_distance", "gap_closed",
-            "content_distance")
+            "content_distance", "out_of_band_share", "centroid_hz", "style_centroid_hz",
+            "bandwidth_hz", "style_bandwidth_hz")
     clips = [(wave, sample_rate)] + list(zip(styles, style_rates))
     if content is not None:
         clips.append((content, content_rate or sample_rate))
@@ -173,6 +243,13 @@ def quality_measures(wave: Tensor, sample_rate: int, styles: Sequence[Tensor],
         out: dict[str, object] = dict.fromkeys(keys)
         held = heldout_style_distance(w, ss, sample_rate, style_rates, style_weights, device)
         out["heldout_style_distance"] = held
+        out["out_of_band_share"] = out_of_band_share(w, sample_rate, ss, style_rates,
+                                                     style_weights)
+        weights = normalize_blend_weights(len(ss), style_weights)
+        style_stats = [spectral_stats(x, r) for x, r in zip(ss, style_rates)]
+        for name, value in spectral_stats(w, sample_rate).items():
+            out[name] = value
+            out[f"style_{name}"] = sum(wt * st[name] for wt, st in zip(weights, style_stats))
         if c is not None:
             gap = heldout_style_distance(c, ss, content_rate or sample_rate, style_rates,
                                          style_weights, device)
@@ -218,9 +295,7 @@ def onset_period(wave: Tensor, sample_rate: int, min_seconds: float = 0.2,
     if not 0 < min_seconds < max_seconds:
         raise ValueError(f"min_seconds must be positive and below max_seconds, got "
                          f"{min_seconds} and {max_seconds}")
-    wave = wave.detach().to("cpu", torch.float32)
-    wave = resample(downmix(wave[None] if wave.dim() == 1 else wave), sample_rate,
-                    HELDOUT_RATE)  # (1, N')
+    wave = measured_wave(wave, sample_rate)  # (1, N') at the measures' level
     spec = log_spectrogram(wave, HELDOUT_N_FFT, ONSET_HOP).double()[0]  # (F, T)
     flux = torch.relu(spec.diff(dim=-1)).sum(0)  # (T - 1,)
     flux = flux - flux.mean()
@@ -244,6 +319,8 @@ def gap_closed(result_distance: float, content_distance_to_style: float) -> floa
     return 1.0 - result_distance / max(content_distance_to_style, 1e-30)
 
 
-__all__ = ["HELDOUT_FILTERS", "HELDOUT_MIN_SECONDS", "HELDOUT_SEED", "HELDOUT_WIDTHS", "ONSET_HOP",
-           "ONSET_PEAK_SHARE", "content_distance", "gap_closed", "heldout_grams", "heldout_network",
-           "heldout_style_distance", "onset_period", "quality_measures"]
+__all__ = ["HELDOUT_FILTERS", "HELDOUT_MIN_SECONDS", "HELDOUT_SEED", "HELDOUT_WIDTHS",
+           "MEASURE_RMS", "ONSET_HOP", "ONSET_PEAK_SHARE", "OUT_OF_BAND", "band_shares",
+           "content_distance", "gap_closed", "heldout_grams", "heldout_network",
+           "heldout_style_distance", "measured_wave", "onset_period", "out_of_band_share",
+           "power_spectrum", "quality_measures", "spectral_stats"]

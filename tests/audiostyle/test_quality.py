@@ -11,9 +11,10 @@ import torch
 from helpers.audio import clicks, tone, write_wav
 from audiostyle.dsp import resample
 from audiostyle.cli import main
-from audiostyle.quality import (HELDOUT_MIN_SECONDS, content_distance, gap_closed,
-                                heldout_network, heldout_style_distance, onset_period,
-                                quality_measures)
+from audiostyle.quality import (HELDOUT_MIN_SECONDS, band_shares, content_distance,
+                                gap_closed, heldout_network, heldout_style_distance,
+                                measured_wave, onset_period, out_of_band_share,
+                                quality_measures, spectral_stats)
 from audiostyle.spectral import log_spectrogram
 from shared import gram_matrix
 
@@ -30,10 +31,36 @@ def test_it_is_the_relative_gram_distance_of_the_whole_features() -> None:
     wave, style = tone(2.0, RATE), clicks(1.5, RATE)
     net = heldout_network()
     with torch.no_grad():
-        g = [{k: gram_matrix(v) for k, v in net(log_spectrogram(x, 2048, 512)).items()}
-             for x in (wave, style)]
+        g = [{k: gram_matrix(v) for k, v in net(log_spectrogram(
+            measured_wave(x, RATE), 2048, 512)).items()} for x in (wave, style)]
     want = sum(float((g[0][k] - g[1][k]).norm() / g[1][k].norm()) for k in g[1]) / 2
     assert heldout_style_distance(wave, [style], RATE) == pytest.approx(want, rel=1e-5)
+
+
+@pytest.mark.parametrize("gain", [0.05, 0.3, 2.0])
+def test_every_measure_reads_a_clip_at_one_loudness(gain: float) -> None:
+    """A quieter or louder copy of the result measures the same: log1p|STFT| is not
+    scale-invariant, so a measure of the written level would reward the level itself."""
+    wave, style, content = tone(2.0, RATE), clicks(1.5, RATE), tone(2.0, RATE, freqs=(500.0,))
+    assert heldout_style_distance(gain * wave, [style], RATE) == pytest.approx(
+        heldout_style_distance(wave, [style], RATE), rel=1e-4)
+    assert content_distance(gain * wave, content, RATE) == pytest.approx(
+        content_distance(wave, content, RATE), rel=1e-4)
+    assert out_of_band_share(gain * wave, RATE, [style], [RATE]) == pytest.approx(
+        out_of_band_share(wave, RATE, [style], [RATE]), abs=1e-9)
+
+
+def test_signal_statistics_see_a_tone_where_it_is_and_hiss_outside_a_tonal_style() -> None:
+    t = torch.arange(int(1.5 * RATE)) / RATE
+    sines = (0.3 * torch.sin(2 * torch.pi * 1000 * t) + 0.3 * torch.sin(2 * torch.pi * 2500 * t))[None]
+    stats = spectral_stats(sines, RATE)
+    assert 1600 < stats["centroid_hz"] < 1900 and 600 < stats["bandwidth_hz"] < 900
+    shares = band_shares(sines, RATE)
+    assert float(shares.sum()) == pytest.approx(1.0) and int((shares > 0.01).sum()) <= 4
+    assert out_of_band_share(sines, RATE, [sines], [RATE]) < 0.01
+    hiss = sines + 0.1 * torch.randn(sines.shape, generator=torch.Generator().manual_seed(0))
+    assert 0.07 < out_of_band_share(hiss, RATE, [sines], [RATE]) < 0.1  # the hiss: 10 % of it
+    assert measured_wave(3 * sines, RATE).square().mean().sqrt() == pytest.approx(0.1, rel=1e-4)
 
 
 def test_styles_blend_and_rates_are_resampled() -> None:
@@ -78,7 +105,8 @@ def test_transfer_metrics_report_the_held_out_measures(tmp_path) -> None:
         heldout_style_distance(c.samples, [s.samples], 8000), rel=1e-6)
     assert q["gap_closed"] == pytest.approx(gap_closed(q["heldout_style_distance"],
                                                        q["content_heldout_style_distance"]))
-    assert 0 < q["content_distance"] < 2
+    assert q["content_distance"] == pytest.approx(
+        content_distance(written.samples, c.samples, 8000), rel=1e-3)
 
 
 def test_a_stereo_result_is_measured_channel_by_channel() -> None:
