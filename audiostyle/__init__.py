@@ -12,7 +12,7 @@
 * ``audiostyle`` / ``python -m audiostyle``: the command-line tool (:mod:`audiostyle.cli`).
 
 The modules import one way: signal helpers (``dsp``) -> audio I/O (``audio``, ``stream``) ->
-``spectral``, ``network``, ``pghi``, ``rhythm`` -> ``config``, ``presets`` -> ``targets`` ->
+``spectral``, ``network``, ``pghi``, ``rhythm`` -> ``bands`` -> ``config``, ``presets`` -> ``targets`` ->
 ``objective`` -> ``memory``, ``parallel`` -> ``stages`` -> ``windows`` -> ``pipeline`` -> ``api`` ->
 ``quality``, ``plots`` -> ``cli`` (``tests/cli/test_edges.py`` checks it).
 """

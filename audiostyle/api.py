@@ -25,6 +25,7 @@ from torch import Tensor
 
 from shared import normalize_blend_weights, release_freed_memory, select_device
 
+from .bands import missing_share, out_of_band_share
 from .config import AudioStyleConfig
 from .dsp import downmix, match_level, resample, rms
 from .memory import check as check_memory
@@ -54,6 +55,40 @@ def working_signal(source: Source, config: AudioStyleConfig, stereo: bool, what:
 def working_samples(source: Source, config: AudioStyleConfig) -> int:
     """Samples of ``source`` at the working rate (as :func:`working_signal` will give)."""
     return math.floor(source.frames * config.front.sample_rate / source.sample_rate)
+
+
+# waveform_init="auto" starts a transfer's waveform stage from the content's samples only when
+# the content and the styles share their bands: neither this much of the content's energy in
+# bands where the styles have none, nor this much of the styles' where the content has none.
+# From the content, L-BFGS on the samples kept a guitar under a phone ring (95 % of the
+# result's energy outside the ring's bands) and could not make a tonal style's partials from
+# nothing; after a spectrogram stage and Griffin-Lim it closed 0.87 of the held-out gap against
+# 0.41 (docs/presets.md, "The fast preset's start").
+SHARED_BANDS_MAX = 0.5
+RULE_SECONDS = 60.0  # the band statistics read at most this much of each input
+
+
+def waveform_start(config: AudioStyleConfig, content: Optional[Wave], styles: Sequence[Wave],
+                   weights: Sequence[float]) -> tuple[AudioStyleConfig, dict[str, object]]:
+    """``config`` with ``waveform_init="auto"`` settled from the inputs at the working rate
+    (``(C, N)`` each; a texture's ``content`` is None): ``"content"`` when the content and the
+    styles hold their energy in the same bands (:data:`SHARED_BANDS_MAX`), else
+    ``"griffin-lim"``; ``"noise"`` for a texture. Returns the config and what was measured."""
+    if config.waveform is None or config.waveform.init != "auto":
+        return config, {}
+    if content is None:
+        return config.replace(waveform_init="noise"), {"waveform_start": "noise"}
+    rate = config.front.sample_rate
+    n = int(RULE_SECONDS * rate)
+    c = downmix(content[..., 0:min(content.shape[-1], n)])  # (1, n)
+    ss = [downmix(s[..., 0:min(s.shape[-1], n)]) for s in styles]  # (1, n_i)
+    rates = [rate] * len(ss)
+    outside = out_of_band_share(c, rate, ss, rates, weights)
+    missing = missing_share(c, rate, ss, rates, weights)
+    start = "content" if max(outside, missing) <= SHARED_BANDS_MAX else "griffin-lim"
+    return config.replace(waveform_init=start), {
+        "waveform_start": start, "content_outside_style_bands": outside,
+        "style_outside_content_bands": missing}
 
 
 def source_levels(source: Source, stereo: bool) -> Tensor:
@@ -135,6 +170,7 @@ def style_transfer(
                  f"a content of {content.seconds:.0f} s", "a shorter content")
     c_wave = working_signal(content, config, stereo, "content")  # (C, N)
     s_waves = [working_signal(s, config, stereo, "style", lazy=True) for s in styles]
+    config, start = waveform_start(config, c_wave, s_waves, style_weights)
     run = new_run(config, s_waves, style_weights, config.spectral.frames(c_wave.shape[-1]),
                   c_wave.shape[-1], dev, quiet=quiet, label="style transfer",
                   workers=workers or Workers(), callback=callback)
@@ -142,7 +178,7 @@ def style_transfer(
     del c_wave, s_waves, run  # not needed for the level: free them before the resampled copy
     target = source_levels(content, stereo)  # (C,)
     result.extra = {"mode": "transfer", "style_weights": style_weights, "stereo": stereo,
-                    "device": str(dev)}
+                    "device": str(dev), **start}
     return _finish(result, content.sample_rate, content.frames, target, quiet)
 
 
@@ -192,6 +228,7 @@ def texture_synthesis(
     phase_init = "random" if config.reconstruction.phase_init == "content" \
         else config.reconstruction.phase_init  # no content
     config = config.replace(content_weight=0.0, init="noise", phase_init=phase_init)
+    config, start = waveform_start(config, None, s_waves, style_weights)
     run = new_run(config, s_waves, style_weights, config.spectral.frames(out_samples),
                   out_samples, dev, quiet=quiet, label="texture", workers=workers or Workers(),
                   callback=callback)
@@ -202,7 +239,7 @@ def texture_synthesis(
         source_levels(s, False).expand(channels) for s in styles])  # (S, C)
     target = (torch.tensor(style_weights).unsqueeze(-1) * levels).sum(0)  # (C,)
     result.extra = {"mode": "texture", "style_weights": style_weights, "stereo": stereo,
-                    "seconds_requested": seconds, "device": str(dev)}
+                    "seconds_requested": seconds, "device": str(dev), **start}
     return _finish(result, rate, int(round(seconds * rate)), target, quiet)
 
 

@@ -37,7 +37,7 @@ from .spectral import Spectral
 
 InitName = Literal["noise", "content"]
 DomainName = Literal["spectrogram", "waveform"]
-WaveformInitName = Literal["griffin-lim", "content", "noise"]
+WaveformInitName = Literal["auto", "griffin-lim", "content", "noise"]
 ModeName = Literal["transfer", "texture"]
 MODES: tuple[str, ...] = ("transfer", "texture")
 Check = tuple[Callable[[Any], bool], str]  # (predicate, what a value must be)
@@ -279,8 +279,11 @@ class WaveformStage(Part):
     title: ClassVar[str] = "waveform stage"
     init: WaveformInitName = option(
         "griffin-lim", "its start: the Griffin-Lim reconstruction of a spectrogram stage, or, "
-        "with no spectrogram stage, noise or in a transfer the content's samples", name="waveform_init",
-        choices=("griffin-lim", "content", "noise"), texture_choices=("griffin-lim", "noise"))
+        "with no spectrogram stage, noise or in a transfer the content's samples; auto: the "
+        "content's samples when the content and the styles hold their energy in the same "
+        "bands, else Griffin-Lim (a texture: noise)", name="waveform_init",
+        choices=("auto", "griffin-lim", "content", "noise"),
+        texture_choices=("auto", "griffin-lim", "noise"))
     iterations: Optional[int] = option(
         None, "its L-BFGS iterations", name="waveform_iterations", kind=int, metavar="N",
         aliases=("refine_iterations",), check=NON_NEGATIVE_INT,
@@ -404,8 +407,9 @@ class AudioStyleConfig(Part):
     @property
     def spectrogram_stage(self) -> bool:
         """Whether a spectrogram is optimised (and reconstructed by Griffin-Lim): always in
-        the spectrogram domain, and in the waveform domain when it starts from Griffin-Lim."""
-        return self.waveform is None or self.waveform.init == "griffin-lim"
+        the spectrogram domain, and in the waveform domain when it starts from Griffin-Lim
+        (or may: ``waveform_init="auto"``, which the API settles from the inputs)."""
+        return self.waveform is None or self.waveform.init in ("griffin-lim", "auto")
 
     def budget(self, stage: str) -> int:
         """Iterations of a stage (``"spectrogram"``, ``"waveform"``): 0 for one the run does

@@ -1,9 +1,12 @@
 """Named presets: settings by name, per command (data; how they were chosen: ``docs/presets.md``).
 
 * ``default``: the reference's settings in both modes (optimise the spectrogram, Griffin-Lim).
-* ``fast``: the samples optimised themselves, with no spectrogram stage: a transfer from the
-  content's samples (Grinstein et al. 2018 start from the content), a texture from noise with
-  the rhythm term; 2048 filters, 80 iterations.
+* ``fast``: the samples optimised themselves on 2048 filters for 80 iterations: a transfer from
+  the content's samples (Grinstein et al. 2018 start from the content) when the content and
+  the style hold their energy in the same bands, else after 80 iterations of the spectrogram
+  stage and 100 of Griffin-Lim from PGHI's phase (``waveform_init="auto"``: a content missing
+  the style's bands, or full of energy where the style has none, stayed what it was; see
+  :func:`audiostyle.api.waveform_start`); a texture from noise with the rhythm term.
 * ``best``: the reference's spectrogram stage and Griffin-Lim, then 150 iterations on the
   samples, which recover what Griffin-Lim lost; a transfer's waveform stage on a network of
   8192 filters at content weight 0.045, a texture's with the rhythm term.
@@ -18,7 +21,8 @@ from .config import AudioStyleConfig, ModeName
 PRESET_NAMES: tuple[str, ...] = ("fast", "default", "best")
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "transfer": {
-        "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="content"),
+        "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="auto",
+                     griffin_lim_iters=100, phase_init="pghi"),
         "default": dict(),
         "best": dict(domain="waveform", waveform_init="griffin-lim", waveform_iterations=150,
                      waveform_filters=8192, content_weight=0.045),

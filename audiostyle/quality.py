@@ -21,8 +21,8 @@ Every clip is measured at one loudness: scaled to :data:`MEASURE_RMS` first. ``l
 is not scale-invariant, so a measure of the files at the levels they were written would reward
 the output level as well as the texture (Vinay & Lerch 2022 on texture measures; the project's
 reference notes). Beside the random networks, measures the tool never optimises: the spectral
-centroid and bandwidth (:func:`spectral_stats`) and the share of the result's energy in the
-third-octave bands where the style has under 1 % of its own (:func:`out_of_band_share`).
+centroid and bandwidth and the share of the result's energy in the third-octave bands where
+the style has under 1 % of its own (:mod:`audiostyle.bands`).
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ from torch import Tensor
 
 from shared import blend_grams, normalize_blend_weights
 
+from .bands import OUT_OF_BAND, band_shares, out_of_band_share, spectral_stats
 from .dsp import downmix, resample, rms
 from .network import RandomConvBank
-from .spectral import log_spectrogram, magnitude
+from .spectral import log_spectrogram
 from .targets import chunked_grams
 
 HELDOUT_RATE = 22050  # the measures' fixed front end: the reference's
@@ -83,55 +84,6 @@ def _spec(wave: Tensor, sample_rate: int, device: torch.device | str) -> Tensor:
                          f"{wave.shape[-1]}")
     return log_spectrogram(wave.to(device), HELDOUT_N_FFT, HELDOUT_HOP)  # (1, F, T)
 
-
-def _band_edges() -> list[float]:
-    """Edges in Hz of the third-octave bands centred 25 Hz .. 10 kHz (the last band open to
-    the measures' Nyquist frequency)."""
-    centres = [1000.0 * 2.0 ** (k / 3) for k in range(-16, 11)]
-    return [centres[0] * 2 ** (-1 / 6)] + [c * 2 ** (1 / 6) for c in centres[:-1]] \
-        + [HELDOUT_RATE / 2]
-
-
-def power_spectrum(wave: Tensor, sample_rate: int) -> Tensor:
-    """Mean power per STFT bin over time at the measures' front end: ``(1025,)`` float64."""
-    mag = magnitude(measured_wave(wave, sample_rate), HELDOUT_N_FFT, HELDOUT_HOP)  # (1, F, T)
-    return mag.double().square().mean(-1)[0]  # (F,)
-
-
-def band_shares(wave: Tensor, sample_rate: int) -> Tensor:
-    """Share of the clip's energy in each third-octave band (:func:`_band_edges`): ``(B,)``,
-    summing to 1 (0 for silence)."""
-    power = power_spectrum(wave, sample_rate)  # (F,)
-    hz = torch.linspace(0, HELDOUT_RATE / 2, power.shape[0], dtype=torch.float64)
-    edges = _band_edges()
-    bands = torch.stack([power[(hz >= lo) & (hz < hi)].sum()
-                         for lo, hi in zip(edges[:-1], edges[1:])])  # (B,)
-    return bands / bands.sum().clamp_min(1e-300)
-
-
-def spectral_stats(wave: Tensor, sample_rate: int) -> dict[str, float]:
-    """The clip's spectral centroid and bandwidth in Hz (the power spectrum's mean frequency
-    and its standard deviation), from its mean power per bin."""
-    power = power_spectrum(wave, sample_rate)  # (F,)
-    hz = torch.linspace(0, HELDOUT_RATE / 2, power.shape[0], dtype=torch.float64)
-    p = power / power.sum().clamp_min(1e-300)
-    centroid = float((p * hz).sum())
-    return {"centroid_hz": centroid,
-            "bandwidth_hz": float((p * (hz - centroid).square()).sum().sqrt())}
-
-
-OUT_OF_BAND = 0.01  # a band where the style has under this share of its energy is not its own
-
-
-def out_of_band_share(wave: Tensor, sample_rate: int, styles: Sequence[Tensor],
-                      style_rates: Sequence[int],
-                      style_weights: Optional[Sequence[float]] = None) -> float:
-    """Share of the result's energy in the third-octave bands where the (blended) styles have
-    under :data:`OUT_OF_BAND` of theirs: energy the style does not have (a hiss floor over a
-    tonal style, say). 0 when the result keeps to the style's bands."""
-    weights = normalize_blend_weights(len(styles), style_weights)
-    style = sum(w * band_shares(s, r) for s, r, w in zip(styles, style_rates, weights))
-    return float(band_shares(wave, sample_rate)[style < OUT_OF_BAND].sum())
 
 
 def heldout_grams(wave: Tensor, sample_rate: int,
@@ -205,6 +157,33 @@ def content_distance(wave: Tensor, content: Tensor, sample_rate: int,
     return sum((diff[k] / max(norm[k], 1e-30)) ** 0.5 for k in diff) / len(diff)
 
 
+QUALITY_KEYS = ("heldout_style_distance", "content_heldout_style_distance", "gap_closed",
+                "content_distance", "out_of_band_share", "centroid_hz", "style_centroid_hz",
+                "bandwidth_hz", "style_bandwidth_hz")
+
+
+def _measures(w: Tensor, rate: int, styles: Sequence[Tensor], style_rates: Sequence[int],
+              style_weights: Optional[Sequence[float]], content: Optional[Tensor],
+              content_rate: int, device: torch.device | str) -> dict[str, object]:
+    """:data:`QUALITY_KEYS` of one channel (or downmix) ``w`` against ``styles`` and, for a
+    transfer, ``content``."""
+    out: dict[str, object] = dict.fromkeys(QUALITY_KEYS)
+    held = heldout_style_distance(w, styles, rate, style_rates, style_weights, device)
+    out["heldout_style_distance"] = held
+    out["out_of_band_share"] = out_of_band_share(w, rate, styles, style_rates, style_weights)
+    weights = normalize_blend_weights(len(styles), style_weights)
+    style_stats = [spectral_stats(x, r) for x, r in zip(styles, style_rates)]
+    for name, value in spectral_stats(w, rate).items():
+        out[name] = value
+        out[f"style_{name}"] = sum(wt * st[name] for wt, st in zip(weights, style_stats))
+    if content is not None:
+        gap = heldout_style_distance(content, styles, content_rate, style_rates, style_weights,
+                                     device)
+        out.update(content_heldout_style_distance=gap, gap_closed=gap_closed(held, gap),
+                   content_distance=content_distance(w, content, rate, content_rate, device))
+    return out
+
+
 def quality_measures(wave: Tensor, sample_rate: int, styles: Sequence[Tensor],
                      style_rates: Sequence[int], style_weights: Optional[Sequence[float]] = None,
                      content: Optional[Tensor] = None, content_rate: Optional[int] = None,
@@ -230,9 +209,7 @@ def quality_measures(wave: Tensor, sample_rate: int, styles: Sequence[Tensor],
         each match the style can sum to something that does not (a delayed, detuned right
         channel, as a chorus makes, does; ``bench_audio_quality.py``'s stereo case).
     """
-    keys = ("heldout_style_distance", "content_heldout_style_distance", "gap_closed",
-            "content_distance", "out_of_band_share", "centroid_hz", "style_centroid_hz",
-            "bandwidth_hz", "style_bandwidth_hz")
+    keys = QUALITY_KEYS
     clips = [(wave, sample_rate)] + list(zip(styles, style_rates))
     if content is not None:
         clips.append((content, content_rate or sample_rate))
@@ -240,23 +217,8 @@ def quality_measures(wave: Tensor, sample_rate: int, styles: Sequence[Tensor],
         return dict.fromkeys(keys)  # too short for the held-out network: no measure
 
     def measure(w: Tensor, ss: Sequence[Tensor], c: Optional[Tensor]) -> dict[str, object]:
-        out: dict[str, object] = dict.fromkeys(keys)
-        held = heldout_style_distance(w, ss, sample_rate, style_rates, style_weights, device)
-        out["heldout_style_distance"] = held
-        out["out_of_band_share"] = out_of_band_share(w, sample_rate, ss, style_rates,
-                                                     style_weights)
-        weights = normalize_blend_weights(len(ss), style_weights)
-        style_stats = [spectral_stats(x, r) for x, r in zip(ss, style_rates)]
-        for name, value in spectral_stats(w, sample_rate).items():
-            out[name] = value
-            out[f"style_{name}"] = sum(wt * st[name] for wt, st in zip(weights, style_stats))
-        if c is not None:
-            gap = heldout_style_distance(c, ss, content_rate or sample_rate, style_rates,
-                                         style_weights, device)
-            out.update(content_heldout_style_distance=gap, gap_closed=gap_closed(held, gap),
-                       content_distance=content_distance(w, c, sample_rate, content_rate,
-                                                         device))
-        return out
+        return _measures(w, sample_rate, ss, style_rates, style_weights, c,
+                         content_rate or sample_rate, device)
 
     if wave.dim() == 1 or wave.shape[0] == 1:
         return measure(wave, styles, content)
@@ -323,4 +285,4 @@ __all__ = ["HELDOUT_FILTERS", "HELDOUT_MIN_SECONDS", "HELDOUT_SEED", "HELDOUT_WI
            "MEASURE_RMS", "ONSET_HOP", "ONSET_PEAK_SHARE", "OUT_OF_BAND", "band_shares",
            "content_distance", "gap_closed", "heldout_grams", "heldout_network",
            "heldout_style_distance", "measured_wave", "onset_period", "out_of_band_share",
-           "power_spectrum", "quality_measures", "spectral_stats"]
+           "quality_measures", "spectral_stats"]

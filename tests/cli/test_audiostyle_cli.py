@@ -140,7 +140,8 @@ def test_presets_and_options_reach_the_config(clips, monkeypatch, capsys) -> Non
 
     monkeypatch.setattr("audiostyle.api.style_transfer", fake)
     code = cli.main(["transfer", content, style, "-o", str(folder / "o.wav"), "--preset", "fast",
-                     "--kernel-widths", "3,7", "--momentum", "0.5", "--init", "content"])
+                     "--waveform-init", "content", "--kernel-widths", "3,7", "--momentum",
+                     "0.5", "--init", "content"])
     assert code == 130 and not (folder / "o.wav").exists()
     cfg = seen["config"]
     assert cfg.features.filters == 2048 and cfg.features.kernel_widths == (3, 7)
@@ -397,10 +398,12 @@ def test_python_dash_m_runs_the_same_cli(clips) -> None:
 
 
 def test_readme_fast_preset_runs_for_real(clips, monkeypatch) -> None:
-    """The README's first command (``--preset fast``: content start, content phase), with the
-    real transfer at a small size; the result keeps the content's length, rate and level and,
-    starting from the content, stays closer to it than to silence."""
-    folder, content, style = clips
+    """The README's first command (``--preset fast``; its content and style share their bands,
+    as the examples do, so the samples start from the content's), with the real transfer at a
+    small size; the result keeps the content's length, rate and level and, starting from the
+    content, stays closer to it than to silence."""
+    folder, content, _ = clips
+    style = _write(folder / "near.wav", 1.0, freq=340.0)  # the content's band (330 Hz)
     seen = {}
     from audiostyle import stages
 
@@ -414,7 +417,8 @@ def test_readme_fast_preset_runs_for_real(clips, monkeypatch) -> None:
     monkeypatch.setattr(stages, "optimize", spy)
     out = folder / "result.wav"
     code = cli.main(["transfer", content, style, "-o", str(out), "--preset", "fast",
-                     "--plot", str(folder / "result.png"), "--filters", "64",
+                     "--plot", str(folder / "result.png"), "--metrics", str(folder / "m.json"),
+                     "--filters", "64",
                      "--iterations", "5", "--sample-rate", "8000", "--quiet"])
     assert code == 0 and out.exists() and (folder / "result.png").stat().st_size > 0
     data, rate = sf.read(str(out), always_2d=True)
@@ -423,8 +427,10 @@ def test_readme_fast_preset_runs_for_real(clips, monkeypatch) -> None:
     mono = source.mean(axis=1)
     assert np.sqrt((data[:, 0] ** 2).mean()) == pytest.approx(np.sqrt((mono ** 2).mean()),
                                                               rel=0.05)
-    # the optimisation started from the content's spectrogram, not from 1e-3 noise
+    # the optimisation started from the content's samples, not from 1e-3 noise
     assert float(seen["x0"].abs().max()) > 0.1
+    settings = json.loads((folder / "m.json").read_text())["settings"]
+    assert settings["waveform_start"] == settings["waveform_init"] == "content"
     assert seen["optim"].line_search == "strong_wolfe" and seen["optim"].iterations == 5
 
 

@@ -84,7 +84,7 @@ def test_no_private_name_is_imported_from_another_module() -> None:
 
 # The audio package's layers, lowest first: a module imports only from layers before its own.
 AUDIO_LAYERS = [("dsp",), ("audio",), ("stream",), ("spectral", "network", "pghi", "rhythm"),
-                ("config",), ("presets",), ("targets",), ("objective",), ("memory", "parallel"),
+                ("bands",), ("config",), ("presets",), ("targets",), ("objective",), ("memory", "parallel"),
                 ("stages",), ("windows",), ("pipeline",), ("api",), ("quality", "plots"),
                 ("cli",), ("__main__",)]
 

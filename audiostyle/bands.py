@@ -1,0 +1,98 @@
+"""Where a clip's energy lies: third-octave band shares, spectral centroid and bandwidth.
+
+Simple signal statistics, at one analysis front end (mono, 22050 Hz, STFT 2048/512, whatever
+the clip's own rate and level): the held-out measures use them beside the random networks
+(:mod:`audiostyle.quality`), and the pipeline uses them to choose where a waveform stage starts
+(:func:`missing_share`: a content that lacks the style's bands is a poor start).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from shared import normalize_blend_weights
+
+from .dsp import downmix, resample
+from .spectral import Spectral
+
+ANALYSIS_RATE = 22050  # the analysis front end: the reference's
+ANALYSIS = Spectral(2048, 512)
+OUT_OF_BAND = 0.01  # a band where a clip has under this share of its energy is not its own
+CHUNK = 4096  # frames per block of the power spectrum
+
+
+def band_edges() -> list[float]:
+    """Edges in Hz of the third-octave bands centred 25 Hz .. 10 kHz (the last band open to
+    the analysis Nyquist frequency)."""
+    centres = [1000.0 * 2.0 ** (k / 3) for k in range(-16, 11)]
+    return [centres[0] * 2 ** (-1 / 6)] + [c * 2 ** (1 / 6) for c in centres[:-1]] \
+        + [ANALYSIS_RATE / 2]
+
+
+def power_spectrum(wave: Tensor, sample_rate: int) -> Tensor:
+    """Mean power per STFT bin over time of ``(C, N)`` or ``(N,)`` samples, downmixed, at the
+    analysis front end: ``(1025,)`` float64 (computed block by block: any length)."""
+    wave = wave.detach().to("cpu", torch.float32)
+    wave = resample(downmix(wave[None] if wave.dim() == 1 else wave), sample_rate,
+                    ANALYSIS_RATE)  # (1, N')
+    frames = ANALYSIS.frames(wave.shape[-1])
+    total = torch.zeros(ANALYSIS.bins, dtype=torch.float64)
+    for a in range(0, frames, CHUNK):
+        mag = ANALYSIS.frames_of(wave, a, min(frames, a + CHUNK)).abs()  # (1, F, n)
+        total += mag.double().square().sum(-1)[0]
+    return total / frames  # (F,)
+
+
+def band_shares(wave: Tensor, sample_rate: int) -> Tensor:
+    """Share of the clip's energy in each third-octave band (:func:`band_edges`): ``(B,)``,
+    summing to 1 (all 0 for silence)."""
+    power = power_spectrum(wave, sample_rate)  # (F,)
+    hz = torch.linspace(0, ANALYSIS_RATE / 2, power.shape[0], dtype=torch.float64)
+    edges = band_edges()
+    bands = torch.stack([power[(hz >= lo) & (hz < hi)].sum()
+                         for lo, hi in zip(edges[:-1], edges[1:])])  # (B,)
+    return bands / bands.sum().clamp_min(1e-300)
+
+
+def blended_shares(waves: Sequence[Tensor], rates: Sequence[int],
+                   weights: Optional[Sequence[float]] = None) -> Tensor:
+    """:func:`band_shares` of several clips blended with ``weights`` (normalised), ``(B,)``."""
+    w = normalize_blend_weights(len(waves), weights)
+    return sum(wt * band_shares(x, r) for x, r, wt in zip(waves, rates, w))  # type: ignore[return-value]
+
+
+def out_of_band_share(wave: Tensor, sample_rate: int, others: Sequence[Tensor],
+                      other_rates: Sequence[int],
+                      weights: Optional[Sequence[float]] = None) -> float:
+    """Share of ``wave``'s energy in the bands where the (blended) ``others`` have under
+    :data:`OUT_OF_BAND` of theirs: energy they do not have."""
+    own = blended_shares(others, other_rates, weights)
+    return float(band_shares(wave, sample_rate)[own < OUT_OF_BAND].sum())
+
+
+def missing_share(content: Tensor, content_rate: int, styles: Sequence[Tensor],
+                  style_rates: Sequence[int],
+                  weights: Optional[Sequence[float]] = None) -> float:
+    """Share of the (blended) styles' energy in the bands where the content has under
+    :data:`OUT_OF_BAND` of its own: what a transfer started from the content's samples would
+    have to make from nothing."""
+    own = band_shares(content, content_rate)
+    return float(blended_shares(styles, style_rates, weights)[own < OUT_OF_BAND].sum())
+
+
+def spectral_stats(wave: Tensor, sample_rate: int) -> dict[str, float]:
+    """The clip's spectral centroid and bandwidth in Hz (the mean power spectrum's mean
+    frequency and its standard deviation)."""
+    power = power_spectrum(wave, sample_rate)  # (F,)
+    hz = torch.linspace(0, ANALYSIS_RATE / 2, power.shape[0], dtype=torch.float64)
+    p = power / power.sum().clamp_min(1e-300)
+    centroid = float((p * hz).sum())
+    return {"centroid_hz": centroid,
+            "bandwidth_hz": float((p * (hz - centroid).square()).sum().sqrt())}
+
+
+__all__ = ["ANALYSIS_RATE", "OUT_OF_BAND", "band_edges", "band_shares", "blended_shares",
+           "missing_share", "out_of_band_share", "power_spectrum", "spectral_stats"]

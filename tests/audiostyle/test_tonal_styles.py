@@ -1,0 +1,70 @@
+"""Styles unlike our music: a tonal style (two steady sines) and a noise-like one (band-passed
+noise). Every preset, at a reduced size, must bring the content closer to the style than it was
+under the held-out network, and keep to the style's bands (under 10 % of its energy in bands
+where the style has under 1 %). ``fast`` once kept the content's samples, whose energy lies
+where these styles have none, and wrote the content back under a little of the style."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from helpers.audio import RATE, tone
+
+from audiostyle import AudioClip, preset_config, style_transfer, texture_synthesis
+from audiostyle.bands import out_of_band_share
+from audiostyle.quality import heldout_style_distance
+
+REDUCED = dict(sample_rate=RATE, n_fft=256, hop=64, filters=256, kernel_widths=(5,),
+               iterations=80, griffin_lim_iters=60)
+
+
+def _sines() -> torch.Tensor:
+    t = torch.arange(int(1.5 * RATE)) / RATE
+    return (0.3 * torch.sin(2 * math.pi * 1000 * t)
+            + 0.25 * torch.sin(2 * math.pi * 2500 * t))[None].float()  # (1, N)
+
+
+def _band_noise() -> torch.Tensor:
+    noise = torch.randn(1, int(1.5 * RATE), generator=torch.Generator().manual_seed(3))
+    spec = torch.fft.rfft(noise)
+    hz = torch.fft.rfftfreq(noise.shape[-1], 1 / RATE)
+    spec[..., (hz < 500) | (hz > 3000)] = 0  # rain-like: 0.5-3 kHz
+    wave = torch.fft.irfft(spec, n=noise.shape[-1])
+    return (0.2 * wave / wave.std()).float()  # (1, N)
+
+
+STYLES = {"two sines": _sines, "band noise": _band_noise}
+
+
+def _reduced(name: str, mode: str):
+    extra = {"waveform_iterations": 40} if name == "best" else {}
+    return preset_config(name, mode, **REDUCED, **extra)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("style_name", list(STYLES))
+@pytest.mark.parametrize("preset", ["fast", "default", "best"])
+def test_a_transfer_moves_toward_the_style_and_keeps_to_its_bands(style_name, preset,
+                                                                  one_thread) -> None:
+    style = STYLES[style_name]()
+    content = tone(2.0, RATE)  # a 220 + 330 Hz chord: no energy where either style has it
+    result = style_transfer(AudioClip(content, RATE, "c.wav"), [AudioClip(style, RATE, "s.wav")],
+                            _reduced(preset, "transfer"), device="cpu")
+    before = heldout_style_distance(content, [style], RATE)
+    after = heldout_style_distance(result.waveform, [style], RATE)
+    assert after < before, (after, before)
+    assert out_of_band_share(result.waveform, RATE, [style], [RATE]) < 0.1
+
+
+@pytest.mark.parametrize("style_name", list(STYLES))
+@pytest.mark.parametrize("preset", ["fast", "default", "best"])
+def test_a_texture_keeps_to_the_styles_bands(style_name, preset, one_thread) -> None:
+    style = STYLES[style_name]()
+    result = texture_synthesis([AudioClip(style, RATE, "s.wav")], 2.0,
+                               _reduced(preset, "texture"), device="cpu")
+    noise = torch.randn(1, 2 * RATE, generator=torch.Generator().manual_seed(0)) * style.std()
+    assert heldout_style_distance(result.waveform, [style], RATE) < \
+        0.5 * heldout_style_distance(noise, [style], RATE)
+    assert out_of_band_share(result.waveform, RATE, [style], [RATE]) < 0.1
