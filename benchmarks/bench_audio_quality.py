@@ -72,6 +72,31 @@ class Case:
     stereo: bool = False  # run with --stereo (measured per channel; the downmix apart)
 
 
+def wide_cases(seconds: float) -> list[Case]:
+    """Styles unlike our music (issue 22): tonal, noise-like, percussive, speech, polyphonic;
+    short (1.5 s) and long (40 s); mono and stereo; 22.05, 44.1 and 48 kHz."""
+    return [
+        Case("transfer-guitar48k-ring", Clip("ring", 1.5, 48000, 2),
+             Clip("guitar", seconds, rate=48000, subtype="PCM_24")),
+        Case("transfer-speech-sines", Clip("sines", 1.5), Clip("speech", seconds)),
+        Case("transfer-guitar-organ", Clip("organ", 8), Clip("guitar", seconds)),
+        Case("transfer-speech-whistle", Clip("whistle", 4), Clip("speech", seconds)),
+        Case("transfer-piano-rain", Clip("rain", 10), Clip("piano", seconds)),
+        Case("transfer-speech-applause", Clip("applause", 10), Clip("speech", seconds)),
+        Case("transfer-guitar-wind40s", Clip("wind", 40), Clip("guitar", seconds)),
+        Case("transfer-speech-drums", Clip("drums", 10), Clip("speech", seconds)),
+        Case("transfer-piano-speech", Clip("speech", 10), Clip("piano", seconds)),
+        Case("transfer-speech-mix44k", Clip("mix", 10, 44100), Clip("speech", seconds)),
+        Case("transfer-piano-strings", Clip("strings", 12), Clip("piano", seconds)),
+        Case("transfer-stereo-48k-guitar-strings", Clip("strings", 12),
+             Clip("guitar", seconds, rate=48000, channels=2, subtype="PCM_24"), stereo=True),
+        Case("texture-strings", Clip("strings", 12)),
+        Case("texture-ring", Clip("ring", 1.5, 48000, 2)),
+        Case("texture-rain", Clip("rain", 10)),
+        Case("texture-drums", Clip("drums", 10)),
+    ]
+
+
 def cases(seconds: float) -> list[Case]:
     return [
         Case("transfer-speech-piano", Clip("piano", 10), Clip("speech", seconds)),
@@ -87,7 +112,8 @@ def cases(seconds: float) -> list[Case]:
 AUTOCORR_WEIGHT = 30.0  # chosen on the drum texture: see audiostyle.rhythm
 # name -> (extra CLI arguments, applies to "transfer" / "texture" / "both")
 PIPELINES: dict[str, tuple[list[str], str]] = {
-    "reference": ([], "both"),
+    "reference": ([], "both"),  # the tool's defaults: the reference's settings
+    "tf": ([], "both"),  # the authors' notebook ported to TF 2 (reference_tf.py; --tf-python)
     "pghi": (["--phase-init", "pghi"], "transfer"),
     "content-phase": (["--phase-init", "content"], "transfer"),
     "waveform": (["--domain", "waveform"], "both"),
@@ -101,8 +127,48 @@ def _path(clip: "Clip | Path", media: Path) -> Path:
     return clip if isinstance(clip, Path) else clip_path(clip, media)
 
 
+def run_tf(case: Case, paths: dict[str, Path], out: Path, reduced: dict[str, int],
+           seconds: float, tf_python: str) -> dict:
+    """The TF notebook (``bench_audio_parity.run_tf``: the same network, start and targets as
+    the tool's defaults; mono, as the notebook is), measured like the tool's results."""
+    from audiostyle import AudioStyleConfig
+    from audiostyle.quality import quality_measures
+    from bench_audio_parity import Case as ParityCase, run_tf as parity_tf
+
+    config = AudioStyleConfig.build(**reduced)
+    pcase = ParityCase(case.name, case.style, case.content, seconds=seconds)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory() as tmp:
+        r = parity_tf(pcase, paths, config, out, tf_python, Path(tmp))
+    written, style = load_audio(out), load_audio(paths["style"])
+    content = load_audio(paths["content"]) if "content" in paths else None
+    q = quality_measures(written.samples, written.sample_rate, [style.samples],
+                         [style.sample_rate], None,
+                         None if content is None else content.samples.mean(0, keepdim=True),
+                         None if content is None else content.sample_rate)
+    return _row(q, None, r["wall"], r["wall"], paths, out, content is None)
+
+
+def _row(q: dict, convergence: Optional[float], wall: float, run_seconds: float,
+         paths: dict[str, Path], out: Path, texture: bool) -> dict:
+    row = {"held_out": q["heldout_style_distance"], "gap_closed": q["gap_closed"],
+           "content_distance": q["content_distance"], "oob": q["out_of_band_share"],
+           "centroid": q["centroid_hz"], "style_centroid": q["style_centroid_hz"],
+           "convergence": convergence, "wall": wall, "run_seconds": run_seconds,
+           "downmix": q.get("downmix"), "path": out}
+    if texture:
+        written = load_audio(out)
+        row["period"] = onset_period(written.samples, written.sample_rate)
+        row["gap_closed"] = 1.0 - row["held_out"] / noise_distance(paths["style"])
+    return row
+
+
 def run(case: Case, pipeline: str, paths: dict[str, Path], out: Path, reduced: dict[str, int],
-        seconds: float, autocorr_seconds: Optional[float]) -> dict:
+        seconds: float, autocorr_seconds: Optional[float], tf_python: Optional[str] = None
+        ) -> dict:
+    if pipeline == "tf":
+        if tf_python is None:
+            raise SystemExit("the tf pipeline needs --tf-python (a Python with tensorflow-cpu)")
+        return run_tf(case, paths, out, reduced, seconds, tf_python)
     extra, _ = PIPELINES[pipeline]
     transfer = "content" in paths
     args = (["transfer", str(paths["content"]), str(paths["style"])] if transfer
@@ -119,17 +185,9 @@ def run(case: Case, pipeline: str, paths: dict[str, Path], out: Path, reduced: d
         raise RuntimeError(f"audiostyle failed: {' '.join(args)}")
     wall = time.perf_counter() - t
     m = json.loads(out.with_suffix(".json").read_text())
-    q = m["quality"]
-    row = {"held_out": q["heldout_style_distance"], "gap_closed": q["gap_closed"],
-           "content_distance": q["content_distance"],
-           "convergence": m["spectral_convergence"], "wall": wall,
-           "run_seconds": sum(v for k, v in m["seconds"].items() if k not in ("load", "write")),
-           "downmix": q.get("downmix")}
-    if not transfer:
-        written = load_audio(out)
-        row["period"] = onset_period(written.samples, written.sample_rate)
-        row["gap_closed"] = 1.0 - row["held_out"] / noise_distance(paths["style"])
-    return row
+    seconds_run = sum(v for k, v in m["seconds"].items() if k not in ("load", "write"))
+    return _row(m["quality"], m["spectral_convergence"], wall, seconds_run, paths, out,
+                not transfer)
 
 
 def noise_distance(style_path: Path) -> float:
@@ -210,6 +268,64 @@ def start_table(cases_: list[Case], media: Path, reduced: dict[str, int], second
     return rows
 
 
+def frechet(a: dict, b: dict) -> float:
+    """Fréchet distance of two Gaussians ``{"mean": (D,), "cov": (D, D)}`` (as FAD)."""
+    import numpy as np
+    from scipy import linalg
+
+    m1, m2 = np.asarray(a["mean"]), np.asarray(b["mean"])
+    c1, c2 = np.asarray(a["cov"]), np.asarray(b["cov"])
+    root = linalg.sqrtm(c1 @ c2).real
+    return float(((m1 - m2) ** 2).sum() + np.trace(c1 + c2 - 2 * root))
+
+
+def tagger_distances(rows: list, case_paths: dict[str, dict[str, Path]], judge_python: str,
+                     tmp: Path) -> None:
+    """Add each row's ``tagger`` (the Fréchet distance of the musicnn embeddings of its result
+    to its style's) and ``tagger_content`` (the content's own, a transfer's gap)."""
+    import subprocess
+
+    files = sorted({str(r["path"]) for _, _, r in rows}
+                   | {str(p) for ps in case_paths.values() for p in ps.values()})
+    out = tmp / "judge.json"
+    proc = subprocess.run([judge_python, str(Path(__file__).with_name("judge_musicnn.py")),
+                           str(out), *files], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"judge_musicnn.py failed: {proc.stderr[-800:]}")
+    emb = json.loads(out.read_text())
+    for name, _, r in rows:
+        paths = case_paths[name]
+        style = emb[str(paths["style"])]
+        r["tagger"] = frechet(emb[str(r["path"])], style)
+        r["tagger_content"] = (frechet(emb[str(paths["content"])], style)
+                               if "content" in paths else None)
+
+
+def wide_table(rows: list, reduced: dict[str, int], seconds: float) -> None:
+    """The wide table: every case and pipeline, every measure."""
+    settings = (f"reduced: {reduced['filters']} filters, {reduced['iterations']} L-BFGS "
+                f"iterations, {reduced['griffin_lim_iters']} Griffin-Lim iterations, except "
+                f"fast" if reduced else "full: each pipeline's own settings")
+    print(f"\naudio quality on styles unlike our music, {settings}; content and textures "
+          f"{seconds:g} s; every file measured at one RMS; CPU, {torch.get_num_threads()} "
+          f"threads\n")
+    print("gap: share of the held-out gap closed (transfers: of the content's distance to the "
+          "style; textures: of white noise's); content: held-out content distance; outside: "
+          "share of the result's energy in third-octave bands where the style has under 1 %; "
+          "centroid: the result's spectral centroid in Hz (the style's); tagger: Fréchet "
+          "distance of musicnn embeddings to the style's (the content's own)\n")
+    print("| case | pipeline | held-out | gap | content | outside | centroid Hz (style) | "
+          "tagger (content) | run s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, pipe, r in rows:
+        label = pipe.replace("best", "best*") if reduced else pipe
+        tagger = ("-" if r.get("tagger") is None else f"{r['tagger']:.0f}"
+                  + (f" ({r['tagger_content']:.0f})" if r.get("tagger_content") else ""))
+        print(f"| {name} | {label} | {_f(r['held_out'], 4)} | {_f(r['gap_closed'])} | "
+              f"{_f(r['content_distance'])} | {_f(r['oob'])} | {r['centroid']:.0f} "
+              f"({r['style_centroid']:.0f}) | {tagger} | {r['run_seconds']:.1f} |")
+
+
 def _f(v: Optional[float], digits: int = 3) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
@@ -237,6 +353,15 @@ def main() -> None:
                    help="table 3 only: Griffin-Lim's start on optimised spectrograms")
     p.add_argument("--media", default=str(Path(tempfile.gettempdir()) / "styletoolkit_media"),
                    help="cache folder for the generated recordings")
+    p.add_argument("--wide", action="store_true",
+                   help="the wide case set (styles unlike our music: tonal, noise-like, "
+                        "percussive, speech, a mix; short and long; 22.05, 44.1 and 48 kHz) and "
+                        "the pipelines tf (with --tf-python), reference, fast, best")
+    p.add_argument("--tf-python", help="a Python with tensorflow-cpu, scipy, librosa, "
+                   "soundfile: runs the tf pipeline (the authors' notebook, reference_tf.py)")
+    p.add_argument("--judge-python", help="a Python with musicnn (judge_musicnn.py): adds the "
+                   "trained tagger's Fréchet distance of each result to its style")
+    p.add_argument("--keep", help="copy every written result into this folder")
     args = p.parse_args()
     seconds = args.seconds or (10.0 if args.full else 4.0 if args.quick else 6.0)
     reduced = ({} if args.full else
@@ -246,8 +371,11 @@ def main() -> None:
     chosen = (set(args.cases.split(",")) if args.cases else
               {"transfer-examples", "texture-drums"} if args.quick else None)
     pipes = (args.pipelines.split(",") if args.pipelines else
-             ["reference", "pghi", "waveform", "autocorr", "fast", "best"] if args.quick
-             else list(PIPELINES))
+             (["tf"] if args.tf_python else []) + ["reference", "fast", "best"] if args.wide
+             else ["reference", "pghi", "waveform", "autocorr", "fast", "best"] if args.quick
+             else [k for k in PIPELINES if k != "tf"])
+    if args.wide and not args.cases:
+        chosen = None
     unknown = set(pipes) - set(PIPELINES)
     if unknown:
         p.error(f"unknown pipelines {sorted(unknown)}; choose from {', '.join(PIPELINES)}")
@@ -269,13 +397,15 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        for case in cases(seconds):
+        case_paths: dict[str, dict[str, Path]] = {}
+        for case in (wide_cases if args.wide else cases)(seconds):
             if chosen is not None and case.name not in chosen:
                 continue
             paths = {"style": _path(case.style, media)}
             if case.content is not None:
                 paths["content"] = _path(case.content, media)
             kind = "transfer" if case.content is not None else "texture"
+            case_paths[case.name] = paths
             style_period = None
             if kind == "texture":
                 s = load_audio(paths["style"])
@@ -284,7 +414,7 @@ def main() -> None:
                 if PIPELINES[pipe][1] not in ("both", kind):
                     continue
                 r = run(case, pipe, paths, tmp / f"{case.name}_{pipe}.wav", reduced, seconds,
-                        args.autocorr_seconds)
+                        args.autocorr_seconds, args.tf_python)
                 r["style_period"] = style_period
                 rows.append((case.name, pipe, r))
                 print(f"done {case.name} {pipe}: held-out {_f(r['held_out'], 4)}, gap "
@@ -292,6 +422,18 @@ def main() -> None:
                       f"{_f(r.get('period'))} ({_f(style_period)}), {r['wall']:.0f} s",
                       file=sys.stderr, flush=True)
 
+        if args.judge_python:
+            tagger_distances(rows, case_paths, args.judge_python, tmp)
+        if args.keep:
+            import shutil
+
+            Path(args.keep).mkdir(parents=True, exist_ok=True)
+            for name, pipe, r in rows:
+                shutil.copyfile(r["path"], Path(args.keep) / r["path"].name)
+
+    if args.wide:
+        wide_table(rows, reduced, seconds)
+        return
     settings = (f"reduced: {reduced['filters']} filters, {reduced['iterations']} L-BFGS "
                 f"iterations, {reduced['griffin_lim_iters']} Griffin-Lim iterations, except "
                 f"fast" if reduced

@@ -76,7 +76,8 @@ def _drums_bass(bars: int) -> tuple[list, dict]:
 class Clip:
     """One generated recording."""
 
-    kind: str  # "speech" or a music pattern: strings, piano, guitar, ringtone, drums
+    kind: str  # "speech", a music pattern (PATTERNS), a noise (NOISES), a tonal kind (TONAL)
+    # or "mix" (strings, piano and drums together)
     seconds: float
     rate: int = 22050
     channels: int = 1
@@ -84,8 +85,46 @@ class Clip:
     bpm: float = 100.0
 
 
+def _organ(bars: int) -> tuple[list, dict]:
+    chords = [(48, 60, 64, 67, 72), (53, 60, 65, 69, 72), (55, 59, 62, 67, 71)]
+    notes = [(0, b * 4 * TICKS, 4 * TICKS - 5, p, 90) for b in range(bars) for p in chords[b % 3]]
+    return notes, {0: 19}  # church organ: held chords
+
+
 PATTERNS = {"strings": _strings, "piano": _piano, "guitar": _guitar, "ringtone": _ringtone,
-            "drums": _drums_bass}
+            "drums": _drums_bass, "organ": _organ}
+
+# Noise-like styles shaped with sox from its noise generators: rain (pink noise, 0.4-8 kHz,
+# slow swell), applause (white noise in a 1-4.5 kHz band, fast irregular bursts), wind (brown
+# noise under 800 Hz, slow gusts)
+NOISES = {
+    "rain": ["synth", "{s}", "pinknoise", "highpass", "400", "lowpass", "8000",
+             "tremolo", "0.3", "20"],
+    "applause": ["synth", "{s}", "whitenoise", "sinc", "1000-4500", "tremolo", "13", "80",
+                 "tremolo", "3.1", "40"],
+    "wind": ["synth", "{s}", "brownnoise", "lowpass", "800", "tremolo", "0.15", "70"],
+}
+
+
+def _tonal(kind: str, seconds: float, rate: int = 48000):
+    """Tonal styles made from sines (numpy): two steady partials (1 and 2.5 kHz), a phone ring
+    (the same, on and off 2.5 times a second, with a 20 Hz warble), a whistle (1.8 kHz with a
+    5 Hz vibrato, in phrases)."""
+    import numpy as np
+
+    t = np.arange(int(seconds * rate)) / rate
+    if kind == "sines":
+        x = np.sin(2 * np.pi * 1000 * t) + 0.8 * np.sin(2 * np.pi * 2500 * t)
+    elif kind == "ring":
+        x = (np.sin(2 * np.pi * 1000 * t) + 0.8 * np.sin(2 * np.pi * 2500 * t)) \
+            * (np.sin(2 * np.pi * 2.5 * t) > 0) * (1 + 0.3 * np.sin(2 * np.pi * 20 * t))
+    else:  # whistle
+        phase = 2 * np.pi * np.cumsum(1800 + 40 * np.sin(2 * np.pi * 5 * t)) / rate
+        x = np.sin(phase) * np.clip(2 * np.sin(2 * np.pi * 0.4 * t) + 0.5, 0, 1)
+    return (0.3 * x / np.abs(x).max()).astype("float32"), rate
+
+
+TONAL = ("sines", "ring", "whistle")
 
 
 def _need(*tools: str) -> None:
@@ -99,7 +138,22 @@ def make_clip(clip: Clip, out: Path) -> Path:
     """Render ``clip`` to ``out`` (a WAV), looping the material to ``clip.seconds``."""
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.wav"
-        if clip.kind == "speech":
+        if clip.kind in TONAL:
+            import soundfile as sf
+
+            sf.write(str(raw), *_tonal(clip.kind, clip.seconds + 0.1))
+        elif clip.kind in NOISES:
+            _need("sox")
+            subprocess.run(["sox", "-n", "-r", "48000", "-c", "1", str(raw),
+                            *[a.format(s=clip.seconds + 0.1) for a in NOISES[clip.kind]]],
+                           check=True, capture_output=True)
+        elif clip.kind == "mix":
+            _need("sox")
+            parts = [clip_path(Clip(k, clip.seconds, bpm=clip.bpm), Path(tmp))
+                     for k in ("strings", "piano", "drums")]
+            subprocess.run(["sox", "-m", *map(str, parts), str(raw)], check=True,
+                           capture_output=True)
+        elif clip.kind == "speech":
             _need("espeak-ng", "sox")
             subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), SENTENCES],
                            check=True, capture_output=True)
@@ -146,5 +200,7 @@ def clip_path(clip: Clip, cache: Path) -> Path:
 if __name__ == "__main__":
     out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "bench_media")
     for c in (Clip("speech", 10), Clip("strings", 12), Clip("piano", 10), Clip("guitar", 10),
-              Clip("ringtone", 1.5), Clip("drums", 10)):
+              Clip("ringtone", 1.5), Clip("drums", 10), Clip("ring", 1.5, 48000, 2),
+              Clip("sines", 1.5), Clip("whistle", 4), Clip("organ", 8), Clip("rain", 10),
+              Clip("applause", 10), Clip("wind", 40), Clip("mix", 10, 44100)):
         print(clip_path(c, out_dir))
