@@ -88,13 +88,15 @@ def _target(name: str, day: str) -> Path:
     return path
 
 
-def write(name: str, text: str, status: str, started: datetime.datetime) -> Optional[Path]:
-    """Write one run's result file (and its ``.json``); returns its path (None when off)."""
+def write(name: str, text: str, status: str, started: datetime.datetime,
+          commit: Optional[str] = None) -> Optional[Path]:
+    """Write one run's result file (and its ``.json``); returns its path (None when off).
+    ``commit``: the checkout the run started on (default: now)."""
     if os.environ.get("STYLETOOLKIT_RESULTS") == "off":
         return None
     day = started.strftime("%Y-%m-%d")
     facts = {"benchmark": name, "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-             "commit": _commit(), "started": started.isoformat(timespec="seconds"),
+             "commit": commit or _commit(), "started": started.isoformat(timespec="seconds"),
              "status": status, "machine": machine()}
     path = _target(name, day)
     head = [f"# {name}, {day}", ""] + [f"- {k}: {v}" for k, v in facts.items() if k != "machine"]
@@ -108,7 +110,7 @@ def write(name: str, text: str, status: str, started: datetime.datetime) -> Opti
 @contextlib.contextmanager
 def recorded(name: str) -> Iterator[None]:
     """Run the block with standard output teed; write its result file afterwards."""
-    started = datetime.datetime.now()
+    started, commit = datetime.datetime.now(), _commit()  # what the run measures
     tee = _Tee(sys.stdout)  # type: ignore[arg-type]
     status = "finished"
     with contextlib.redirect_stdout(tee):  # type: ignore[type-var]
@@ -124,7 +126,7 @@ def recorded(name: str) -> Iterator[None]:
             status = f"failed: {type(exc).__name__}: partial"
             raise
         finally:
-            path = write(name, tee.copy.getvalue(), status, started)
+            path = write(name, tee.copy.getvalue(), status, started, commit)
             if path is not None:
                 print(f"\nresults written to {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}",
                       file=sys.stderr)
