@@ -6,12 +6,11 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-import torch
 
 from helpers.audio import RATE, clicks
 from helpers.peaks import estimate_and_peak
 
-from audiostyle import AudioClip, AudioStyleConfig, preset_config, texture_synthesis
+from audiostyle import AudioClip, AudioStyleConfig, texture_synthesis
 from audiostyle.memory import estimate
 
 

@@ -3,7 +3,6 @@ channels round-trip, a seed gives one output."""
 
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 import torch

@@ -4,7 +4,6 @@ the style better than Griffin-Lim's, every start, stereo, bad settings, CUDA."""
 
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 import torch

@@ -3,7 +3,6 @@ Ctrl-C, and the one-window path's bit-identity."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
