@@ -28,6 +28,8 @@ import argparse
 import math
 from typing import Any, Callable
 
+from shared.cli import QUIET_HELP
+
 from .features import MODELS
 from .imageio import parse_size
 
@@ -91,7 +93,6 @@ def add_size_option(group: Any, aspect: str, default: int | None, default_help: 
                             f"W x H (default: {default_help or default})")
 
 
-QUIET_HELP = "no progress bar or summary (default: off)"  # the same words in audiostyle
 
 
 def add_quiet_option(group: Any) -> None:

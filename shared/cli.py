@@ -20,6 +20,7 @@ from .optim import NonFiniteLossError
 
 Main = Callable[[Sequence[str] | None], int]
 
+QUIET_HELP = "no progress bar or summary (default: off)"  # every command's --quiet
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130

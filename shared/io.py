@@ -14,7 +14,7 @@ import errno
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Collection, Iterable, Iterator, Sequence
 
 PathLike = str | os.PathLike
 LOW_SPACE = 1 << 20  # bytes: a folder with less free space than this counts as full
@@ -138,3 +138,20 @@ def check_output_path(
         if same:
             raise ValueError(f"{what} path {out} is one of the inputs; choose another name")
     return out
+
+
+def named_after(inputs: Sequence[Path], folder: Path, suffixes: Collection[str],
+                default: str) -> list[Path]:
+    """One output path in ``folder`` per input, named after it: its stem, its suffix when in
+    ``suffixes`` (else ``default``), ``_2``, ``_3`` ... where names collide."""
+    paths: list[Path] = []
+    used: set[str] = set()
+    for p in inputs:
+        suffix = p.suffix.lower() if p.suffix.lower() in suffixes else default
+        name, n = f"{p.stem}{suffix}", 1
+        while name.lower() in used:
+            n += 1
+            name = f"{p.stem}_{n}{suffix}"
+        used.add(name.lower())
+        paths.append(folder / name)
+    return paths

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from shared.checkpoints import check_resumable as shared_check
+
 from ..features import DEFAULT_LAYERS
 from ..imageio import target_size
 
@@ -189,12 +191,5 @@ def _multiscale_layers(styles: list[str], style_size: int, image_size: int) -> O
 
 def check_resumable(saved: dict[str, Any], current: TrainConfig, path: Path) -> None:
     """Raise ``ValueError`` if ``current`` differs from ``saved`` (a checkpoint's settings) in
-    a setting that shapes training."""
-    saved = {RENAMED_FIELDS.get(k, k): v for k, v in saved.items()}
-    now = asdict(current)
-    diffs = [f"{k} {saved.get(k)!r} -> {now[k]!r}" for k in now
-             if k not in RESUMABLE_CHANGES and k != "resume" and saved.get(k) != now[k]]
-    if diffs:
-        raise ValueError(f"the settings differ from those of checkpoint {path}: "
-                         f"{'; '.join(diffs[:4])}{' ...' if len(diffs) > 4 else ''}; "
-                         "use the same settings, or start a new run")
+    a setting that shapes training (:func:`shared.checkpoints.check_resumable`)."""
+    shared_check(saved, asdict(current), path, RESUMABLE_CHANGES, RENAMED_FIELDS)

@@ -8,16 +8,16 @@ with any number of data-loader workers.
 
 from __future__ import annotations
 
-import math
 import sys
 import warnings
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.data import Dataset, DistributedSampler
+from torch.utils.data import Dataset
+
+from shared.training import ResumableSampler, batches_per_epoch
 
 from ..imageio import image_size, load_image, scaled_size
 
@@ -116,31 +116,5 @@ class ImageFolderDataset(Dataset):
         raise ValueError("no training image could be decoded")
 
 
-class ResumableSampler(DistributedSampler):
-    """:class:`DistributedSampler` that can start part-way through an epoch.
-
-    Works without a process group when ``num_replicas`` and ``rank`` are given (one process).
-    The permutation is a function of ``(seed, epoch)``, as in the parent class.
-    """
-
-    def __init__(self, dataset: Dataset, num_replicas: int, rank: int, seed: int) -> None:
-        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed,
-                         drop_last=False)
-        self.start = 0
-
-    def set_start(self, start: int) -> None:
-        """Skip the first ``start`` indices of this rank's share of the next epoch."""
-        self.start = start
-
-    def __iter__(self) -> Iterator[int]:
-        indices = list(super().__iter__())
-        return iter(indices[self.start:])
-
-    def __len__(self) -> int:
-        return max(0, self.num_samples - self.start)
-
-
-def batches_per_epoch(n_images: int, world_size: int, batch_size: int) -> int:
-    """Full batches each process sees per epoch (the last partial batch is dropped)."""
-    return math.ceil(n_images / world_size) // batch_size
-
+__all__ = ["IMAGE_EXTENSIONS", "ImageFolderDataset", "ResumableSampler", "batches_per_epoch",
+           "find_images", "resize_crop"]

@@ -18,7 +18,6 @@ the older TorchScript-based one bakes the padding branch of the example size int
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
 import warnings
@@ -29,13 +28,12 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from shared import atomic_path, check_output_path
+from shared import atomic_path
+from shared.export import export_target, finish_onnx, largest_difference
 
 from .modelfile import ModelInfo, load_model
 from .networks import TextureNet
 
-FORMATS = ("torchscript", "onnx")
-ONNX_INSTALL_HINT = "pip install 'styletoolkit[onnx]' (or: pip install onnx onnxruntime onnxscript)"
 TOLERANCE = 1e-4  # max absolute difference accepted, outputs being images in [0, 1]
 
 
@@ -97,14 +95,6 @@ def _test_inputs(net: nn.Module, names: tuple[str, ...], h: int, w: int) -> tupl
     return tuple(args)
 
 
-def check_onnx_available() -> None:
-    """Raise ``ValueError`` naming the install command when the ONNX packages are missing."""
-    missing = [m for m in ("onnx", "onnxruntime", "onnxscript") if importlib.util.find_spec(m) is None]
-    if missing:
-        raise ValueError(f"ONNX export needs {' and '.join(missing)}, which are not installed; "
-                         f"install them with: {ONNX_INSTALL_HINT}")
-
-
 def _metadata(info: ModelInfo, names: tuple[str, ...]) -> str:
     return json.dumps({"arch": info.arch, "mode": info.mode, "network": info.network,
                        "inputs": list(names), "step": info.step}, sort_keys=True)
@@ -123,9 +113,6 @@ def _export_torchscript(module: nn.Module, tmp: Path, meta: str,
 
 def _export_onnx(module: nn.Module, tmp: Path, names: tuple[str, ...],
                  tests: list[tuple[Tensor, ...]], meta: str) -> list[Tensor]:
-    import onnx
-    import onnxruntime
-
     example = _test_inputs(module, names, 64, 64)
     batch, height, width = (torch.export.Dim("batch"), torch.export.Dim("height", min=1),
                             torch.export.Dim("width", min=1))
@@ -136,12 +123,7 @@ def _export_onnx(module: nn.Module, tmp: Path, names: tuple[str, ...],
                                     output_names=["output"], dynamic_shapes=shapes, dynamo=True,
                                     verbose=False)
         program.save(str(tmp))
-    model = onnx.load(str(tmp))
-    onnx.checker.check_model(model)
-    entry = model.metadata_props.add()
-    entry.key, entry.value = "styletoolkit", meta
-    onnx.save(model, str(tmp))
-    session = onnxruntime.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+    session = finish_onnx(tmp, meta)
     outputs = []
     for args in tests:
         feeds = {n: a.numpy() for n, a in zip(names, args)}
@@ -170,30 +152,18 @@ def export_model(model: str | Path, fmt: str, output: str | Path, *,
         ValueError: unknown format, bad model file, an output that cannot be written or would
             overwrite the model, missing ONNX packages, or a mismatch.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; choose torchscript or onnx")
-    if fmt == "onnx":
-        check_onnx_available()
-    out = check_output_path(output, [model])
+    out = export_target(model, fmt, output)
     net, info = load_model(model, "cpu")
     module, names = _exportable(net)
     tests = [_test_inputs(module, names, h, w) for h, w in test_sizes]
     with torch.inference_mode():
         expected = [module(*args) for args in tests]
     meta = _metadata(info, names)
-    worst = 0.0
     with atomic_path(out) as tmp:
         if fmt == "torchscript":
             outputs = _export_torchscript(module, tmp, meta, tests)
         else:
             outputs = _export_onnx(module, tmp, names, tests, meta)
-        for got, want in zip(outputs, expected):
-            if got.shape != want.shape:
-                raise ValueError(f"export check failed: the exported model's output has shape "
-                                 f"{tuple(got.shape)}, PyTorch's {tuple(want.shape)}; nothing written")
-            worst = max(worst, float((got.float() - want.float()).abs().max()))
-        if not worst <= TOLERANCE:
-            raise ValueError(f"export check failed: the exported model differs from PyTorch by "
-                             f"{worst:.3g} (> {TOLERANCE:g}); nothing written")
+        worst = largest_difference(outputs, expected, TOLERANCE)
     return ExportReport(path=out, format=fmt, max_abs_diff=worst,
                         test_shapes=tuple(tuple(t[0].shape) for t in tests), inputs=names)

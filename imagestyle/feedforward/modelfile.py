@@ -14,13 +14,12 @@ optimiser, the step, the data position and the RNG states, to resume training fr
 Files are read with ``torch.load(weights_only=True)`` (no arbitrary code runs on load) and
 validated; anything that is not ours, truncated, or inconsistent raises ``ValueError`` naming
 the file (``FileNotFoundError`` for a missing one).
-Files are written atomically (:func:`shared.atomic_path`), so a crash never leaves half a file.
+Files are written atomically. The reading, writing and checks every pipeline's files share are
+:mod:`shared.checkpoints`.
 """
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -28,7 +27,8 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from shared import atomic_path, check_input_file
+from shared.checkpoints import (check_checkpoint, check_version, read_payload,
+                                refuse_other_pipeline, save_payload)
 
 from .networks import ARCHS, build_network, generator_mode, network_config
 
@@ -62,35 +62,8 @@ def model_payload(net: nn.Module, arch: str, training: Mapping[str, Any], step: 
     }
 
 
-def save_payload(payload: Mapping[str, Any], path: str | Path) -> Path:
-    """Write a model or checkpoint dict atomically."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(dict(payload), tmp)
-    return path
-
-
-def _read(path: str | Path, what: str) -> dict:
-    path = check_input_file(path, f"a {what} file")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError,
-            OSError, AttributeError, ImportError, KeyError, IndexError) as exc:
-        text = " ".join(str(exc).split())
-        if "failed finding central directory" in text or "truncated" in text.lower() or isinstance(exc, EOFError):
-            raise ValueError(f"{path}: truncated or damaged file; not a readable {what}") from None
-        raise ValueError(f"{path}: not a styletoolkit {what} (not a PyTorch file of plain tensors "
-                         "that this toolkit writes)") from None
-    if not isinstance(data, dict) or "format" not in data:
-        raise ValueError(f"{path}: not a styletoolkit feed-forward {what} (a foreign PyTorch file)")
-    return data
-
-
 def _check_version(data: Mapping[str, Any], path: Path) -> None:
-    version = data.get("version")
-    if not isinstance(version, int) or version > VERSION:
-        raise ValueError(f"{path}: file format version {version!r} is newer than this "
-                         f"toolkit's ({VERSION}); upgrade styletoolkit")
+    check_version(data, path, VERSION)
 
 
 def _model_from_payload(data: Mapping[str, Any], path: Path) -> tuple[nn.Module, ModelInfo]:
@@ -125,7 +98,7 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn
         ValueError: a foreign, truncated or inconsistent file.
     """
     path = Path(path)
-    data = _read(path, "model")
+    data = read_payload(path, "model")
     fmt = data.get("format")
     if fmt == CHECKPOINT_FORMAT:
         _check_version(data, path)
@@ -135,6 +108,7 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn
         data = model
         fmt = data.get("format")
     if fmt != MODEL_FORMAT:
+        refuse_other_pipeline(fmt, path, "imagestyle")
         raise ValueError(f"{path}: not a styletoolkit feed-forward model (format {str(fmt)[:60]!r})")
     _check_version(data, path)
     net, info = _model_from_payload(data, path)
@@ -149,14 +123,12 @@ def load_checkpoint(path: str | Path) -> dict:
         ValueError: a foreign or truncated file, or a model file given instead.
     """
     path = Path(path)
-    data = _read(path, "checkpoint")
+    data = read_payload(path, "checkpoint")
     if data.get("format") == MODEL_FORMAT:
         raise ValueError(f"{path}: is a model file, not a training checkpoint; it cannot be resumed")
     if data.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not a styletoolkit training checkpoint")
     _check_version(data, path)
-    for key in ("model", "optimizer", "step", "config", "epoch", "batch_in_epoch"):
-        if key not in data:
-            raise ValueError(f"{path}: damaged checkpoint (no {key!r} entry)")
+    check_checkpoint(data, path)
     _model_from_payload(data["model"], path)  # validates the network and its weights
     return data

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from shared import autocast, check_output_path
+from shared.io import named_after
 
 from ..color import restore_chrominance
 from ..imageio import SAVE_FORMATS, check_size, load_image, save_image, target_size
@@ -117,17 +118,7 @@ def output_paths(inputs: Sequence[Path], output: Path) -> list[Path]:
     folder ``output`` named after the inputs (made unique when stems collide)."""
     if len(inputs) == 1 and not output.is_dir():
         return [output]
-    paths: list[Path] = []
-    used: set[str] = set()
-    for p in inputs:
-        suffix = p.suffix.lower() if p.suffix.lower() in SAVE_FORMATS else ".png"
-        name, n = f"{p.stem}{suffix}", 1
-        while name.lower() in used:
-            n += 1
-            name = f"{p.stem}_{n}{suffix}"
-        used.add(name.lower())
-        paths.append(output / name)
-    return paths
+    return named_after(inputs, output, SAVE_FORMATS, ".png")
 
 
 def check_readable(path: Path) -> None:

@@ -4,7 +4,7 @@ The trainer owns the generator (built by :func:`~imagestyle.feedforward.networks
 the one build path, as loading a model file does), the loss network and the objective
 (:class:`shared.StyleContentObjective`, content targets given per batch), the optimiser and the
 data position; it writes and restores checkpoints. :func:`imagestyle.feedforward.train.train`
-drives it.
+drives it through :func:`shared.training.fit`, the loop every pipeline's trainer shares.
 """
 
 from __future__ import annotations
@@ -16,18 +16,19 @@ from typing import Any, Callable, Iterator, Optional
 import torch
 from torch import Tensor, nn
 
-from shared import (NonFiniteLossError, StyleContentObjective, autocast, retain_freed_memory,
+from shared import (StyleContentObjective, autocast, retain_freed_memory,
                     seed_everything)
+from shared.checkpoints import checkpoint_payload, restore_trainer, save_payload
+from shared.training import (DistInfo, ResumableSampler, batches_per_epoch, epoch_batches,
+                             noise_generator, update)
 
 from ..features import build_extractor
 from ..imageio import load_image
 from ..memory import check_generator, per_pixel_floats
 from .config import DEFAULT_EPOCHS, DEFAULT_TEXTURE_STEPS, TrainConfig
-from .data import ImageFolderDataset, ResumableSampler, batches_per_epoch
-from .distributed import DistInfo
-from .modelfile import CHECKPOINT_FORMAT, VERSION, model_payload, save_payload
+from .data import ImageFolderDataset
+from .modelfile import CHECKPOINT_FORMAT, VERSION, model_payload
 from .networks import TextureNet, build_network
-from .state import noise_generator, rng_states, set_rng_states
 
 
 class Trainer:
@@ -143,33 +144,14 @@ class Trainer:
         if not self.dist.is_main:
             return
         model = model_payload(self.net, self.c.arch, self.settings(), self.step)
-        save_payload({
-            "format": CHECKPOINT_FORMAT,
-            "version": VERSION,
-            "model": model,
-            "optimizer": self.optimizer.state_dict(),
-            "step": self.step,
-            "epoch": self.epoch,
-            "batch_in_epoch": self.batch_in_epoch,
-            "world_size": self.dist.world_size,
-            "rng": rng_states(),
-            "config": self.settings(),
-        }, self.c.checkpoint)  # type: ignore[arg-type]
+        save_payload(checkpoint_payload(CHECKPOINT_FORMAT, VERSION, model, self.optimizer, self,
+                                        self.settings()), self.c.checkpoint)  # type: ignore[arg-type]
         save_payload(model, self.c.out)
 
     def restore(self, data: dict[str, Any], path: Path) -> None:
         """Continue from a checkpoint read (and checked) by
         :func:`~imagestyle.feedforward.modelfile.load_checkpoint`."""
-        if int(data.get("world_size", 1)) != self.dist.world_size:
-            raise ValueError(f"checkpoint {path} was written by {data.get('world_size')} "
-                             f"process(es), this run has {self.dist.world_size}; resume it with "
-                             "the same number")
-        self.net.load_state_dict(data["model"]["state_dict"])
-        self.optimizer.load_state_dict(data["optimizer"])
-        self.step = int(data["step"])
-        self.epoch = int(data["epoch"])
-        self.batch_in_epoch = int(data["batch_in_epoch"])
-        set_rng_states(data.get("rng", {}))
+        restore_trainer(self, data, path)
 
     # -- data ----------------------------------------------------------------------------------
     def batches(self) -> Iterator[Optional[Tensor]]:
@@ -177,18 +159,8 @@ class Trainer:
         if self.dataset is None or self.sampler is None:
             while True:
                 yield None
-        while True:
-            self.dataset.set_epoch(self.epoch)
-            self.sampler.set_epoch(self.epoch)
-            self.sampler.set_start(self.batch_in_epoch * self.c.batch_size)
-            loader = torch.utils.data.DataLoader(
-                self.dataset, batch_size=self.c.batch_size, sampler=self.sampler, drop_last=True,
-                num_workers=self.c.workers, pin_memory=self.device.type == "cuda",
-                persistent_workers=False,
-            )
-            yield from loader  # the training loop advances batch_in_epoch
-            self.epoch += 1
-            self.batch_in_epoch = 0
+        yield from epoch_batches(self.dataset, self.sampler, self, self.c.batch_size,
+                                 self.c.workers, self.device)
 
     # -- one step ------------------------------------------------------------------------------
     def loss(self, content: Optional[Tensor]) -> tuple[Tensor, dict[str, float]]:
@@ -228,14 +200,5 @@ class Trainer:
             NonFiniteLossError: the loss is NaN or infinite (nothing is updated).
         """
         total, values = self.loss(content)
-        if not torch.isfinite(total):
-            raise NonFiniteLossError(
-                f"the loss became {float(total.detach())} at step {self.step}; lower lr or the "
-                "loss weights, then resume from the last checkpoint", iteration=self.step)
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        self.optimizer.step()
-        self.step += 1
-        if content is not None:
-            self.batch_in_epoch += 1
+        update(self, total, "lower lr or the loss weights", content is not None)
         return values

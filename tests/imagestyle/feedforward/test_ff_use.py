@@ -230,7 +230,7 @@ def test_an_export_within_the_tolerance_is_written(tmp_path: Path, johnson_file:
 def test_export_errors_leave_no_file(tmp_path: Path, johnson_file: Path, monkeypatch):
     with pytest.raises(ValueError, match="unknown export format"):
         export_model(johnson_file, "tflite", tmp_path / "x")
-    import imagestyle.feedforward.export as ex
+    import shared.export as ex
 
     monkeypatch.setattr(ex.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ValueError, match="pip install"):
