@@ -73,11 +73,12 @@ def waveform_start(config: AudioStyleConfig, content: Optional[Wave], styles: Se
     """``config`` with ``waveform_init="auto"`` settled from the inputs at the working rate
     (``(C, N)`` each; a texture's ``content`` is None): ``"content"`` when the content and the
     styles hold their energy in the same bands (:data:`SHARED_BANDS_MAX`), else
-    ``"griffin-lim"``; ``"noise"`` for a texture. Returns the config and what was measured."""
+    ``"griffin-lim"``; ``"shaped"`` for a texture (:func:`audiostyle.stages.start_samples`).
+    Returns the config and what was measured."""
     if config.waveform is None or config.waveform.init != "auto":
         return config, {}
     if content is None:
-        return config.replace(waveform_init="noise"), {"waveform_start": "noise"}
+        return config.replace(waveform_init="shaped"), {"waveform_start": "shaped"}
     rate = config.front.sample_rate
     n = int(RULE_SECONDS * rate)
     c = downmix(content[..., 0:min(content.shape[-1], n)])  # (1, n)
@@ -227,7 +228,8 @@ def texture_synthesis(
     s_waves = [working_signal(s, config, stereo, "style", lazy=True) for s in styles]
     phase_init = "random" if config.reconstruction.phase_init == "content" \
         else config.reconstruction.phase_init  # no content
-    config = config.replace(content_weight=0.0, init="noise", phase_init=phase_init)
+    init = "noise" if config.optim.init == "content" else config.optim.init  # no content
+    config = config.replace(content_weight=0.0, init=init, phase_init=phase_init)
     config, start = waveform_start(config, None, s_waves, style_weights)
     run = new_run(config, s_waves, style_weights, config.spectral.frames(out_samples),
                   out_samples, dev, quiet=quiet, label="texture", workers=workers or Workers(),

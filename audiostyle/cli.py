@@ -254,7 +254,8 @@ def _validate(args: argparse.Namespace, transfer: bool) -> AudioStyleConfig:
         flag(o.name) for o in options() if (o.part == "reconstruction" or o.name == "init")
         and getattr(args, o.name, None) is not None]
     if unused:  # a valid run, but the user may think these changed it
-        start = "the content's samples" if config.waveform.init == "content" else "noise"
+        start = {"content": "the content's samples", "shaped": "noise shaped like the styles"
+                 }.get(config.waveform.init, "noise")
         print(f"audiostyle: note: {', '.join(unused)} change nothing here: this run has no "
               f"spectrogram stage or Griffin-Lim (it optimises the samples from {start}; "
               f"--waveform-init griffin-lim adds them)", file=sys.stderr)

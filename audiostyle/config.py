@@ -35,9 +35,9 @@ from typing import Any, Callable, ClassVar, Iterator, Literal, Optional
 
 from .spectral import Spectral
 
-InitName = Literal["noise", "content"]
+InitName = Literal["noise", "shaped", "content"]
 DomainName = Literal["spectrogram", "waveform"]
-WaveformInitName = Literal["auto", "griffin-lim", "content", "noise"]
+WaveformInitName = Literal["auto", "griffin-lim", "content", "noise", "shaped"]
 ModeName = Literal["transfer", "texture"]
 MODES: tuple[str, ...] = ("transfer", "texture")
 Check = tuple[Callable[[Any], bool], str]  # (predicate, what a value must be)
@@ -246,9 +246,11 @@ class Optimisation(Part):
                                check=(lambda v: v >= 1, "at least 1"))
     lbfgs_memory_mb: int = option(1536, "ceiling on the L-BFGS history's memory, in MiB",
                                   cli=False, check=POSITIVE_INT)
-    init: InitName = option("noise", "start of the spectrogram stage: randn * {init_scale} or "
-                            "the content's spectrogram", choices=("noise", "content"),
-                            modes=("transfer",))
+    init: InitName = option("noise", "start of the spectrogram stage: randn * {init_scale}, "
+                            "the log spectrogram of noise shaped like the styles' long-term "
+                            "spectrum (shaped) or the content's spectrogram",
+                            choices=("noise", "shaped", "content"),
+                            texture_choices=("noise", "shaped"))
     init_scale: float = option(1e-3, "scale of the noise start (the reference's 1e-3)",
                                cli=False, check=NON_NEGATIVE)
 
@@ -279,11 +281,12 @@ class WaveformStage(Part):
     title: ClassVar[str] = "waveform stage"
     init: WaveformInitName = option(
         "griffin-lim", "its start: the Griffin-Lim reconstruction of a spectrogram stage, or, "
-        "with no spectrogram stage, noise or in a transfer the content's samples; auto: the "
-        "content's samples when the content and the styles hold their energy in the same "
-        "bands, else Griffin-Lim (a texture: noise)", name="waveform_init",
-        choices=("auto", "griffin-lim", "content", "noise"),
-        texture_choices=("auto", "griffin-lim", "noise"))
+        "with no spectrogram stage, noise, noise shaped like the styles' long-term spectrum "
+        "(shaped) or in a transfer the content's samples; auto: the content's samples when "
+        "the content and the styles hold their energy in the same bands, else Griffin-Lim "
+        "(a texture: shaped)", name="waveform_init",
+        choices=("auto", "griffin-lim", "content", "noise", "shaped"),
+        texture_choices=("auto", "griffin-lim", "noise", "shaped"))
     iterations: Optional[int] = option(
         None, "its L-BFGS iterations", name="waveform_iterations", kind=int, metavar="N",
         aliases=("refine_iterations",), check=NON_NEGATIVE_INT,

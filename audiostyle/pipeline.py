@@ -22,7 +22,7 @@ from .config import AudioStyleConfig
 from .network import RandomConvBank
 from .parallel import Workers
 from .stages import (STAGES, ChannelJob, Noise, Run, StageCallback, Tally, each_stage,
-                     reconstruct, refine_whole, start_samples)
+                     reconstruct, refine_whole, start_samples, style_spectrum)
 from .targets import StyleTargets, Wave
 from .windows import (Span, blocks, griffin_lim_blocks, join_transfer, refine_windows,
                       run_plan, texture_windows)
@@ -144,7 +144,13 @@ def new_run(config: AudioStyleConfig, styles: Sequence[Wave], style_weights: Seq
     for stage, net in nets.items():
         same = next((t for t in targets.values() if t.net is net), None)
         targets[stage] = same or StyleTargets(net, styles, style_weights, config, quiet)
-    return Run(config, frames, samples, nets, targets, tally, workers, quiet, label, callback)
+    spectrum = None
+    if config.optim.init == "shaped" and config.spectrogram_stage or \
+            config.waveform is not None and config.waveform.init == "shaped":
+        with tally.timed("features"):
+            spectrum = style_spectrum(styles, style_weights, config.spectral)
+    return Run(config, frames, samples, nets, targets, tally, workers, quiet, label, callback,
+               style_spectrum=spectrum)
 
 
 def synthesize(run: Run, content: Optional[Tensor], channels: int) -> AudioResult:

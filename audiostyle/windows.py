@@ -372,7 +372,9 @@ def texture_windows(run: Run, job: ChannelJob,
         context = min(keep, width - 1) if made > a else 0
         prefix = spec[..., keep - context:keep].to(device) if context else None
         x0 = start_spectrogram(run, job, None, b - made, window=i)
-        if made > a:  # new frames start as frames drawn at random from the texture so far
+        if made > a and config.optim.init != "shaped":
+            # new frames start as frames drawn at random from the texture so far (a shaped
+            # start is at the style's level already)
             idx = torch.randint(0, made, (b - made,), generator=job.noise.draws(i))
             x0 = x0 + spec[..., idx].to(device)  # (1, F, b - made)
         if redo:

@@ -228,7 +228,7 @@ def test_presets() -> None:
         assert texture.objective.autocorr_weight > 0 and transfer.objective.autocorr_weight == 0
     fast, best = preset_config("fast"), preset_config("best")
     assert fast.waveform.init == "auto"  # the content's samples or Griffin-Lim: by the inputs
-    assert preset_config("fast", "texture").waveform.init == "noise"
+    assert preset_config("fast", "texture").waveform.init == "shaped"
     for mode in ("transfer", "texture"):
         refine = preset_config("best", mode)  # type: ignore[arg-type]
         assert refine.spectrogram_stage and refine.optim.iterations == default.optim.iterations

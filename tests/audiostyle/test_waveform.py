@@ -13,7 +13,10 @@ from audiostyle import (AudioClip, AudioStyleConfig, RandomConvBank, style_trans
                         texture_synthesis)
 from audiostyle.dsp import LIMIT_KNEE, PEAK_LIMIT, match_level, rms, soft_limit, soft_limit_start
 from audiostyle.spectral import log_spectrogram
+from audiostyle.bands import band_shares, out_of_band_share
 from audiostyle.objective import WAVEFORM_EPS, waveform_loss
+from audiostyle.spectral import Spectral
+from audiostyle.stages import shaped_noise, style_spectrum
 from audiostyle.targets import style_grams
 from shared import StyleContentObjective
 
@@ -163,6 +166,56 @@ def test_one_stage_starts(content_clip, style_clip, waveform_config, start) -> N
                                                                        waveform_iterations=4),
                                 device="cpu")
     assert texture.iterations == 4 and texture.waveform.shape == (1, 4000)
+
+
+def test_shaped_noise_has_the_styles_bands_and_level_and_no_more() -> None:
+    """The ``"shaped"`` start: noise with the blended styles' long-term spectrum, at their
+    level, different per stream; white noise of the same level puts most of its energy
+    where a two-tone style has none."""
+    spectral = Spectral(n_fft=512, hop=128)
+    low, high = tone(2.0, RATE, freqs=(400.0,)), tone(1.0, RATE, freqs=(2500.0,))
+    spectrum = style_spectrum([low, high], [3.0, 1.0], spectral)
+    assert spectrum.shape == (257,)
+    noise = shaped_noise(spectrum, 2 * RATE, spectral, torch.Generator().manual_seed(0))
+    assert noise.shape == (1, 2 * RATE)
+    shares = band_shares(noise, RATE)
+    want = 0.75 * band_shares(low, RATE) + 0.25 * band_shares(high, RATE)
+    assert float((shares - want).abs().sum()) < 0.1
+    assert out_of_band_share(noise, RATE, [low, high], [RATE, RATE], [3.0, 1.0]) < 0.02
+    level = (0.75 * low.square().mean() + 0.25 * high.square().mean()).sqrt()
+    assert float(rms(noise)) == pytest.approx(float(level), rel=0.15)
+    other = shaped_noise(spectrum, 2 * RATE, spectral, torch.Generator().manual_seed(1))
+    assert not torch.allclose(noise, other, atol=1e-3)
+    white = torch.randn(1, 2 * RATE, generator=torch.Generator().manual_seed(0)) * level
+    assert out_of_band_share(white, RATE, [low, high], [RATE, RATE], [3.0, 1.0]) > 0.5
+
+
+def test_a_shaped_texture_starts_in_the_styles_bands(style_clip, waveform_config) -> None:
+    """With no iterations the texture is its start: shaped noise keeps to a tonal style's
+    bands, where the reference's white-noise start does not."""
+    style = AudioClip(tone(1.0, RATE, freqs=(500.0, 1200.0)), RATE, "tones.wav")
+    outside = {}
+    for start in ("shaped", "noise"):
+        cfg = waveform_config.replace(waveform_init=start, iterations=0, level="content")
+        result = texture_synthesis([style], 1.0, cfg, device="cpu")
+        outside[start] = out_of_band_share(result.waveform, RATE, [style.samples], [RATE])
+    assert outside["shaped"] < 0.05 < 0.5 < outside["noise"], outside
+
+
+def test_a_shaped_spectrogram_start_is_shaped_noise_in_every_texture_window(tiny_config) -> None:
+    """``init="shaped"``: the spectrogram stage starts from the log spectrogram of shaped noise,
+    in each window of a long texture too (not added to frames drawn from earlier windows), and
+    with no iterations Griffin-Lim of it keeps to the style's bands in every window."""
+    style = AudioClip(tone(1.0, RATE, freqs=(500.0, 1200.0)), RATE, "tones.wav")
+    cfg = tiny_config.replace(init="shaped", iterations=0, window_frames=128, overlap_frames=16)
+    result = texture_synthesis([style], 3.0, cfg, device="cpu")  # 375 frames: 3 windows
+    parts = result.waveform[..., :3 * RATE].split(RATE, dim=-1)
+    levels = [float(rms(p)) for p in parts]
+    assert max(levels) < 1.5 * min(levels), levels  # later windows as loud as the first
+    for part in parts:
+        assert out_of_band_share(part, RATE, [style.samples], [RATE]) < 0.05
+    white = texture_synthesis([style], 3.0, cfg.replace(init="noise"), device="cpu")
+    assert out_of_band_share(white.waveform, RATE, [style.samples], [RATE]) > 0.3
 
 
 def test_stereo_is_per_channel_and_a_seed_gives_one_output(tiny_config) -> None:
