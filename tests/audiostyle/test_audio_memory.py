@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from helpers.audio import RATE, clicks
-from helpers.peaks import estimate_and_peak
+from helpers.peaks import estimate_and_peaks
 
 from audiostyle import AudioClip, AudioStyleConfig, texture_synthesis
 from audiostyle.memory import estimate
@@ -59,10 +59,15 @@ SETUP = textwrap.dedent("""
                                  griffin_lim_iters=1)),
     ("default", "texture", 240, dict(filters=64, iterations=1, griffin_lim_iters=1)),  # windows
 ], ids=["reference transfer", "best, two networks", "long texture in windows"])
-def test_the_estimate_is_within_1_5x_of_the_measured_peak(preset, mode, seconds,
-                                                          settings) -> None:
+def test_the_estimate_covers_the_tensors_and_the_resident_peak(preset, mode, seconds,
+                                                               settings) -> None:
+    """The estimate counts at least the tensors the run holds at once and at most twice them
+    (both exact: the tensor peak is the same on every run), and the resident peak, which
+    varies from run to run by the allocator's heap, stays within 1.5x of it."""
     run = ("style_transfer(clip, [clip], cfg, device='cpu')" if mode == "transfer" else
            f"texture_synthesis([clip], {seconds}, cfg, device='cpu')")
-    est, peak = estimate_and_peak(SETUP.format(preset=preset, mode=mode, seconds=seconds,
-                                               settings=settings), run)
-    assert peak / 1.5 <= est <= 1.5 * peak, (est / 1e6, peak / 1e6)
+    est, resident, tensors = estimate_and_peaks(
+        SETUP.format(preset=preset, mode=mode, seconds=seconds, settings=settings), run)
+    sizes = (est / 1e6, resident / 1e6, tensors / 1e6)
+    assert tensors <= est <= 2 * tensors, sizes
+    assert resident <= 1.5 * est, sizes
