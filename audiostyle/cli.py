@@ -3,6 +3,7 @@
     audiostyle transfer CONTENT STYLE [STYLE ...] -o OUT [options]
     audiostyle texture STYLE [STYLE ...] -o OUT --seconds T [options]
     audiostyle plot IN [IN ...] -o OUT.png
+    audiostyle train | stylize | sample | export ...   (feed-forward: audiostyle.feedforward.cli)
 
 Every input and output is checked before the optimisation starts; a bad one is reported as one
 line naming the file and the problem, with exit status 2 and no output written. The method's
@@ -25,11 +26,13 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from shared import (UserError, atomic_write, check_output_path, deferred_interrupts,
                     select_device)
-from shared.cli import ArgumentParser, sys_exit
+from shared.cli import QUIET_HELP, ArgumentParser, sys_exit
 from shared.distributed import leave_group
 
 from .audio import AudioClip, check_audio_output, load_audio, save_audio
 from .config import AudioStyleConfig, Option, grouped_options, options
+from .feedforward.cli import FLAGS as FEEDFORWARD_FLAGS
+from .feedforward.cli import HANDLERS, add_subcommands
 from .parallel import join, parse_devices, spawn
 from .presets import PRESET_NAMES, PRESETS, preset_config
 from .stream import AudioFile, Source, open_audio
@@ -52,6 +55,7 @@ def flag(name: str) -> str:
 FLAGS = {**{o.name: flag(o.name) for o in options() if o.cli},
          "seconds": "--seconds", "device": "--device", "devices": "--device",
          "preset": "--preset", "domain": "--domain"}
+FLAGS = {**FEEDFORWARD_FLAGS, **FLAGS}
 
 
 def _number_list(kind: type, what: str) -> Callable[[str], tuple]:
@@ -153,8 +157,7 @@ def _add_synthesis_options(p: argparse.ArgumentParser, mode: str) -> None:
                          "under a random network no setting uses: compare settings with them)")
     io.add_argument("--plot", metavar="F.png",
                     help="write the spectrograms of the inputs and the result, and the loss curve")
-    io.add_argument("-q", "--quiet", action="store_true",
-                    help="no progress bar or summary (default: off)")
+    io.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     for o in options():
         if not o.part and o.name == "level":
             add_setting(io, o, mode)
@@ -208,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="STFT size (default: %(default)s)")
     p.add_argument("--hop", type=int, default=512, metavar="N",
                    help="STFT hop (default: %(default)s)")
+    add_subcommands(sub)
     return parser
 
 
@@ -409,6 +413,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "plot":
         return _plot(args)
+    if args.command in HANDLERS:
+        return HANDLERS[args.command](args)
     devices = parse_devices(args.device)
     if len(devices) > 1:  # one process per device, as torchrun would start them
         _validate(args, transfer=args.command == "transfer")

@@ -86,6 +86,11 @@ def test_no_private_name_is_imported_from_another_module() -> None:
 AUDIO_LAYERS = [("dsp",), ("audio",), ("stream",), ("spectral", "network", "pghi", "rhythm"),
                 ("bands",), ("config",), ("presets",), ("targets",), ("objective",), ("memory", "parallel"),
                 ("stages",), ("windows",), ("pipeline",), ("api",), ("quality", "plots"),
+                ("feedforward.networks",), ("feedforward.config", "feedforward.data",
+                                            "feedforward.render"),
+                ("feedforward.modelfile",), ("feedforward.trainer", "feedforward.stylize",
+                                             "feedforward.export"),
+                ("feedforward.train",), ("feedforward.cli",), ("feedforward",),
                 ("cli",), ("__main__",)]
 
 

@@ -429,7 +429,7 @@ def test_size_and_quiet_help_say_the_same_in_every_subcommand() -> None:
     quiet = {f"{tool} {name}": opts["--quiet"].help
              for tool, options in (("imagestyle", image), ("audiostyle", audio))
              for name, opts in options.items() if "--quiet" in opts}
-    assert len(quiet) == 8 and len(set(quiet.values())) == 1, quiet
+    assert len(quiet) == 10 and len(set(quiet.values())) == 1, quiet
     assert "no progress bar or summary" in next(iter(quiet.values()))
 
 

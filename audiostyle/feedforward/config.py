@@ -1,0 +1,151 @@
+"""The settings of an audio training run (:class:`AudioTrainConfig`), its presets and rules.
+
+The loss is the optimisation's (:meth:`AudioTrainConfig.loss_config`: the random network of
+the same seed, widths and filter count, the same front end and weights), so the network's loss
+on a clip compares directly with the optimiser's final loss on it. The presets
+(:data:`TRAIN_PRESETS`) size the run: ``quick`` for 2 CPU cores, ``full`` for a GPU
+(``docs/feedforward-audio.md`` has their measured times).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from shared.checkpoints import check_resumable as shared_check
+
+from ..config import AudioStyleConfig
+from ..presets import preset_config
+from .networks import NetworkConfig
+
+MODES = ("stylize", "texture")
+TRAIN_PRESETS: dict[str, dict[str, Any]] = {
+    # 2 CPU cores: 3 s crops, 2 a step; a 128-channel network of 6 blocks; 2500 steps (1000
+    # for a texture, which has no content to generalise over).
+    "quick": dict(crop_seconds=3.0, batch_size=2, steps=2500, texture_steps=1000,
+                  channels=128, blocks=6),
+    # One GPU: 6 s crops, 8 a step, a 256-channel network of 8 blocks.
+    "full": dict(crop_seconds=6.0, batch_size=8, steps=20000, texture_steps=10000,
+                 channels=256, blocks=8),
+}
+# Settings a resumed run may change; every other one must match the checkpoint's.
+RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every", "workers", "device", "quiet", "out",
+                               "checkpoint", "log_every"})
+NETWORK_FIELDS = tuple(NetworkConfig.__dataclass_fields__)
+
+
+@dataclass
+class AudioTrainConfig:
+    """Everything that defines an audio training run (stored in checkpoints and model files)."""
+
+    styles: list[str]  # style recordings (several are blended with equal weights)
+    out: str  # model file written at every checkpoint and at the end
+    mode: str = "stylize"  # "stylize" (content + style) or "texture" (noise to the style)
+    dataset: Optional[str] = None  # folder of content recordings, searched recursively
+    preset: str = "quick"  # sizes of TRAIN_PRESETS, unless set here
+    sample_rate: int = 22050  # working rate (the optimisation's)
+    crop_seconds: Optional[float] = None  # length of each training crop
+    batch_size: Optional[int] = None  # crops per step per process
+    steps: Optional[int] = None  # optimiser steps in total
+    lr: float = 1e-3  # Adam's learning rate
+    gain_db: tuple[float, float] = (-18.0, 0.0)  # random gain of each crop, in dB
+    content_weight: float = 1e-2  # the optimisation's alpha
+    autocorr_weight: float = 0.0  # the rhythm term of Antognini et al. (0: none)
+    filters: int = 4096  # the loss network's filters per width (the optimisation's)
+    kernel_widths: tuple[int, ...] = (11,)  # the loss network's widths (the optimisation's)
+    loss_n_fft: int = 2048  # the loss's STFT (the optimisation's front end)
+    loss_hop: int = 512
+    n_fft: int = 1024  # the network's STFT: latency n_fft - hop plus one block
+    hop: int = 256
+    channels: Optional[int] = None  # network width
+    blocks: Optional[int] = None  # residual blocks (receptive field 2^blocks frames)
+    kernel: int = 3
+    noise_channels: int = 32  # texture: noise channels per frame
+    checkpoint: Optional[str] = None  # default: OUT + ".ckpt"
+    checkpoint_every: int = 100  # steps between checkpoints (0: only at the end)
+    seed: int = 0  # the loss network's seed, the initial weights, data order, crops, noise
+    device: str = "auto"
+    workers: int = 0  # data-loader worker processes
+    quiet: bool = False
+    log_every: int = 10
+    resume: bool = False
+
+    def resolved(self) -> "AudioTrainConfig":
+        """A copy with the preset's sizes filled in and every value checked (``ValueError``
+        naming the setting)."""
+        if self.preset not in TRAIN_PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(TRAIN_PRESETS)}, got "
+                             f"{self.preset!r}")
+        sizes = dict(TRAIN_PRESETS[self.preset])
+        texture_steps = sizes.pop("texture_steps")
+        if self.mode == "texture":
+            sizes["steps"] = texture_steps
+        c = dataclasses.replace(self, **{k: v for k, v in sizes.items()
+                                         if getattr(self, k) is None})
+        c.styles = [str(s) for s in c.styles]
+        c.gain_db = tuple(float(g) for g in c.gain_db)  # type: ignore[assignment]
+        c.kernel_widths = tuple(int(k) for k in c.kernel_widths)
+        c.checkpoint = c.checkpoint or f"{c.out}.ckpt"
+        _check(c)
+        c.network_config()
+        c.loss_config()
+        return c
+
+    def network_config(self) -> NetworkConfig:
+        """The network's architecture (checked)."""
+        return NetworkConfig(**{k: int(getattr(self, k)) for k in NETWORK_FIELDS}).check()
+
+    def loss_config(self) -> AudioStyleConfig:
+        """The optimisation's config whose objective the network is trained on."""
+        mode = "transfer" if self.mode == "stylize" else "texture"
+        return preset_config("default", mode, filters=self.filters,
+                             kernel_widths=self.kernel_widths, seed=self.seed,
+                             sample_rate=self.sample_rate, n_fft=self.loss_n_fft,
+                             hop=self.loss_hop, content_weight=self.content_weight,
+                             autocorr_weight=self.autocorr_weight)
+
+    @property
+    def crop_samples(self) -> int:
+        """Samples of each training crop."""
+        return int(round(float(self.crop_seconds) * self.sample_rate))  # type: ignore[arg-type]
+
+
+def _check(c: AudioTrainConfig) -> None:
+    if c.mode not in MODES:
+        raise ValueError(f"mode must be stylize or texture, got {c.mode!r}")
+    if not c.styles:
+        raise ValueError("styles is empty: give at least one style recording")
+    if c.mode == "stylize" and not c.dataset:
+        raise ValueError("mode stylize learns from content recordings: give dataset, a folder "
+                         "of audio files")
+    for name in ("batch_size", "steps", "sample_rate", "filters"):
+        if int(getattr(c, name)) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(c, name)}")
+    for name in ("checkpoint_every", "workers", "log_every"):
+        if int(getattr(c, name)) < 0:
+            raise ValueError(f"{name} must be >= 0, got {getattr(c, name)}")
+    if not (c.lr > 0 and math.isfinite(c.lr)):
+        raise ValueError(f"lr must be positive, got {c.lr}")
+    for name in ("content_weight", "autocorr_weight"):
+        v = getattr(c, name)
+        if not (v >= 0 and math.isfinite(v)):
+            raise ValueError(f"{name} must be finite and >= 0, got {v}")
+    if len(c.gain_db) != 2 or not c.gain_db[0] <= c.gain_db[1] <= 20:
+        raise ValueError(f"gain_db must be (low, high) with low <= high <= 20, got {c.gain_db}")
+    shortest = (max(c.kernel_widths) - 1) * c.loss_hop
+    if not (c.crop_seconds and c.crop_samples > shortest):  # type: ignore[operator]
+        raise ValueError(f"crop_seconds must be longer than the loss network's field "
+                         f"({shortest / c.sample_rate:.2f} s), got {c.crop_seconds}")
+
+
+def check_resumable(saved: dict[str, Any], current: AudioTrainConfig, path: Path) -> None:
+    """Refuse to resume when a setting that shapes training differs from the checkpoint's."""
+    now = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(current).items()}
+    before = {k: list(v) if isinstance(v, tuple) else v for k, v in saved.items()}
+    shared_check(before, now, path, RESUMABLE_CHANGES)
+
+
+__all__ = ["AudioTrainConfig", "MODES", "RESUMABLE_CHANGES", "TRAIN_PRESETS", "check_resumable"]

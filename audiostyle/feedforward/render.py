@@ -1,0 +1,188 @@
+"""Samples in, samples out: the networks applied to whole clips and to a live stream.
+
+:func:`stylize_samples` (whole clips, the training's forward too) and :class:`Streamer`
+(fixed blocks as a live input delivers them) compute the same thing: a block's frames are
+transformed once they are complete, the convolutions carry their past from block to block, and
+overlap-add releases each sample once its last frame is in. The streamed output equals the
+whole-clip output (``tests/audiostyle/test_feedforward.py``), ``latency(block)`` samples late.
+Both end with :func:`audiostyle.dsp.soft_limit`, sample by sample, as the waveform domain
+writes its samples.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from ..dsp import soft_limit
+from .networks import GEN_OFFSET, LOG_MAX, AudioTextureNet, AudioTransformNet, FrameCodec
+
+TINY = 1e-8  # below this magnitude a content bin has no phase to keep
+
+
+def with_phase(log_mag: Tensor, like: Tensor, size: Optional[Tensor] = None) -> Tensor:
+    """Magnitudes ``expm1(log_mag)`` ``(B, F, T)`` with the phase of complex ``like`` (whose
+    magnitude ``size`` may be given); where ``|like|`` is under :data:`TINY` the result fades
+    to 0 with it (no phase to keep)."""
+    size = like.abs() if size is None else size
+    return like * (torch.expm1(log_mag.float()) / size.clamp_min(TINY))
+
+
+def frames_of(raw: Tensor, codec: FrameCodec, content: Optional[Tensor] = None,
+              phase: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    """The complex frames a network's output ``raw`` describes, and the generated part's phase
+    after the last frame (to continue from: ``phase``, ``(B, F)`` float64; None: the start).
+
+    ``raw`` is ``(B, 3F, T)`` with ``content`` (complex ``(B, F, T)``, a transform network's)
+    and ``(B, 2F, T)`` without (a texture network's). The frames are
+    ``expm1(clamp(log1p|X| + r)) * X / |X|`` (the content, re-weighted by ``r``; a transform
+    network only) plus ``expm1(softplus(g - c)) * exp(i phi)`` (``c``: :data:`GEN_OFFSET` beside a content, else 0) with
+    ``phi_k(m) = phi_k(m - 1) + 2 pi k hop / n_fft + pi tanh(d_k(m))``: each bin's centre
+    frequency, moved by up to half a bin a hop either way (``r, g, d``: the parts of ``raw``,
+    in that order). The partials start at Schroeder's phases ``pi k^2 / F``: from one common
+    phase every bin's partial would peak together, a click each ``n_fft`` samples.
+    """
+    bins, raw = codec.bins, raw.float()
+    parts = raw.split(bins, dim=1)
+    gen_log, dev = parts[-2], parts[-1]  # (B, F, T) each
+    k = torch.arange(bins, device=raw.device, dtype=torch.float64)[:, None]
+    advance = 2 * math.pi * k * codec.hop / codec.n_fft + math.pi * torch.tanh(dev).double()
+    if phase is None:  # Schroeder's phases: the bins' partials start without a common peak
+        start = (math.pi * k[:, 0] ** 2 / bins).expand(raw.shape[0], bins)
+    else:
+        start = phase
+    phi = torch.remainder(start[..., None] + advance.cumsum(-1), 2 * math.pi)  # (B, F, T)
+    offset = GEN_OFFSET if content is not None else 0.0  # a texture starts audible
+    mag = torch.expm1(torch.nn.functional.softplus(gen_log - offset).clamp_max(LOG_MAX))
+    frames = torch.polar(mag, phi.float())
+    if content is not None:
+        size = content.abs()
+        kept = (torch.log1p(size) + parts[0]).clamp(0.0, LOG_MAX)
+        frames = frames + with_phase(kept, content, size)
+    return frames, (phi[..., -1] if phi.shape[-1] else start)
+
+
+def stylize_frames(net: AudioTransformNet, spec: Tensor) -> Tensor:
+    """Complex frames ``(B, F, T)`` of a whole content -> the result's."""
+    return frames_of(net(torch.log1p(spec.abs())), net.codec, spec)[0]
+
+
+State = tuple[Optional[list[Tensor]], Optional[Tensor]]  # the convolutions' and the phase
+
+
+def stream_frames(net: AudioTransformNet, spec: Tensor, state: State) -> tuple[Tensor, State]:
+    """:func:`stylize_frames` of the next frames ``(B, F, t)`` of a content, after those that
+    ``state`` (``(None, None)``: the start) summarises; returns the next state too."""
+    raw, convs = net.stream(torch.log1p(spec.abs()), state[0])
+    frames, phase = frames_of(raw, net.codec, spec, state[1])
+    return frames, (convs, phase)
+
+
+def stylize_samples(net: AudioTransformNet, wave: Tensor) -> Tensor:
+    """The stylised samples of ``wave`` ``(B, N)``: ``(B, N)`` (differentiable)."""
+    codec = net.codec
+    return soft_limit(codec.synthesize(stylize_frames(net, codec.analyse(wave)), wave.shape[-1]))
+
+
+def texture_noise(net: AudioTextureNet, frames: int, generator: torch.Generator,
+                  batch: int = 1) -> Tensor:
+    """Standard normal noise ``(batch, noise_channels, frames)``, drawn frame by frame (so a
+    longer draw continues a shorter one of the same seed)."""
+    n = net.config.noise_channels
+    return torch.randn(batch, frames, n, generator=generator).transpose(1, 2).contiguous()
+
+
+def texture_samples(net: AudioTextureNet, noise: Tensor, length: int) -> Tensor:
+    """Samples ``(B, length)`` of noise frames ``(B, K, T)`` (differentiable)."""
+    return soft_limit(net.codec.synthesize(frames_of(net(noise), net.codec)[0], length))
+
+
+def texture_stream(net: AudioTextureNet, noise: Tensor, state: State) -> tuple[Tensor, State]:
+    """Complex frames of the next noise frames ``(B, K, t)``, and the next state."""
+    raw, convs = net.stream(noise, state[0])
+    frames, phase = frames_of(raw, net.codec, None, state[1])
+    return frames, (convs, phase)
+
+
+class OverlapAdd:
+    """Overlap-add of frames as they come: :meth:`add` returns the samples they complete."""
+
+    def __init__(self, codec: FrameCodec, channels: int, device: torch.device) -> None:
+        self.codec = codec
+        self.tail = torch.zeros(channels, codec.n_fft - codec.hop, device=device)
+        self.norm = codec.norm(device)
+        self.skip = codec.delay  # the leading padding's samples, not the signal's
+
+    def add(self, spec: Tensor) -> Tensor:
+        """Complex frames ``(C, F, t)`` -> the ``t * hop`` samples they complete (fewer at the
+        start: the padding's are dropped), ``(C, n)``."""
+        c = self.codec
+        t = spec.shape[-1]
+        if t == 0:
+            return self.tail.new_zeros(self.tail.shape[0], 0)
+        frames = c.frame_samples(spec)  # (C, n_fft, t)
+        total = (t - 1) * c.hop + c.n_fft
+        acc = torch.nn.functional.fold(frames, (1, total), (1, c.n_fft), stride=(1, c.hop))
+        acc = acc.reshape(frames.shape[0], total)
+        acc[:, :self.tail.shape[-1]] += self.tail
+        done, self.tail = acc[:, :t * c.hop], acc[:, t * c.hop:].clone()
+        done = done / self.norm.repeat(t)
+        drop = min(self.skip, done.shape[-1])
+        self.skip -= drop
+        return done[:, drop:]
+
+
+class Streamer:
+    """Stylise a live input block by block: :meth:`push` blocks ``(C, n)`` of any sizes, get
+    back the samples they complete; :meth:`finish` returns the rest. The concatenated output
+    equals :func:`stylize_samples` of the concatenated input, the channels processed apart."""
+
+    def __init__(self, net: AudioTransformNet, channels: int = 1) -> None:
+        self.net, self.codec = net, net.codec
+        device = next(net.parameters()).device
+        self.pending = torch.zeros(channels, self.codec.delay, device=device)
+        self.state: State = (None, None)
+        self.ola = OverlapAdd(self.codec, channels, device)
+        self.received = 0
+        self.sent = 0
+
+    def latency(self, block: int) -> int:
+        """Samples from a sample's arrival to its release when blocks of ``block`` samples
+        arrive: the frame's look-back ``n_fft - hop``, plus the block's own wait."""
+        return self.codec.delay + block
+
+    def push(self, block: Tensor) -> Tensor:
+        """The next input samples ``(C, n)`` -> the output samples now complete ``(C, m)``."""
+        self.received += block.shape[-1]
+        return self._run(block)
+
+    def _run(self, block: Tensor) -> Tensor:
+        c = self.codec
+        self.pending = torch.cat([self.pending, block.to(self.pending)], dim=-1)
+        t = (self.pending.shape[-1] - c.n_fft) // c.hop + 1 if self.pending.shape[-1] >= c.n_fft else 0
+        if t == 0:
+            return self.pending.new_zeros(self.pending.shape[0], 0)
+        spec = c.transform(self.pending[:, :(t - 1) * c.hop + c.n_fft])
+        self.pending = self.pending[:, t * c.hop:]
+        with torch.inference_mode():
+            out, self.state = stream_frames(self.net, spec, self.state)
+            samples = self.ola.add(out)
+        samples = samples[:, :max(0, self.received - self.sent)]
+        self.sent += samples.shape[-1]
+        return soft_limit(samples)
+
+    def finish(self) -> Tensor:
+        """The samples still owed: the end of the input, completed with silence."""
+        c = self.codec
+        frames_due = c.frames(self.received)
+        consumed = self.received + c.delay - self.pending.shape[-1]  # padded samples framed
+        need = (frames_due - 1) * c.hop + c.n_fft - consumed - self.pending.shape[-1]
+        zeros = self.pending.new_zeros(self.pending.shape[0], max(0, need))
+        return self._run(zeros)
+
+
+__all__ = ["OverlapAdd", "State", "Streamer", "frames_of", "stream_frames", "stylize_frames",
+           "stylize_samples", "texture_noise", "texture_samples", "texture_stream", "with_phase"]

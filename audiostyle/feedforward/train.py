@@ -1,0 +1,62 @@
+"""Training an audio network once per style: :func:`train`, the entry point.
+
+The run is :func:`shared.training.fit` over an :class:`~.trainer.AudioTrainer`: the same loop,
+resume, Ctrl-C, checkpoints, ``torchrun`` processes and random-state rules as the image
+trainer (a resumed run matches an uninterrupted one bit for bit on one machine: the crops are
+a function of ``(seed, epoch, index)``, the noise of ``(seed, rank, step)``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from shared.checkpoints import open_run
+from shared.training import LoopSettings, TrainResult, default_log, fit, init_distributed
+
+from .config import AudioTrainConfig, check_resumable
+from .modelfile import load_checkpoint
+from .trainer import AudioTrainer
+
+
+def _check_files(c: AudioTrainConfig) -> Optional[dict[str, Any]]:
+    ckpt = Path(c.checkpoint)  # type: ignore[arg-type]
+    return open_run(c.out, ckpt, [Path(s) for s in c.styles], c.resume, load_checkpoint,
+                    lambda saved, path: check_resumable(saved, c, path))
+
+
+def train(config: AudioTrainConfig, log: Optional[Callable[[str], None]] = None,
+          on_step: Optional[Callable[[int, dict[str, float]], None]] = None) -> TrainResult:
+    """Train an audio network as ``config`` says; write checkpoints and the model file.
+
+    Args:
+        config: The run's settings (the preset's sizes are filled in and checked here).
+        log: Where rank 0's messages go (default: stderr, beside the progress bar).
+        on_step: Called on every process after each step with ``(step, loss terms)``.
+
+    Returns:
+        :class:`shared.training.TrainResult` (``items_per_second``: crops a second). Ctrl-C or
+        SIGTERM stops after the current step and writes a checkpoint and the model file
+        (``interrupted=True``).
+
+    Raises:
+        ValueError: bad settings; a dataset folder that is empty or holds no readable audio;
+            unreadable or too short styles; outputs that cannot be written or would overwrite
+            a style; ``resume`` with no or an incompatible checkpoint, or a checkpoint
+            without ``resume``; a run that will not fit in memory.
+        FileNotFoundError: a missing dataset folder or style.
+    """
+    c = config.resolved()
+    saved = _check_files(c)
+    dist_info, device = init_distributed(c.device)
+    say = log or default_log
+    trainer = AudioTrainer(c, dist_info, device, say if dist_info.is_main else (lambda m: None))
+    trainer.net.train()
+    settings = LoopSettings(items_per_step=int(c.batch_size), rate_unit="crops/s",  # type: ignore[arg-type]
+                            checkpoint_every=c.checkpoint_every, log_every=c.log_every,
+                            quiet=c.quiet)
+    return fit(trainer, settings, saved, (Path(c.out), Path(c.checkpoint)),  # type: ignore[arg-type]
+               say, on_step)
+
+
+__all__ = ["AudioTrainConfig", "train"]

@@ -1,0 +1,195 @@
+"""One audio training run and its step: :class:`AudioTrainer`, driven by
+:func:`shared.training.fit`.
+
+The loss of a step is the optimisation's objective (:func:`audiostyle.objective.build_objective`'s
+terms: Ulyanov & Lebedev's Gram loss plus ``content_weight`` times the content features' squared
+difference, summed; with ``autocorr_weight`` the rhythm term), taken of the written samples
+through the waveform domain's differentiable STFT, per crop, and averaged over the batch: the
+value the optimiser would report for that crop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import torch
+from torch import Tensor
+
+from shared import (StyleContentObjective, autocast, retain_freed_memory,
+                    seed_everything)
+from shared.checkpoints import checkpoint_payload, restore_trainer, save_payload
+from shared.memory import Estimate, check_fits
+from shared.training import (DistInfo, ResumableSampler, batches_per_epoch, epoch_batches,
+                             noise_generator, update)
+
+from ..audio import load_audio
+from ..dsp import resample
+from ..objective import WAVEFORM_EPS
+from ..pipeline import build_networks
+from ..rhythm import AUTOCORR_PREFIX, AutocorrObjective
+from ..targets import StyleTargets
+from .config import AudioTrainConfig
+from .data import AudioCrops
+from .modelfile import CHECKPOINT_FORMAT, VERSION, model_payload
+from .networks import AudioTextureNet, AudioTransformNet, build_network
+from .render import stylize_samples, texture_noise, texture_samples
+
+
+def load_styles(paths: list[str], rate: int, min_samples: int) -> list[Tensor]:
+    """The style recordings, mono at ``rate``: each ``(1, N)``."""
+    waves = []
+    for p in paths:
+        clip = load_audio(p, mono=True)
+        wave = resample(clip.samples, clip.sample_rate, rate)
+        if wave.shape[-1] < min_samples:
+            raise ValueError(f"{p}: the style is {clip.seconds:.3f} s long, shorter than the "
+                             f"loss network's field of {min_samples / rate:.3f} s")
+        waves.append(wave)
+    return waves
+
+
+class AudioTrainer:
+    """The state of one audio training run (a resolved :class:`AudioTrainConfig`)."""
+
+    def __init__(self, config: AudioTrainConfig, dist_info: DistInfo, device: torch.device,
+                 log: Callable[[str], None]) -> None:
+        self.c, self.dist, self.device, self.log = config, dist_info, device, log
+        self.loss_config = config.loss_config()
+        retain_freed_memory()
+        self.dataset = self.sampler = None
+        self.per_epoch = 0
+        if config.mode == "stylize":
+            self._open_dataset()
+        styles = load_styles(config.styles, config.sample_rate, self.loss_config.min_samples)
+        self._check_memory()
+        seed_everything(config.seed)
+        arch = "transform" if config.mode == "stylize" else "texture"
+        self.net = build_network(arch, asdict(config.network_config())).to(device)
+        self.bank = build_networks(self.loss_config, device)["spectrogram"]
+        self.objective = self._objective(styles)
+        self.train_net = self._parallel()
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
+        self.total_steps = int(config.steps)  # type: ignore[arg-type]
+        self.step = self.epoch = self.batch_in_epoch = 0
+
+    # -- set-up --------------------------------------------------------------------------------
+    def _open_dataset(self) -> None:
+        c, info = self.c, self.dist
+        self.dataset = AudioCrops(c.dataset, c.sample_rate, c.crop_samples,  # type: ignore[arg-type]
+                                  c.gain_db, seed=c.seed, log=info.is_main and not c.quiet)
+        self.per_epoch = batches_per_epoch(len(self.dataset), info.world_size,
+                                           c.batch_size)  # type: ignore[arg-type]
+        if self.per_epoch == 0:
+            raise ValueError(f"dataset {c.dataset} has {len(self.dataset)} recordings, fewer "
+                             f"than one batch of {c.batch_size} per process; lower batch_size")
+        self.sampler = ResumableSampler(self.dataset, info.world_size, info.rank, c.seed)
+
+    def _check_memory(self) -> None:
+        """Refuse a run whose steps will not fit, before any: the loss network's features of
+        a batch (kept for the backward pass) dominate."""
+        c = self.c
+        frames = c.crop_samples // c.loss_hop + 1
+        floats = 6 * c.filters * frames * len(c.kernel_widths) + 4 * (c.loss_n_fft // 2 + 1) \
+            * frames + 12 * int(c.channels) * (c.crop_samples // c.hop + 1)  # type: ignore[arg-type]
+        estimate = Estimate()
+        estimate.add("features", 4.0 * floats * int(c.batch_size),  # type: ignore[arg-type]
+                     ("batch_size", "crop_seconds", "filters"))
+        estimate.add("loss network", 4.0 * c.filters * (c.loss_n_fft // 2 + 1)
+                     * sum(c.kernel_widths), ("filters",))
+        check_fits(estimate, self.device, f"training with batch_size {c.batch_size}, "
+                   f"crop_seconds {c.crop_seconds} and filters {c.filters}")
+
+    def _objective(self, styles: list[Tensor]) -> StyleContentObjective:
+        """The objective with the styles' Grams; content targets come with each batch."""
+        lc = self.loss_config
+        targets = StyleTargets(self.bank, styles, [1.0] * len(styles), lc).channel(0)
+        grams = {k: v for k, v in targets.items() if not k.startswith(AUTOCORR_PREFIX)}
+        lagged = {k[len(AUTOCORR_PREFIX):]: v for k, v in targets.items()
+                  if k.startswith(AUTOCORR_PREFIX)}
+        content = self.bank.layer_names if self.c.mode == "stylize" and \
+            lc.objective.content_weight > 0 else []
+        kwargs: dict[str, Any] = dict(content_weight=lc.objective.content_weight,
+                                      style_weight=lc.objective.style_weight, reduction="sum",
+                                      gram_normalize="positions", content_layers=content)
+        if lagged:
+            return AutocorrObjective({}, grams, autocorr_targets=lagged,
+                                     autocorr_weight=lc.objective.autocorr_weight,
+                                     **kwargs).to(self.device)
+        return StyleContentObjective({}, grams, **kwargs).to(self.device)
+
+    def _parallel(self) -> torch.nn.Module:
+        if self.dist.world_size == 1:
+            return self.net
+        return torch.nn.parallel.DistributedDataParallel(
+            self.net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        """The run's settings as checkpoints and model files store them."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.c).items()}
+
+    def save(self) -> None:
+        """Write the checkpoint and the model file (rank 0; atomic)."""
+        if not self.dist.is_main:
+            return
+        model = model_payload(self.net, self.c.sample_rate, self.settings(), self.step)
+        save_payload(checkpoint_payload(CHECKPOINT_FORMAT, VERSION, model, self.optimizer, self,
+                                        self.settings()), self.c.checkpoint)  # type: ignore[arg-type]
+        save_payload(model, self.c.out)
+
+    def restore(self, data: dict[str, Any], path: Path) -> None:
+        """Continue from a checkpoint read by :func:`~.modelfile.load_checkpoint`."""
+        restore_trainer(self, data, path)
+
+    # -- data and the step ---------------------------------------------------------------------
+    def batches(self) -> Iterator[Optional[Tensor]]:
+        """Content crops ``(B, N)`` forever (``None`` in texture mode)."""
+        if self.dataset is None or self.sampler is None:
+            while True:
+                yield None
+        yield from epoch_batches(self.dataset, self.sampler, self, int(self.c.batch_size),
+                                 self.c.workers, self.device)  # type: ignore[arg-type]
+
+    def output(self, content: Optional[Tensor]) -> Tensor:
+        """The network's samples ``(B, N)`` for a content batch, or for this step's noise."""
+        if content is not None:
+            assert isinstance(self.net, AudioTransformNet)
+            return stylize_samples(self.train_net, content)  # type: ignore[arg-type]
+        assert isinstance(self.net, AudioTextureNet)
+        c = self.c
+        gen = noise_generator(c.seed, self.dist.rank, self.step)
+        noise = texture_noise(self.net, self.net.codec.frames(c.crop_samples), gen,
+                              int(c.batch_size)).to(self.device)  # type: ignore[arg-type]
+        return texture_samples(self.train_net, noise, c.crop_samples)  # type: ignore[arg-type]
+
+    def loss(self, content: Optional[Tensor]) -> tuple[Tensor, dict[str, float]]:
+        """The objective per crop, averaged over the batch; the terms as floats."""
+        spectral = self.loss_config.spectral
+        if content is not None:
+            content = content.to(self.device, non_blocking=True)
+        with autocast(self.device, "bf16"):
+            out = self.output(content).float()  # (B, N)
+            feats = {k: v.float() for k, v in self.bank(spectral.log(out, WAVEFORM_EPS)).items()}
+            targets = None
+            if content is not None and self.objective.content_layers:
+                with torch.no_grad():
+                    targets = {k: v.float() for k, v in self.bank(spectral.log(content)).items()}
+            terms = self.objective(feats, content_targets=targets)
+        batch = out.shape[0]
+        values = {k: v / batch for k, v in terms.floats().items()}
+        return terms.total / batch, values
+
+    def take_step(self, content: Optional[Tensor]) -> dict[str, float]:
+        """One optimiser step (see :meth:`loss`); returns the loss terms per crop.
+
+        Raises:
+            NonFiniteLossError: the loss is NaN or infinite (nothing is updated).
+        """
+        total, values = self.loss(content)
+        update(self, total, "lower lr", content is not None)
+        return values
+
+
+__all__ = ["AudioTrainer", "load_styles"]
