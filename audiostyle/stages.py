@@ -31,9 +31,10 @@ from .objective import build_objective, optim_config, spectrogram_loss, waveform
 from .parallel import Workers
 from .pghi import pghi
 from .spectral import Spectral, log_to_magnitude
-from .targets import StyleTargets
+from .targets import StyleTargets, Wave
 
 STAGES = ("spectrogram", "waveform")
+SPECTRUM_FRAMES = 2048  # frames of a style read at a time for its long-term spectrum
 
 
 @dataclass(frozen=True)
@@ -267,14 +268,23 @@ def reconstruct(run: Run, job: ChannelJob, spec: Tensor) -> tuple[Tensor, float]
         return wave, spectral.convergence(mag, wave)
 
 
-def style_spectrum(styles: Sequence[Tensor], weights: Sequence[float],
-                   spectral: Spectral) -> Tensor:
+def style_spectrum(styles: Sequence[Wave], weights: Sequence[float],
+                   spectral: Spectral, block: int = SPECTRUM_FRAMES) -> Tensor:
     """The styles' long-term spectrum: each style's RMS STFT magnitude per bin over its frames
-    and channels, the mean powers blended with ``weights``; ``(C_i, N_i)`` each -> ``(F,)``."""
+    and channels, the mean powers blended with ``weights``; ``(C_i, N_i)`` each (tensors, or
+    files read on demand) -> ``(F,)``. Each style is read ``block`` frames at a time
+    (:meth:`Spectral.frames_of`: the frames of the whole style), so a long style's samples are
+    never all in memory."""
     w = normalize_blend_weights(len(styles), weights)
-    power = sum(wt * spectral.magnitude(x.float().cpu()).square().mean(dim=(0, -1))
-                for x, wt in zip(styles, w))  # (F,)
-    return torch.as_tensor(power).sqrt()
+    power = torch.zeros(spectral.bins, dtype=torch.float64)
+    for x, wt in zip(styles, w):
+        frames = spectral.frames(x.shape[-1])
+        total = torch.zeros_like(power)
+        for a in range(0, frames, block):
+            mag = spectral.frames_of(x, a, min(a + block, frames)).abs()  # (C, F, t)
+            total += mag.double().square().sum(dim=(0, -1)).cpu()
+        power += wt * total / (x.shape[0] * frames)
+    return power.sqrt().float()
 
 
 def shaped_noise(spectrum: Tensor, samples: int, spectral: Spectral,

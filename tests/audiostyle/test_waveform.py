@@ -190,6 +190,24 @@ def test_shaped_noise_has_the_styles_bands_and_level_and_no_more() -> None:
     assert out_of_band_share(white, RATE, [low, high], [RATE, RATE], [3.0, 1.0]) > 0.5
 
 
+def test_the_style_spectrum_of_a_file_read_in_blocks_is_the_whole_files(tmp_path) -> None:
+    """A style read on demand (a file at another rate), a block of frames at a time, gives the
+    spectrum of the style loaded whole."""
+    import soundfile as sf
+    from audiostyle.stream import ResampledFile, open_audio
+
+    spectral = Spectral(n_fft=512, hop=128)
+    x = tone(1.3, 16000, freqs=(300.0, 2100.0)) + 0.01 * torch.randn(1, 20800,
+                                                                    generator=torch.Generator().manual_seed(0))
+    sf.write(str(tmp_path / "s.wav"), x[0].numpy(), 16000, subtype="FLOAT")
+    view = ResampledFile(open_audio(tmp_path / "s.wav"), RATE)
+    whole = style_spectrum([view.tensor()], [1.0], spectral)
+    for block in (5, 30, 81):  # of 82 frames
+        blocked = style_spectrum([view], [1.0], spectral, block=block)
+        assert blocked.shape == (257,)
+        assert torch.allclose(blocked, whole, rtol=1e-4, atol=1e-6 * float(whole.max()))
+
+
 def test_a_shaped_texture_starts_in_the_styles_bands(style_clip, waveform_config) -> None:
     """With no iterations the texture is its start: shaped noise keeps to a tonal style's
     bands, where the reference's white-noise start does not."""

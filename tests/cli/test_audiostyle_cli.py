@@ -113,6 +113,21 @@ def test_texture_and_plot_commands(clips) -> None:
     assert (folder / "s.png").stat().st_size > 1000
 
 
+@pytest.mark.parametrize("argv", [["--preset", "fast"], ["--preset", "best"],
+                                  ["--init", "shaped"], ["--preset", "fast", "--stereo"]],
+                         ids=["fast", "best", "init-shaped", "fast-stereo"])
+def test_every_texture_start_runs_on_files_read_on_demand(clips, argv) -> None:
+    """The README's ``audiostyle texture music.wav ... --preset fast``: the shaped start reads
+    the style from the file, block by block, as the Grams do (it once failed on every file)."""
+    folder, content, style = clips
+    out = folder / "tex.wav"
+    assert cli.main(["texture", style, content, "-o", str(out), "--seconds", "0.5", *TINY,
+                     *argv]) == 0
+    data, rate = sf.read(str(out), always_2d=True)
+    assert rate == RATE and data.shape == (4000, 2 if "--stereo" in argv else 1)
+    assert np.isfinite(data).all() and np.abs(data).max() > 1e-3
+
+
 @pytest.mark.parametrize("stereo", [False, True], ids=["mono", "stereo"])
 def test_inputs_are_read_on_demand_never_loaded_whole(clips, monkeypatch, stereo) -> None:
     """Without --plot or --metrics no input file is decoded whole: the style is read a block
