@@ -23,14 +23,12 @@ from .networks import NetworkConfig
 
 MODES = ("stylize", "texture")
 TRAIN_PRESETS: dict[str, dict[str, Any]] = {
-    # 2 CPU cores: 3 s crops, 2 a step; a 256-channel network of 6 blocks; 2500 steps (1000
-    # for a texture, which has no content to generalise over). The network underfits (it does
-    # no better on its training files than on unseen ones) and the loss network takes 90 % of
-    # a step, so width is nearly free: 256 channels closed 0.10-0.17 more of the gap on speech
-    # than 128 at 800 steps, 8 blocks less on every clip
-    # (docs/results/2026-12-02-adhoc-ff-training.md).
+    # 2 CPU cores: 3 s crops, 2 a step; a 128-channel network of 6 blocks; 2500 steps (1000
+    # for a texture, which has no content to generalise over). 256 channels led at 800 steps
+    # and not at 2500 (docs/results/2026-12-02-adhoc-ff-training.md), so the smaller network,
+    # which streams faster, stays.
     "quick": dict(crop_seconds=3.0, batch_size=2, steps=2500, texture_steps=1000,
-                  channels=256, blocks=6),
+                  channels=128, blocks=6),
     # One GPU: 6 s crops, 8 a step, a 256-channel network of 8 blocks.
     "full": dict(crop_seconds=6.0, batch_size=8, steps=20000, texture_steps=10000,
                  channels=256, blocks=8),
