@@ -25,8 +25,8 @@ MODES = ("stylize", "texture")
 TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     # 2 CPU cores: 3 s crops, 2 a step; a 128-channel network of 6 blocks; 2500 steps (1000
     # for a texture, which has no content to generalise over). 256 channels led at 800 steps
-    # and not at 2500 (docs/results/2026-12-02-adhoc-ff-training.md), so the smaller network,
-    # which streams faster, stays.
+    # and not at 2500 (docs/results/2026-12-02-adhoc-ff-training.md), so the network of a third of
+    # the parameters stays.
     "quick": dict(crop_seconds=3.0, batch_size=2, steps=2500, texture_steps=1000,
                   channels=128, blocks=6),
     # One GPU: 6 s crops, 8 a step, a 256-channel network of 8 blocks.
