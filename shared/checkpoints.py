@@ -9,7 +9,7 @@ damaged, raises ``ValueError`` naming the file. Files are written atomically
 
 :func:`checkpoint_payload` is the checkpoint every trainer writes (model, optimiser, step, data
 position, process count, RNG states, settings), :func:`check_resumable` the rule for continuing
-one, :func:`open_run` the checks of a run's files before any work.
+one (the checks of a run's files before any work are :func:`shared.training.open_run`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from __future__ import annotations
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Collection, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional
 
 import torch
 
-from .io import atomic_path, check_input_file, check_output_path
+from .io import atomic_path, check_input_file
 from .training import rng_states, set_rng_states
 
 # Each pipeline's format prefix -> the tool that uses its files.
@@ -126,33 +126,6 @@ def check_resumable(saved: Mapping[str, Any], now: Mapping[str, Any], path: Path
                          "use the same settings, or start a new run")
 
 
-def open_run(out: str | Path, checkpoint: str | Path, protected: list[Path], resume: bool,
-             load: Callable[[Path], dict],
-             resumable: Callable[[dict, Path], None]) -> Optional[dict[str, Any]]:
-    """Check a run's output paths and the checkpoint's presence before any work; with
-    ``resume``, read the checkpoint with ``load`` (the pipeline's reader), check its settings
-    with ``resumable(saved_settings, path)`` (raises when they forbid the resume) and return
-    it.
-
-    Raises:
-        ValueError: an output that cannot be written or would overwrite a file in
-            ``protected``; ``resume`` without a checkpoint; a checkpoint without ``resume``.
-    """
-    ckpt = Path(checkpoint)
-    check_output_path(out, [*protected, ckpt], what="out")
-    check_output_path(ckpt, protected, what="checkpoint")
-    if resume and not ckpt.exists():
-        raise ValueError(f"resume is set but there is no checkpoint at {ckpt}")
-    if not resume and ckpt.exists():
-        raise ValueError(f"a checkpoint already exists at {ckpt}: set resume to continue that "
-                         "run, or delete it to start afresh")
-    if not resume:
-        return None
-    saved = load(ckpt)
-    resumable(saved["config"], ckpt)
-    return saved
-
-
 __all__ = ["CHECKPOINT_KEYS", "PIPELINE_FORMATS", "refuse_other_pipeline", "restore_trainer", "check_checkpoint", "check_resumable", "check_version",
-           "check_world_size", "checkpoint_payload", "open_run", "read_payload",
+           "check_world_size", "checkpoint_payload", "read_payload",
            "save_payload"]

@@ -36,6 +36,7 @@ from torch.utils.data import Dataset, DistributedSampler
 
 from .device import select_device
 from .distributed import GroupPlace, join_torchrun_group, leave_group
+from .io import check_output_path
 from .optim import NonFiniteLossError
 
 DistInfo = GroupPlace  # where this process sits in a (possibly single-process) run
@@ -211,6 +212,7 @@ class Steppable(Protocol):
     total_steps: int
     epoch: int
     batch_in_epoch: int
+    net: torch.nn.Module  # the network trained (put in training mode by :func:`train_run`)
 
     def batches(self) -> Iterator[Any]: ...  # the data of each step, forever
 
@@ -323,7 +325,57 @@ def fit(trainer: Steppable, settings: LoopSettings, saved: Optional[dict[str, An
                        total_steps=trainer.total_steps, seconds=elapsed, rank=trainer.dist.rank)
 
 
+def open_run(out: str | Path, checkpoint: str | Path, protected: list[Path], resume: bool,
+             load: Callable[[Path], dict],
+             resumable: Callable[[dict, Path], None]) -> Optional[dict[str, Any]]:
+    """Check a run's output paths and the checkpoint's presence before any work; with
+    ``resume``, read the checkpoint with ``load`` (the pipeline's reader), check its settings
+    with ``resumable(saved_settings, path)`` (raises when they forbid the resume) and return
+    it.
+
+    Raises:
+        ValueError: an output that cannot be written or would overwrite a file in
+            ``protected``; ``resume`` without a checkpoint; a checkpoint without ``resume``.
+    """
+    ckpt = Path(checkpoint)
+    check_output_path(out, [*protected, ckpt], what="out")
+    check_output_path(ckpt, protected, what="checkpoint")
+    if resume and not ckpt.exists():
+        raise ValueError(f"resume is set but there is no checkpoint at {ckpt}")
+    if not resume and ckpt.exists():
+        raise ValueError(f"a checkpoint already exists at {ckpt}: set resume to continue that "
+                         "run, or delete it to start afresh")
+    if not resume:
+        return None
+    saved = load(ckpt)
+    resumable(saved["config"], ckpt)
+    return saved
+
+
+
+def train_run(c: Any, make_trainer: Callable[..., Steppable], load: Callable[[Path], dict],
+              resumable: Callable[[dict, Any, Path], None], rate_unit: str,
+              log: Optional[Callable[[str], None]] = None,
+              on_step: Optional[OnStep] = None) -> TrainResult:
+    """A pipeline's ``train``, for a resolved config ``c`` (its ``out``, ``checkpoint``,
+    ``styles``, ``resume``, ``device``, ``batch_size``, ``checkpoint_every``, ``log_every`` and
+    ``quiet``): check the files and read the checkpoint to resume (:func:`open_run`, with the
+    pipeline's ``load`` and ``resumable(saved, c, path)``) before any work, join the process
+    group, build ``make_trainer(c, dist_info, device, log)`` (rank 0 alone logs) and
+    :func:`fit` it; the throughput is reported in ``rate_unit``."""
+    saved = open_run(c.out, c.checkpoint, [Path(s) for s in c.styles], c.resume, load,
+                     lambda settings, path: resumable(settings, c, path))
+    dist_info, device = init_distributed(c.device)
+    say = log or default_log
+    trainer = make_trainer(c, dist_info, device, say if dist_info.is_main else (lambda m: None))
+    trainer.net.train()
+    settings = LoopSettings(items_per_step=int(c.batch_size), rate_unit=rate_unit,
+                            checkpoint_every=c.checkpoint_every, log_every=c.log_every,
+                            quiet=c.quiet)
+    return fit(trainer, settings, saved, (Path(c.out), Path(c.checkpoint)), say, on_step)
+
+
 __all__ = ["DistInfo", "LoopSettings", "ResumableSampler", "Steppable", "StopOnSignal",
            "TrainResult", "any_rank", "batches_per_epoch", "default_log", "epoch_batches",
-           "finish_distributed", "fit", "init_distributed", "noise_generator", "rng_states",
-           "run_steps", "set_rng_states", "update"]
+           "finish_distributed", "fit", "init_distributed", "noise_generator", "open_run",
+           "rng_states", "run_steps", "set_rng_states", "train_run", "update"]

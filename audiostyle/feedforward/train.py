@@ -8,21 +8,13 @@ a function of ``(seed, epoch, index)``, the noise of ``(seed, rank, step)``).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
-from shared.checkpoints import open_run
-from shared.training import LoopSettings, TrainResult, default_log, fit, init_distributed
+from shared.training import TrainResult, train_run
 
 from .config import AudioTrainConfig, check_resumable
 from .modelfile import load_checkpoint
 from .trainer import AudioTrainer
-
-
-def _check_files(c: AudioTrainConfig) -> Optional[dict[str, Any]]:
-    ckpt = Path(c.checkpoint)  # type: ignore[arg-type]
-    return open_run(c.out, ckpt, [Path(s) for s in c.styles], c.resume, load_checkpoint,
-                    lambda saved, path: check_resumable(saved, c, path))
 
 
 def train(config: AudioTrainConfig, log: Optional[Callable[[str], None]] = None,
@@ -46,17 +38,8 @@ def train(config: AudioTrainConfig, log: Optional[Callable[[str], None]] = None,
             without ``resume``; a run that will not fit in memory.
         FileNotFoundError: a missing dataset folder or style.
     """
-    c = config.resolved()
-    saved = _check_files(c)
-    dist_info, device = init_distributed(c.device)
-    say = log or default_log
-    trainer = AudioTrainer(c, dist_info, device, say if dist_info.is_main else (lambda m: None))
-    trainer.net.train()
-    settings = LoopSettings(items_per_step=int(c.batch_size), rate_unit="crops/s",  # type: ignore[arg-type]
-                            checkpoint_every=c.checkpoint_every, log_every=c.log_every,
-                            quiet=c.quiet)
-    return fit(trainer, settings, saved, (Path(c.out), Path(c.checkpoint)),  # type: ignore[arg-type]
-               say, on_step)
+    return train_run(config.resolved(), AudioTrainer, load_checkpoint, check_resumable,
+                     "crops/s", log, on_step)
 
 
 __all__ = ["AudioTrainConfig", "train"]

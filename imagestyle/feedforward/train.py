@@ -26,12 +26,10 @@ its shard through a distributed sampler, and only rank 0 writes checkpoints, mod
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
-from shared.checkpoints import open_run
-from shared.training import (DistInfo, LoopSettings, StopOnSignal, TrainResult, default_log,
-                             fit, init_distributed, noise_generator, rng_states, set_rng_states)
+from shared.training import (DistInfo, StopOnSignal, TrainResult, init_distributed,
+                             noise_generator, rng_states, set_rng_states, train_run)
 
 from .config import (DEFAULT_CONTENT_WEIGHT, DEFAULT_EPOCHS, DEFAULT_MODEL, DEFAULT_STYLE_WEIGHT,
                      DEFAULT_TEXTURE_STEPS, DEFAULT_TV_WEIGHT, RESUMABLE_CHANGES, TrainConfig,
@@ -43,14 +41,6 @@ __all__ = ["DEFAULT_CONTENT_WEIGHT", "DEFAULT_EPOCHS", "DEFAULT_MODEL", "DEFAULT
            "DEFAULT_TEXTURE_STEPS", "DEFAULT_TV_WEIGHT", "RESUMABLE_CHANGES", "DistInfo",
            "StopOnSignal", "TrainConfig", "TrainResult", "Trainer", "check_resumable",
            "init_distributed", "noise_generator", "rng_states", "set_rng_states", "train"]
-
-
-def _check_files(c: TrainConfig) -> Optional[dict[str, Any]]:
-    """Check the output paths and the checkpoint's presence; read the checkpoint to resume
-    (before the slower dataset scan and model building)."""
-    ckpt = Path(c.checkpoint)  # type: ignore[arg-type]
-    return open_run(c.out, ckpt, [Path(s) for s in c.styles], c.resume, load_checkpoint,
-                    lambda saved, path: check_resumable(saved, c, path))
 
 
 def train(config: TrainConfig, log: Optional[Callable[[str], None]] = None,
@@ -75,14 +65,5 @@ def train(config: TrainConfig, log: Optional[Callable[[str], None]] = None,
             incompatible checkpoint, an existing checkpoint without ``resume``.
         FileNotFoundError: a missing dataset folder or style image.
     """
-    c = config.resolved()
-    saved = _check_files(c)
-    dist_info, device = init_distributed(c.device)
-    say = log or default_log
-    trainer = Trainer(c, dist_info, device, say if dist_info.is_main else (lambda m: None))
-    trainer.net.train()
-    settings = LoopSettings(items_per_step=c.batch_size, rate_unit="img/s",
-                            checkpoint_every=c.checkpoint_every, log_every=c.log_every,
-                            quiet=c.quiet)
-    return fit(trainer, settings, saved, (Path(c.out), Path(c.checkpoint)),  # type: ignore[arg-type]
-               say, on_step)
+    return train_run(config.resolved(), Trainer, load_checkpoint, check_resumable, "img/s",
+                     log, on_step)
