@@ -27,7 +27,7 @@ FLAGS = {"batch_size": "--batch-size", "crop_seconds": "--crop-seconds", "steps"
          "lr": "--lr", "content_weight": "--content-weight", "filters": "--filters",
          "block_ms": "--block-ms", "channels": "--channels", "blocks": "--blocks",
          "dataset": "--dataset", "preset": "--preset", "autocorr_weight": "--autocorr-weight",
-         "resume": "--resume", "seconds": "--seconds"}
+         "resume": "--resume", "seconds": "--seconds", "level_seconds": "--level-seconds"}
 
 
 def _train_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,6 +53,10 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
                    help="alpha, the optimisation's content weight (default: 1e-2)")
     t.add_argument("--autocorr-weight", type=float, default=0.0, metavar="W",
                    help="weight of the rhythm term (default: 0)")
+    t.add_argument("--level-seconds", type=float, default=3.0, metavar="S",
+                   help="stylize: the network hears its input at the style's level, by a "
+                   "causal running RMS of this time constant; 0: at the level it comes "
+                   "(default: 3)")
     t.add_argument("--filters", type=int, default=4096, metavar="N",
                    help="the loss network's filters, as the optimisation's (default: 4096)")
     t.add_argument("--seed", type=int, default=0, help="seeds the loss network, the weights, "
@@ -107,7 +111,7 @@ def _train(args: argparse.Namespace) -> int:
         preset=args.preset, steps=args.steps, batch_size=args.batch_size,
         crop_seconds=args.crop_seconds, channels=args.channels, blocks=args.blocks, lr=args.lr,
         content_weight=args.content_weight, autocorr_weight=args.autocorr_weight,
-        filters=args.filters, seed=args.seed, checkpoint_every=args.checkpoint_every,
+        filters=args.filters, level_seconds=args.level_seconds, seed=args.seed, checkpoint_every=args.checkpoint_every,
         resume=args.resume, device=args.device, quiet=args.quiet)
     result = train(config)
     if result.rank == 0 and not args.quiet:

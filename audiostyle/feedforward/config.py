@@ -36,7 +36,7 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
 # Settings a resumed run may change; every other one must match the checkpoint's.
 RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every", "workers", "device", "quiet", "out",
                                "checkpoint", "log_every"})
-NETWORK_FIELDS = tuple(NetworkConfig.__dataclass_fields__)
+NETWORK_FIELDS = tuple(f for f in NetworkConfig.__dataclass_fields__ if f != "level_frames")
 
 
 @dataclass
@@ -66,6 +66,7 @@ class AudioTrainConfig:
     blocks: Optional[int] = None  # residual blocks (receptive field 2^blocks frames)
     kernel: int = 3
     noise_channels: int = 32  # texture: noise channels per frame
+    level_seconds: float = 3.0  # stylise: time constant of the input's running level (0: none)
     checkpoint: Optional[str] = None  # default: OUT + ".ckpt"
     checkpoint_every: int = 100  # steps between checkpoints (0: only at the end)
     seed: int = 0  # the loss network's seed, the initial weights, data order, crops, noise
@@ -98,7 +99,11 @@ class AudioTrainConfig:
 
     def network_config(self) -> NetworkConfig:
         """The network's architecture (checked)."""
-        return NetworkConfig(**{k: int(getattr(self, k)) for k in NETWORK_FIELDS}).check()
+        level = 0  # a texture network has no input level; 0 s: none
+        if self.mode == "stylize" and self.level_seconds > 0:
+            level = max(1, round(self.level_seconds * self.sample_rate / self.hop))
+        return NetworkConfig(**{k: int(getattr(self, k)) for k in NETWORK_FIELDS},
+                             level_frames=level).check()
 
     def loss_config(self) -> AudioStyleConfig:
         """The optimisation's config whose objective the network is trained on."""
@@ -129,6 +134,8 @@ def _check(c: AudioTrainConfig) -> None:
     for name in ("checkpoint_every", "workers", "log_every"):
         if int(getattr(c, name)) < 0:
             raise ValueError(f"{name} must be >= 0, got {getattr(c, name)}")
+    if not (c.level_seconds >= 0 and math.isfinite(c.level_seconds)):
+        raise ValueError(f"level_seconds must be finite and >= 0, got {c.level_seconds}")
     if not (c.lr > 0 and math.isfinite(c.lr)):
         raise ValueError(f"lr must be positive, got {c.lr}")
     for name in ("content_weight", "autocorr_weight"):

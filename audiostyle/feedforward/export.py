@@ -3,8 +3,9 @@
 What is exported is the network over frames, with a dynamic batch and frame count:
 
 * a stylisation model: ``log_mag (B, F, T)`` = ``log1p|X|`` of the content's frames ->
-  the result's ``(B, F, T)``; the host keeps the content's phase
-  (``Y = expm1(out) * X / |X|``);
+  ``(B, 3F, T)``, which the host turns into the result's frames as
+  :func:`~.render.frames_of` does; with ``level_frames`` in the metadata, the host first
+  scales each content frame as :func:`~.render.level_gains` does, to the RMS ``level``;
 * a texture model: ``noise (B, K, T)`` standard normal -> ``(B, 2F, T)``, the real then the
   imaginary parts of the result's frames.
 
@@ -57,11 +58,13 @@ def _test_inputs(net: Streamable, frames: int) -> Tensor:
     return torch.randn(1, net.config.noise_channels, frames, generator=g)
 
 
-def _metadata(info: ModelInfo, name: str) -> str:
+def _metadata(net: Streamable, info: ModelInfo, name: str) -> str:
+    level = getattr(net, "level", None)
     return json.dumps({"pipeline": "audiostyle", "mode": info.mode, "arch": info.arch,
                        "sample_rate": info.sample_rate, "n_fft": info.network["n_fft"],
                        "hop": info.network["hop"], "network": info.network, "input": name,
                        "frames": "causal; see audiostyle.feedforward.networks.FrameCodec",
+                       "level": None if level is None else float(level),
                        "step": info.step}, sort_keys=True)
 
 
@@ -101,7 +104,7 @@ def export_model(model: str | Path, fmt: str, output: str | Path) -> ExportRepor
     tests = [_test_inputs(net, t) for t in TEST_FRAMES]
     with torch.inference_mode():
         expected = [net(t) for t in tests]
-    meta = _metadata(info, name)
+    meta = _metadata(net, info, name)
     with atomic_path(out) as tmp:
         got = _torchscript(net, tmp, meta, tests) if fmt == "torchscript" else \
             _onnx(net, tmp, name, meta, tests)

@@ -41,6 +41,8 @@ from ..spectral import hann_window
 
 ARCHS = ("transform", "texture")
 LOG_MAX = 12.0  # largest log1p magnitude a network may write (e^12: far above any real frame)
+LEVEL_RMS = 0.1  # the level a transform network hears its input at, until training sets it
+MAX_LEVEL_FRAMES = 4096  # the longest time constant of the running level (48 s at the defaults)
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ class NetworkConfig:
     blocks: int = 6  # residual blocks, dilations 1, 2, 4, ... (receptive field 2^blocks frames)
     kernel: int = 3  # frames per convolution
     noise_channels: int = 32  # texture: noise channels per frame
+    level_frames: int = 0  # stylise: time constant of the input's running level (0: none)
 
     def check(self) -> "NetworkConfig":
         """Itself, or ``ValueError`` naming the bad setting."""
@@ -182,6 +185,9 @@ class NetworkConfig:
         for name in ("channels", "blocks", "kernel", "noise_channels"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.level_frames <= MAX_LEVEL_FRAMES:
+            raise ValueError(f"level_frames must be 0 to {MAX_LEVEL_FRAMES}, got "
+                             f"{self.level_frames}")
         if self.blocks > 14:
             raise ValueError(f"blocks must be at most 14, got {self.blocks}")
         return self
@@ -230,7 +236,14 @@ GEN_OFFSET = 6.0  # a new partial starts at log1p magnitude softplus(-6) = 0.002
 class AudioTransformNet(Streamable):
     """Stylise: the content's log magnitude frames ``(B, F, T)`` -> ``(B, 3F, T)``: the log
     magnitude kept on the content's phase (a residual on the content's), and a generated part,
-    its log magnitude and its phase advance (see :func:`~.render.frames_of`)."""
+    its log magnitude and its phase advance (see :func:`~.render.frames_of`).
+
+    With ``config.level_frames`` the content is first brought to the RMS in the buffer
+    ``level`` (the style's, set by the trainer) by its causal running level
+    (:func:`~.render.level_gains`), so the network never has to learn the level a user records
+    at; the result is written at the level the network chose, as the optimisation's
+    ``level="optimised"`` writes the optimiser's.
+    """
 
     mode = "stylize"
 
@@ -239,6 +252,8 @@ class AudioTransformNet(Streamable):
         super().__init__(bins, 3 * bins, config)
         nn.init.zeros_(self.out.weight)  # at the start: the content, nothing generated
         nn.init.zeros_(self.out.bias)
+        if config.level_frames:
+            self.register_buffer("level", torch.tensor(LEVEL_RMS))
 
     def forward(self, log_mag: Tensor) -> Tensor:
         return self.body(log_mag)
@@ -290,5 +305,5 @@ def network_settings(net: Streamable) -> dict[str, int]:
 
 
 __all__ = ["ARCHS", "AudioTextureNet", "AudioTransformNet", "CausalConv", "FrameCodec",
-           "FrameNorm", "GEN_OFFSET", "LOG_MAX", "NetworkConfig", "Streamable", "build_network",
-           "network_settings"]
+           "FrameNorm", "GEN_OFFSET", "LEVEL_RMS", "LOG_MAX", "MAX_LEVEL_FRAMES", "NetworkConfig",
+           "Streamable", "build_network", "network_settings"]

@@ -7,6 +7,14 @@ overlap-add releases each sample once its last frame is in. The streamed output 
 whole-clip output (``tests/audiostyle/test_feedforward.py``), ``latency(block)`` samples late.
 Both end with :func:`audiostyle.dsp.soft_limit`, sample by sample, as the waveform domain
 writes its samples.
+
+A transform network with ``level_frames`` hears its content at one level: each frame is
+scaled by :func:`level_gains`, from the mean square of the samples up to that frame
+(exponentially weighted, time constant ``level_frames``), so the gain, too, is causal and
+streams. Ulyanov & Lebedev's optimisation has no such step (it starts from the content at
+its own level and is free to move it); a network must answer every level with the same
+weights, and without it one model closed 0.21 of the held-out gap on a guitar and 0.40 on the
+same guitar 12 dB quieter (``docs/feedforward-audio.md``).
 """
 
 from __future__ import annotations
@@ -21,6 +29,64 @@ from ..dsp import soft_limit
 from .networks import GEN_OFFSET, LOG_MAX, AudioTextureNet, AudioTransformNet, FrameCodec
 
 TINY = 1e-8  # below this magnitude a content bin has no phase to keep
+MAX_GAIN = 100.0  # the levelling raises a quiet input by at most 40 dB: silence stays silence
+LEVEL_SPAN = 4  # the running level's weights reach back 4 time constants (e^-4 at the end)
+
+
+def hop_power(wave: Tensor, hop: int, frames: int) -> Tensor:
+    """The mean square of each frame's newest hop of samples: ``(B, N)`` -> ``(B, frames)``
+    float64 (frame ``m``'s newest hop is ``wave[m * hop:(m + 1) * hop]``, zeros past the end)."""
+    need = frames * hop
+    part = wave[:, :need].double()
+    part = torch.nn.functional.pad(part, (0, need - part.shape[-1]))
+    return part.reshape(wave.shape[0], frames, hop).square().mean(-1)
+
+
+def level_gains(net: AudioTransformNet, power: Tensor, past: Optional[Tensor] = None
+                ) -> tuple[Tensor, Tensor]:
+    """Each frame's gain to the network's level, and the state for the frames that follow.
+
+    ``power`` ``(B, T)``: :func:`hop_power` of new frames; ``past`` ``(B, 2, K - 1)``: the
+    powers and the ones of the frames before (None: the start, when there were none), ``K``
+    the weights' span. The level of frame ``t`` is ``sqrt(sum_s a^s p[t - s] / sum_s a^s)``
+    over the frames there were (``a = exp(-1 / level_frames)``, ``s < K``); the gain is
+    ``net.level`` over it, at most :data:`MAX_GAIN`. Returns gains ``(B, 1, T)`` float32 and
+    the next ``past``.
+    """
+    tau = net.config.level_frames
+    span = LEVEL_SPAN * tau
+    if past is None:
+        past = power.new_zeros(power.shape[0], 2, span - 1)
+    joined = torch.cat([past, torch.stack([power, torch.ones_like(power)], 1)], -1)
+    weights = torch.exp(-torch.arange(span - 1, -1, -1, dtype=torch.float64,
+                                      device=power.device) / tau)
+    sums = torch.nn.functional.conv1d(joined.reshape(-1, 1, joined.shape[-1]),
+                                      weights.reshape(1, 1, -1)).reshape(power.shape[0], 2, -1)
+    level = (sums[:, 0] / sums[:, 1]).sqrt()  # (B, T)
+    target = net.level.double()
+    gains = target / level.clamp_min(target / MAX_GAIN)
+    return gains[:, None].float(), joined[..., joined.shape[-1] - (span - 1):]
+
+
+def levelled(net: AudioTransformNet, spec: Tensor, power: Tensor,
+             past: Optional[Tensor] = None) -> tuple[Tensor, Optional[Tensor]]:
+    """The content's frames ``(B, F, T)`` as the network hears them (see :func:`level_gains`;
+    unchanged without ``level_frames``), and the levelling's next state."""
+    if not net.config.level_frames:
+        return spec, None
+    gains, past = level_gains(net, power, past)
+    return spec * gains, past
+
+
+def levelled_samples(net: AudioTransformNet, wave: Tensor) -> Tensor:
+    """The content ``(B, N)`` at the level the network hears it: ``(B, N)`` (the content target
+    of training)."""
+    codec = net.codec
+    if not net.config.level_frames:
+        return wave
+    spec = codec.analyse(wave)
+    spec = levelled(net, spec, hop_power(wave, codec.hop, spec.shape[-1]))[0]
+    return codec.synthesize(spec, wave.shape[-1])
 
 
 def with_phase(log_mag: Tensor, like: Tensor, size: Optional[Tensor] = None) -> Tensor:
@@ -65,26 +131,37 @@ def frames_of(raw: Tensor, codec: FrameCodec, content: Optional[Tensor] = None,
     return frames, (phi[..., -1] if phi.shape[-1] else start)
 
 
-def stylize_frames(net: AudioTransformNet, spec: Tensor) -> Tensor:
-    """Complex frames ``(B, F, T)`` of a whole content -> the result's."""
-    return frames_of(net(torch.log1p(spec.abs())), net.codec, spec)[0]
+def stylize_frames(net: AudioTransformNet, spec: Tensor, power: Tensor,
+                   forward: Optional[torch.nn.Module] = None) -> Tensor:
+    """Complex frames ``(B, F, T)`` of a whole content (and its :func:`hop_power`) -> the
+    result's; ``forward`` runs the network (a DistributedDataParallel wrapper of ``net``)."""
+    spec = levelled(net, spec, power)[0]
+    return frames_of((forward or net)(torch.log1p(spec.abs())), net.codec, spec)[0]
 
 
-State = tuple[Optional[list[Tensor]], Optional[Tensor]]  # the convolutions' and the phase
+# the convolutions', the generated phase's and the levelling's states (None: the start)
+State = tuple[Optional[list[Tensor]], Optional[Tensor], Optional[Tensor]]
+START: State = (None, None, None)
 
 
-def stream_frames(net: AudioTransformNet, spec: Tensor, state: State) -> tuple[Tensor, State]:
+def stream_frames(net: AudioTransformNet, spec: Tensor, power: Tensor,
+                  state: State) -> tuple[Tensor, State]:
     """:func:`stylize_frames` of the next frames ``(B, F, t)`` of a content, after those that
-    ``state`` (``(None, None)``: the start) summarises; returns the next state too."""
+    ``state`` (:data:`START`: the beginning) summarises; returns the next state too."""
+    spec, level = levelled(net, spec, power, state[2])
     raw, convs = net.stream(torch.log1p(spec.abs()), state[0])
     frames, phase = frames_of(raw, net.codec, spec, state[1])
-    return frames, (convs, phase)
+    return frames, (convs, phase, level)
 
 
-def stylize_samples(net: AudioTransformNet, wave: Tensor) -> Tensor:
-    """The stylised samples of ``wave`` ``(B, N)``: ``(B, N)`` (differentiable)."""
+def stylize_samples(net: AudioTransformNet, wave: Tensor,
+                    forward: Optional[torch.nn.Module] = None) -> Tensor:
+    """The stylised samples of ``wave`` ``(B, N)``: ``(B, N)`` (differentiable; ``forward``:
+    as in :func:`stylize_frames`)."""
     codec = net.codec
-    return soft_limit(codec.synthesize(stylize_frames(net, codec.analyse(wave)), wave.shape[-1]))
+    spec = codec.analyse(wave)
+    frames = stylize_frames(net, spec, hop_power(wave, codec.hop, spec.shape[-1]), forward)
+    return soft_limit(codec.synthesize(frames, wave.shape[-1]))
 
 
 def texture_noise(net: AudioTextureNet, frames: int, generator: torch.Generator,
@@ -95,16 +172,19 @@ def texture_noise(net: AudioTextureNet, frames: int, generator: torch.Generator,
     return torch.randn(batch, frames, n, generator=generator).transpose(1, 2).contiguous()
 
 
-def texture_samples(net: AudioTextureNet, noise: Tensor, length: int) -> Tensor:
-    """Samples ``(B, length)`` of noise frames ``(B, K, T)`` (differentiable)."""
-    return soft_limit(net.codec.synthesize(frames_of(net(noise), net.codec)[0], length))
+def texture_samples(net: AudioTextureNet, noise: Tensor, length: int,
+                    forward: Optional[torch.nn.Module] = None) -> Tensor:
+    """Samples ``(B, length)`` of noise frames ``(B, K, T)`` (differentiable; ``forward``: as
+    in :func:`stylize_frames`)."""
+    raw = (forward or net)(noise)
+    return soft_limit(net.codec.synthesize(frames_of(raw, net.codec)[0], length))
 
 
 def texture_stream(net: AudioTextureNet, noise: Tensor, state: State) -> tuple[Tensor, State]:
     """Complex frames of the next noise frames ``(B, K, t)``, and the next state."""
     raw, convs = net.stream(noise, state[0])
     frames, phase = frames_of(raw, net.codec, None, state[1])
-    return frames, (convs, phase)
+    return frames, (convs, phase, None)
 
 
 class OverlapAdd:
@@ -144,7 +224,7 @@ class Streamer:
         self.net, self.codec = net, net.codec
         device = next(net.parameters()).device
         self.pending = torch.zeros(channels, self.codec.delay, device=device)
-        self.state: State = (None, None)
+        self.state: State = START
         self.ola = OverlapAdd(self.codec, channels, device)
         self.received = 0
         self.sent = 0
@@ -166,9 +246,10 @@ class Streamer:
         if t == 0:
             return self.pending.new_zeros(self.pending.shape[0], 0)
         spec = c.transform(self.pending[:, :(t - 1) * c.hop + c.n_fft])
+        power = hop_power(self.pending[:, c.delay:], c.hop, t)  # each frame's newest hop
         self.pending = self.pending[:, t * c.hop:]
         with torch.inference_mode():
-            out, self.state = stream_frames(self.net, spec, self.state)
+            out, self.state = stream_frames(self.net, spec, power, self.state)
             samples = self.ola.add(out)
         samples = samples[:, :max(0, self.received - self.sent)]
         self.sent += samples.shape[-1]
@@ -184,5 +265,7 @@ class Streamer:
         return self._run(zeros)
 
 
-__all__ = ["OverlapAdd", "State", "Streamer", "frames_of", "stream_frames", "stylize_frames",
-           "stylize_samples", "texture_noise", "texture_samples", "texture_stream", "with_phase"]
+__all__ = ["LEVEL_SPAN", "MAX_GAIN", "OverlapAdd", "START", "State", "Streamer", "frames_of",
+           "hop_power", "level_gains", "levelled", "levelled_samples", "stream_frames",
+           "stylize_frames", "stylize_samples", "texture_noise", "texture_samples",
+           "texture_stream", "with_phase"]

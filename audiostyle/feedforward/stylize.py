@@ -28,7 +28,8 @@ from ..audio import check_audio_output, load_audio, save_audio
 from ..dsp import resample, soft_limit
 from .modelfile import ModelInfo, load_model
 from .networks import AudioTextureNet, AudioTransformNet, Streamable
-from .render import OverlapAdd, State, Streamer, stylize_samples, texture_noise, texture_stream
+from .render import (START, OverlapAdd, State, Streamer, stylize_samples, texture_noise,
+                     texture_stream)
 
 WHOLE_SECONDS = 60.0  # clips up to this long are stylised in one pass; longer in blocks
 LONG_BLOCK_SECONDS = 10.0  # the blocks of a longer clip
@@ -190,7 +191,7 @@ def sample_wave(net: AudioTextureNet, samples: int, seed: int,
     device = next(net.parameters()).device
     total = codec.frames(samples)
     ola, parts = OverlapAdd(codec, 1, device), []
-    state: State = (None, None)
+    state: State = START
     with torch.inference_mode():
         for start in range(0, total, chunk_frames):
             noise = texture_noise(net, min(chunk_frames, total - start), gen).to(device)

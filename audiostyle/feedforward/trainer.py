@@ -25,7 +25,7 @@ from shared.training import (DistInfo, ResumableSampler, batches_per_epoch, epoc
                              noise_generator, update)
 
 from ..audio import load_audio
-from ..dsp import resample
+from ..dsp import resample, rms
 from ..objective import WAVEFORM_EPS
 from ..pipeline import build_networks
 from ..rhythm import AUTOCORR_PREFIX, AutocorrObjective
@@ -34,7 +34,7 @@ from .config import AudioTrainConfig
 from .data import AudioCrops
 from .modelfile import CHECKPOINT_FORMAT, VERSION, model_payload
 from .networks import AudioTextureNet, AudioTransformNet, build_network
-from .render import stylize_samples, texture_noise, texture_samples
+from .render import levelled_samples, stylize_samples, texture_noise, texture_samples
 
 
 def load_styles(paths: list[str], rate: int, min_samples: int) -> list[Tensor]:
@@ -67,6 +67,9 @@ class AudioTrainer:
         seed_everything(config.seed)
         arch = "transform" if config.mode == "stylize" else "texture"
         self.net = build_network(arch, asdict(config.network_config())).to(device)
+        if isinstance(self.net, AudioTransformNet) and self.net.config.level_frames:
+            with torch.no_grad():  # the content is heard at the style's level
+                self.net.level.fill_(float(rms(torch.cat(styles, dim=-1)).mean()))
         self.bank = build_networks(self.loss_config, device)["spectrogram"]
         self.objective = self._objective(styles)
         self.train_net = self._parallel()
@@ -156,13 +159,13 @@ class AudioTrainer:
         """The network's samples ``(B, N)`` for a content batch, or for this step's noise."""
         if content is not None:
             assert isinstance(self.net, AudioTransformNet)
-            return stylize_samples(self.train_net, content)  # type: ignore[arg-type]
+            return stylize_samples(self.net, content, self.train_net)
         assert isinstance(self.net, AudioTextureNet)
         c = self.c
         gen = noise_generator(c.seed, self.dist.rank, self.step)
         noise = texture_noise(self.net, self.net.codec.frames(c.crop_samples), gen,
                               int(c.batch_size)).to(self.device)  # type: ignore[arg-type]
-        return texture_samples(self.train_net, noise, c.crop_samples)  # type: ignore[arg-type]
+        return texture_samples(self.net, noise, c.crop_samples, self.train_net)
 
     def loss(self, content: Optional[Tensor]) -> tuple[Tensor, dict[str, float]]:
         """The objective per crop, averaged over the batch; the terms as floats."""
@@ -175,7 +178,8 @@ class AudioTrainer:
             targets = None
             if content is not None and self.objective.content_layers:
                 with torch.no_grad():
-                    targets = {k: v.float() for k, v in self.bank(spectral.log(content)).items()}
+                    heard = levelled_samples(self.net, content)  # type: ignore[arg-type]
+                    targets = {k: v.float() for k, v in self.bank(spectral.log(heard)).items()}
             terms = self.objective(feats, content_targets=targets)
         batch = out.shape[0]
         values = {k: v / batch for k, v in terms.floats().items()}

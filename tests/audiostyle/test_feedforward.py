@@ -4,6 +4,8 @@ resume, and exports that round-trip."""
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,7 +17,8 @@ from audiostyle.feedforward.export import export_model
 from audiostyle.feedforward.modelfile import load_model, model_payload
 from audiostyle.feedforward.networks import (AudioTextureNet, AudioTransformNet, FrameCodec,
                                              NetworkConfig)
-from audiostyle.feedforward.render import Streamer, stylize_samples, texture_noise
+from audiostyle.feedforward.render import (MAX_GAIN, Streamer, hop_power, levelled_samples,
+                                           stylize_samples, texture_noise)
 from audiostyle.feedforward.stylize import sample_wave, stylize_wave
 from audiostyle.feedforward.train import train
 from audiostyle.feedforward.trainer import AudioTrainer
@@ -24,6 +27,7 @@ from shared.checkpoints import save_payload
 from shared.training import DistInfo
 
 SMALL = NetworkConfig(n_fft=256, hop=64, channels=16, blocks=3)
+LEVELLED = NetworkConfig(n_fft=256, hop=64, channels=16, blocks=3, level_frames=25)
 
 
 def _live(net: torch.nn.Module) -> torch.nn.Module:
@@ -59,6 +63,57 @@ def test_the_stream_equals_the_whole_clip(block: int) -> None:
     streamed = stylize_wave(net, x, 8000, block=block)
     assert streamed.shape == x.shape
     assert (streamed - whole).abs().max() < 1e-4
+
+
+def _rising(seconds: float = 1.4) -> torch.Tensor:
+    """Two channels, each 12 dB louder in its second half (a level the levelling follows)."""
+    x = torch.cat([tone(seconds), clicks(seconds)])
+    half = x.shape[-1] // 2
+    return torch.cat([x[:, :half] * 0.2, x[:, half:] * 0.8], dim=-1)
+
+
+@pytest.mark.parametrize("block", [64, 100, 3001])
+def test_the_levelled_stream_equals_the_whole_clip(block: int) -> None:
+    net = _live(AudioTransformNet(LEVELLED))
+    x = _rising()
+    with torch.inference_mode():
+        whole = stylize_samples(net, x)
+    streamed = stylize_wave(net, x, 8000, block=block)
+    assert (streamed - whole).abs().max() < 1e-4
+
+
+def test_a_levelled_network_answers_every_input_level_alike() -> None:
+    """The same clip 18 dB quieter gives the same result (no gain at its limit); without the
+    levelling it does not."""
+    x = _rising()
+    for config, alike in ((LEVELLED, True), (SMALL, False)):
+        net = _live(AudioTransformNet(config))
+        with torch.inference_mode():
+            loud, quiet = stylize_samples(net, x), stylize_samples(net, x / 8)
+        assert ((loud - quiet).abs().max() < 1e-4) == alike
+
+
+def test_an_untrained_levelled_network_returns_its_content_at_the_networks_level() -> None:
+    net = AudioTransformNet(LEVELLED)
+    net.level.fill_(0.2)
+    x = torch.sin(torch.arange(16000) * (2 * math.pi * 300 / 8000))[None] * 0.01  # -26 dB
+    out = stylize_samples(net, x)
+    late = slice(x.shape[-1] // 2, None)  # once the running level has settled
+    rms = out[:, late].square().mean().sqrt()
+    assert abs(float(rms) - 0.2) < 0.02
+    scaled = x[:, late] * (rms / x[:, late].square().mean().sqrt())
+    assert (out[:, late] - scaled).abs().max() < 0.05 * float(out.abs().max())
+    heard = levelled_samples(net, x)  # the training's content target: the content as heard
+    assert (heard[:, late] - out[:, late]).abs().max() < 2e-3
+
+
+def test_the_levelling_raises_near_silence_by_at_most_its_limit() -> None:
+    net = AudioTransformNet(LEVELLED)
+    hiss = torch.randn(1, 8000, generator=torch.Generator().manual_seed(2)) * 1e-6
+    heard = levelled_samples(net, hiss)  # what the network hears: 40 dB up, not 100 dB
+    assert float(heard.abs().max()) <= MAX_GAIN * float(hiss.abs().max()) * 1.05
+    power = hop_power(torch.ones(1, 100), 64, 3)  # frames past the end count zeros
+    assert torch.allclose(power, torch.tensor([[1.0, 36 / 64, 0.0]], dtype=torch.float64))
 
 
 def test_the_stream_releases_samples_after_its_latency() -> None:
@@ -118,6 +173,29 @@ def test_training_lowers_the_optimisations_loss(tmp_path: Path, mode: str) -> No
     assert loss() < 0.7 * before
 
 
+def test_training_sets_the_level_to_the_styles_and_a_texture_net_has_none(
+        tmp_path: Path) -> None:
+    c = _config(tmp_path).resolved()
+    net = AudioTrainer(c, DistInfo(), torch.device("cpu"), lambda m: None).net
+    style = clicks(1.5) * 0.8
+    assert net.config.level_frames == round(3.0 * 8000 / 64)
+    assert abs(float(net.level) - float(style.square().mean().sqrt())) < 1e-3
+    assert _config(tmp_path, level_seconds=0).resolved().network_config().level_frames == 0
+    assert _config(tmp_path, "texture").resolved().network_config().level_frames == 0
+    with pytest.raises(ValueError, match="level_seconds"):
+        _config(tmp_path, level_seconds=-1).resolved()
+
+
+def test_a_model_file_from_before_the_levelling_loads_without_it(tmp_path: Path) -> None:
+    net = _live(AudioTransformNet(SMALL))
+    payload = model_payload(net, 8000, {}, 1)
+    del payload["network"]["level_frames"]  # as model files written before it
+    again = load_model(save_payload(payload, tmp_path / "old.pt"))[0]
+    assert again.config.level_frames == 0 and not hasattr(again, "level")
+    with torch.inference_mode():
+        assert torch.equal(stylize_samples(net, tone(0.5)), stylize_samples(again, tone(0.5)))
+
+
 def test_resume_is_bit_identical(tmp_path: Path) -> None:
     straight = train(_config(tmp_path / "a", steps=6))
     half = _config(tmp_path / "b", steps=3)
@@ -139,11 +217,18 @@ def test_a_resume_with_other_settings_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
 @pytest.mark.parametrize("kind", [AudioTransformNet, AudioTextureNet])
 def test_export_round_trips(tmp_path: Path, fmt: str, kind: type) -> None:
-    model = save_payload(model_payload(_live(kind(SMALL)), 8000, {}, 1), tmp_path / "m.pt")
+    config = LEVELLED if kind is AudioTransformNet else SMALL
+    model = save_payload(model_payload(_live(kind(config)), 8000, {}, 1), tmp_path / "m.pt")
     out = tmp_path / ("m.ts" if fmt == "torchscript" else "m.onnx")
     report = export_model(model, fmt, out)
     assert out.exists() and report.max_abs_diff <= 1e-4
     assert report.inputs == (("log_mag",) if kind is AudioTransformNet else ("noise",))
+    if fmt == "torchscript":  # the metadata a host needs to level the input as we do
+        extra = {"styletoolkit.json": ""}
+        torch.jit.load(str(out), _extra_files=extra)
+        meta = json.loads(extra["styletoolkit.json"])
+        assert meta["level"] == (pytest.approx(0.1) if kind is AudioTransformNet else None)
+        assert meta["network"]["level_frames"] == config.level_frames
 
 
 def test_a_model_file_rebuilds_its_network(tmp_path: Path) -> None:

@@ -5,6 +5,9 @@ left or clobbered."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -141,3 +144,39 @@ def test_bad_inputs_get_one_line_and_no_file(work: Path, tmp_path: Path, capsys)
     assert not out.exists() and not (tmp_path / "m.pt").exists()
     assert not (tmp_path / "x.png").exists()
     assert sf.info(str(work / "in.wav")).frames == 2 * RATE  # the input is untouched
+
+
+@pytest.mark.slow
+def test_torchrun_two_gloo_processes_match_one_process_with_the_global_batch(work: Path,
+                                                                            tmp_path: Path):
+    """``audiostyle train`` under torchrun: two CPU processes (gloo) with one crop each end
+    with the gradients of one process with both crops (DDP averages the ranks'). Adam's
+    moments are compared, linear in the gradients; the weights themselves are not, because
+    Adam's first steps move a weight by about the learning rate whatever the size of its
+    gradient, so a gradient at rounding level can move it either way."""
+    from audiostyle.feedforward.modelfile import load_checkpoint, load_model
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        pytest.skip("torchrun is not installed beside the interpreter")
+    import audiostyle
+
+    code = str(Path(audiostyle.__file__).parents[1])  # the processes import what this one does
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore",
+           "PYTHONPATH": os.pathsep.join([code, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    args = ["train", str(work / "style.wav"), "--dataset", str(work / "data"), *TINY[:-5],
+            "--steps", "2", "--device", "cpu", "--quiet"]
+    ddp, one = tmp_path / "ddp.pt", tmp_path / "one.pt"
+    cmd = [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "audiostyle",
+           *args, "--batch-size", "1", "-o", str(ddp)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert load_checkpoint(f"{ddp}.ckpt")["world_size"] == 2
+    assert main([*args, "--batch-size", "2", "-o", str(one)]) == 0
+    moments = [load_checkpoint(f"{p}.ckpt")["optimizer"]["state"] for p in (ddp, one)]
+    assert moments[0].keys() == moments[1].keys()
+    for i in moments[1]:
+        m_ddp, m_one = moments[0][i]["exp_avg"], moments[1][i]["exp_avg"]
+        assert float(m_one.abs().max()) > 0
+        assert (m_ddp - m_one).abs().max() <= 1e-3 * m_one.abs().max()
+    assert load_model(ddp)[0].state_dict().keys() == load_model(one)[0].state_dict().keys()
