@@ -3,17 +3,23 @@
 Each case runs the public API on tiny signals (mono and stereo, transfer and texture, both
 domains, whole and in windows) and compares the result's samples, spectrogram, losses and
 counts with the digests in ``pins.json``, taken before the audio package was redesigned
-(issue 21). On another platform (torch build or CPU kernel set) floating-point sums may round
-differently, so there only the norms and losses are compared, loosely.
+(issue 21). Digests are kept per platform: the torch build and the CPU's vector extensions
+(two machines that torch calls alike, "AVX512", round differently when one has AMX). On a
+platform not recorded the first losses must agree closely (the setup: spectrograms, networks,
+targets) and the final ones loosely: L-BFGS amplifies rounding, by up to 3 % of the loss in
+these cases between two recorded platforms.
 
-Regenerate (only for a deliberate change of results, said in the commit):
-``PYTHONPATH=tests python tests/audiostyle/test_pinned.py --write``.
+Record this platform's digests (adds or replaces its entry; after a deliberate change of
+results, said in the commit, delete the other platforms' entries first):
+``PYTHONPATH=.:tests python -P tests/audiostyle/test_pinned.py --write`` (the checkout first
+on the path and ``-P``: the folder ``tests/audiostyle`` would hide the package).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import platform as pyplatform
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -97,29 +103,50 @@ def summary(result: Any) -> dict[str, Any]:
 
 
 def platform() -> str:
-    return f"torch {torch.__version__}, {torch.backends.cpu.get_cpu_capability()}"
+    """The torch build, its CPU kernel set and the CPU's vector extensions that kernels use."""
+    flags: set[str] = set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("flags"):
+                flags = {f for f in line.split(":", 1)[1].split()
+                         if f.startswith(("avx", "amx", "fma"))}
+                break
+    return (f"torch {torch.__version__}, {torch.backends.cpu.get_cpu_capability()}, "
+            f"{' '.join(sorted(flags)) or pyplatform.processor()}")
 
 
 @pytest.fixture(scope="module")
-def pins() -> dict[str, Any]:
-    return json.loads(PINS.read_text())
+def pins() -> dict[str, dict[str, Any]]:
+    """Each recorded platform's digests, by case."""
+    return json.loads(PINS.read_text())["platforms"]
+
+
+def relative(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(b), 1e-9)
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_seeded_results_are_unchanged(name: str, pins: dict[str, Any], one_thread: None) -> None:
-    got, want = summary(run_case(name)), pins["cases"][name]
-    if pins["platform"] == platform():
+def test_seeded_results_are_unchanged(name: str, pins: dict[str, dict[str, Any]],
+                                      one_thread: None) -> None:
+    got = summary(run_case(name))
+    if platform() in pins:
+        want = pins[platform()][name]
         assert got == want, f"{name} changed: {got} != {want}"
         return
-    close: Callable[[float, float], bool] = lambda a, b: abs(a - b) <= 1e-3 * max(abs(b), 1e-9)
-    assert got["shape"] == want["shape"] and got["iterations"] == want["iterations"]
-    assert close(got["waveform_norm"], want["waveform_norm"])
-    assert close(got["loss"], want["loss"])
+    for recorded, cases in pins.items():
+        want = cases[name]
+        where = f"{name} against {recorded}"
+        assert got["shape"] == want["shape"] and got["iterations"] == want["iterations"], where
+        for g, w in zip(got["history"], want["history"], strict=True):
+            assert relative(g[0], w[0]) <= 1e-5, f"{where}: first loss {g[0]} != {w[0]}"
+        assert relative(got["loss"], want["loss"]) <= 0.1, f"{where}: loss"
+        assert relative(got["waveform_norm"], want["waveform_norm"]) <= 0.02, f"{where}: norm"
 
 
 if __name__ == "__main__" and "--write" in sys.argv:
     torch.set_num_threads(1)
-    PINS.write_text(json.dumps({"platform": platform(), "threads": 1,
-                                "cases": {n: summary(run_case(n)) for n in CASES}},
-                               indent=1) + "\n")
-    print(f"wrote {PINS}")
+    known = json.loads(PINS.read_text())["platforms"] if PINS.exists() else {}
+    known[platform()] = {n: summary(run_case(n)) for n in CASES}
+    PINS.write_text(json.dumps({"threads": 1, "platforms": known}, indent=1) + "\n")
+    print(f"wrote {PINS} ({len(known)} platforms)")
