@@ -15,6 +15,12 @@ optimisation, on clips it never saw, in one run.
    no look-ahead) at the defaults and at smaller STFTs, and the stream's real-time factor.
 4. Texture: two seeds drawn from the texture model beside ``audiostyle texture --preset
    fast``, held-out style distance each, and how much the seeds differ.
+5. Input level: each clip scaled by 0, -12 and -24 dB, stylised by the network, gap closed
+   and content distance of each (the measures are at one loudness, so a network that answers
+   every level alike gives one row of equal figures).
+
+``--network-only`` skips the optimisation's rows, the stream and the texture (minutes, not an
+hour): the network's rows and the level table of a model, to compare models by.
 
     python benchmarks/bench_audio_feedforward.py                 # about an hour on 2 cores
     python benchmarks/bench_audio_feedforward.py --model M.pt --texture-model T.pt \\
@@ -149,8 +155,9 @@ def _f(v: Optional[float], d: int = 3) -> str:
     return "-" if v is None else f"{v:.{d}g}"
 
 
-def transfer_table(model: Path, style: Path, cases: dict[str, Path], out: Path) -> list[dict]:
-    """Table 2: per clip, the network beside default and fast."""
+def transfer_table(model: Path, style: Path, cases: dict[str, Path], out: Path,
+                   presets: tuple[str, ...] = ("default", "fast")) -> list[dict]:
+    """Table 2: per clip, the network beside the optimisation's ``presets``."""
     rows = []
     print("\n| clip | pipeline | held-out style distance | gap closed | content distance | "
           "loss (the objective) | seconds | x real time |")
@@ -158,7 +165,7 @@ def transfer_table(model: Path, style: Path, cases: dict[str, Path], out: Path) 
     for name, clip in cases.items():
         audio = load_audio(clip).seconds
         results = {}
-        for preset in ("default", "fast"):
+        for preset in presets:
             path = out / f"{clip.stem}_{preset}.wav"
             wall = run_cli(["transfer", str(clip), str(style), "-o", str(path), "--preset", preset,
                             "--quiet", "--device", "cpu"])
@@ -178,6 +185,35 @@ def transfer_table(model: Path, style: Path, cases: dict[str, Path], out: Path) 
             print(f"| {name} | {pipeline} | {_f(q['heldout_style_distance'])} | "
                   f"{_f(q['gap_closed'])} | {_f(q['content_distance'])} | {_f(q['loss'], 4)} | "
                   f"{timing} | {speed} |", flush=True)
+    return rows
+
+
+LEVELS_DB = (0.0, -12.0, -24.0)
+
+
+def level_table(model: Path, style: Path, cases: dict[str, Path], out: Path) -> list[dict]:
+    """Table 5: the network's result on each clip at :data:`LEVELS_DB`."""
+    import soundfile as sf
+
+    print("\n| clip | " + " | ".join(f"gap closed at {g:g} dB" for g in LEVELS_DB) + " | "
+          + " | ".join(f"content at {g:g} dB" for g in LEVELS_DB) + " |")
+    print("|---|" + "---|" * (2 * len(LEVELS_DB)))
+    rows = []
+    for name, clip in cases.items():
+        data, rate = sf.read(str(clip), dtype="float32", always_2d=True)
+        gaps, contents = [], []
+        for gain in LEVELS_DB:
+            scaled = out / f"{clip.stem}_{-gain:g}dB.wav"
+            sf.write(str(scaled), data * 10 ** (gain / 20), rate, subtype="FLOAT")
+            result = out / f"{clip.stem}_{-gain:g}dB_network.wav"
+            stylize_files(model, [scaled], result)
+            q = measure(result, style, scaled)
+            q.pop("loss")
+            rows.append(dict(clip=name, gain_db=gain, **q))
+            gaps.append(q["gap_closed"])
+            contents.append(q["content_distance"])
+        print(f"| {name} | " + " | ".join(_f(g) for g in gaps) + " | "
+              + " | ".join(_f(c) for c in contents) + " |", flush=True)
     return rows
 
 
@@ -264,7 +300,11 @@ def main() -> None:
     p.add_argument("--preset", default="quick")
     p.add_argument("--seconds", type=float, default=10.0, help="length of the generated clips")
     p.add_argument("--out", type=Path, help="keep the files here (default: a temporary folder)")
+    p.add_argument("--network-only", action="store_true", help="only the network's rows and "
+                   "the level table (needs --model)")
     args = p.parse_args()
+    if args.network_only and args.model is None:
+        p.error("--network-only needs --model")
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as tmp, recorded("bench_audio_feedforward"):
         out = args.out or Path(tmp)
@@ -272,7 +312,6 @@ def main() -> None:
         media = out / "media"
         cases = clips(media, args.seconds)
         print(f"style: {args.style.name}; clips: {', '.join(cases)}; preset {args.preset}")
-        print("\n| training | seconds |\n|---|---|")
         if args.model is None:
             corpus = out / "corpus"
             subprocess.run(["bash", str(ROOT / "examples" / "make_training_corpus.sh"),
@@ -283,15 +322,24 @@ def main() -> None:
             model, texture = args.model, args.texture_model
             train_seconds = {"stylize": args.train_seconds or float("nan"),
                              "texture": args.texture_train_seconds or float("nan")}
-        for k, v in train_seconds.items():
-            print(f"| {k} ({args.preset}) | {v:.0f} |")
-        rows = transfer_table(model, args.style, cases, out)
-        stream_table(model, cases["guitar"])
-        tex = texture_table(texture, args.style, out, args.seconds) if texture else []
+        timed = {k: v for k, v in train_seconds.items() if v == v}  # nan: not given
+        if timed:
+            print("\n| training | seconds |\n|---|---|")
+            for k, v in timed.items():
+                print(f"| {k} ({args.preset}) | {v:.0f} |")
+        if args.model is not None:
+            print(f"\nmodels: {args.model}" + (f", {args.texture_model}" if texture else ""))
+        presets = () if args.network_only else ("default", "fast")
+        rows = transfer_table(model, args.style, cases, out, presets)
+        levels = level_table(model, args.style, cases, out)
+        tex = []
+        if not args.network_only:
+            stream_table(model, cases["guitar"])
+            tex = texture_table(texture, args.style, out, args.seconds) if texture else []
         if tex:
             verdict(rows, tex, train_seconds)
-        (out / "rows.json").write_text(json.dumps({"transfer": rows, "texture": tex}, indent=1,
-                                                  default=str))
+        (out / "rows.json").write_text(json.dumps({"transfer": rows, "texture": tex,
+                                                   "levels": levels}, indent=1, default=str))
 
 
 if __name__ == "__main__":
