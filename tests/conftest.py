@@ -7,6 +7,7 @@ same helpers.
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Callable
 
@@ -14,6 +15,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+
+# A suite started in the background by a non-interactive shell (`cmd &`) inherits SIGINT
+# ignored, and Python then installs no KeyboardInterrupt handler, for itself or for the CLIs it
+# starts; the Ctrl-C tests need the handler a terminal user has, so install it here.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 WritePng = Callable[..., Path]
 
