@@ -27,6 +27,7 @@ import torch
 import torch.distributed as dist
 
 from shared import select_device
+from shared.optim import deferred_interrupts, note_interrupt
 from shared.distributed import join_torchrun_group, leave_group
 
 
@@ -103,15 +104,24 @@ def free_port() -> int:
 
 
 def _child(rank: int, devices: Sequence[str], port: int, target: Callable[[str], int],
-           codes: Any) -> None:
+           codes: Any, stop: Any) -> None:
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(len(devices)),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     code = 1
     if devices[rank] == "cpu":  # share the cores instead of oversubscribing them
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // len(devices)))
     try:
-        join(devices[rank])
-        code = target(devices[rank])
+        with deferred_interrupts():  # a Ctrl-C from here on is noted where it lands
+            # held (not lost) while meeting the others, so that gloo's threads, started
+            # meanwhile, inherit it blocked and never see one in a system call
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                join(devices[rank])
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            if stop.value:  # one that came while this process started (ignored): the
+                note_interrupt()  # parent caught it; read after the rendezvous, long after
+            code = target(devices[rank])
     finally:
         codes[rank] = code
         leave_group()
@@ -120,17 +130,36 @@ def _child(rank: int, devices: Sequence[str], port: int, target: Callable[[str],
 def spawn(target: Callable[[str], int], devices: Sequence[str]) -> int:
     """Run ``target(device)`` in one process per device, as one torch.distributed group.
 
-    The parent ignores Ctrl-C while it waits: the children receive it too and handle it
-    (rank 0 writes the best result so far). Returns rank 0's exit code (a non-zero code of
-    another rank if rank 0's is 0).
+    Ctrl-C (SIGINT to the terminal's process group) is for the children, and stops them
+    wherever it lands: each starts with it ignored (a KeyboardInterrupt while importing
+    torch or meeting the others would end it alone, the others failing in their next
+    collective) and notes it once it can (:func:`shared.deferred_interrupts`); one that
+    came before is caught by the parent, which passes it on. Rank 0 then writes the best
+    result so far. Returns rank 0's exit code (a non-zero code of another rank if rank 0's
+    is 0).
     """
     import torch.multiprocessing as mp
 
-    codes = mp.get_context("spawn").Array("i", [1] * len(devices), lock=False)
+    shared = mp.get_context("spawn")
+    codes = shared.Array("i", [1] * len(devices), lock=False)
+    stop = shared.Value("b", 0, lock=False)
+
+    def caught(signum: int, frame: object) -> None:
+        stop.value = 1
+
     port = free_port()
-    context = mp.start_processes(_child, args=(devices, port, target, codes),
-                                 nprocs=len(devices), join=False, start_method="spawn")
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # after the start: not inherited
+    previous = signal.getsignal(signal.SIGINT)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # held while switching
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the children inherit it ignored
+        context = mp.start_processes(_child, args=(devices, port, target, codes, stop),
+                                     nprocs=len(devices), join=False, start_method="spawn")
+        signal.signal(signal.SIGINT, caught)
+    except BaseException:
+        signal.signal(signal.SIGINT, previous)
+        raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held meanwhile: caught now
     try:
         while not context.join():
             pass

@@ -340,6 +340,13 @@ def deferred_interrupts() -> Iterator[None]:
             _STOP.requested = False
 
 
+def note_interrupt() -> None:
+    """Note a Ctrl-C inside :func:`deferred_interrupts` as if it had landed here: for one
+    this process missed (a spawned worker still starting, its parent caught it:
+    :func:`audiostyle.parallel.spawn`). Cleared, like one that landed, on leaving."""
+    _STOP.requested = True
+
+
 def interrupt_requested() -> bool:
     """Whether a Ctrl-C was held back by :func:`deferred_interrupts` (and not yet cleared by
     leaving it)."""

@@ -529,6 +529,43 @@ def test_ctrl_c_before_the_windows_still_ends_in_the_best_so_far(tmp_path) -> No
     assert sorted(p.name for p in tmp_path.iterdir()) == ["content.wav", "out.wav", "style.wav"]
 
 
+def _workers_of(pid: int) -> list[int]:
+    """The processes ``multiprocessing`` spawned from ``pid`` (Linux ``/proc``)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+        if ppid == pid and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_ctrl_c_while_the_workers_still_start_ends_in_the_best_so_far(tmp_path) -> None:
+    """``--device cpu,cpu``: a Ctrl-C that lands as soon as both workers exist, while they
+    import torch (before either can handle it) stops nothing on the spot: no worker ends
+    alone in a traceback, rank 0 writes the best result so far, exit status 130."""
+    import os
+    import signal
+    import time
+
+    proc, out = _two_ranks_until_stopped(tmp_path)
+    deadline = time.monotonic() + 60
+    while len(_workers_of(proc.pid)) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, "no two workers started"
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    text = proc.communicate(timeout=180)[1].decode(errors="replace")
+    assert proc.returncode == 130, text[-2000:]
+    assert "interrupted; wrote the best result so far" in text, text[-2000:]
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text[-2000:]
+    assert sf.info(str(out)).frames == 6 * 8000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["content.wav", "out.wav", "style.wav"]
+
+
 @pytest.mark.parametrize("command", ["transfer", "texture"])
 def test_an_output_format_that_cannot_hold_the_rate_fails_before_the_work(
         tmp_path, capsys, monkeypatch, command) -> None:

@@ -251,3 +251,25 @@ def test_a_deferred_ctrl_c_stops_the_running_and_later_loops_and_a_second_one_ab
     assert not done.interrupted and done.iterations == 50
     with pytest.raises(KeyboardInterrupt):  # outside the block Ctrl-C raises where it lands
         signal.raise_signal(signal.SIGINT)
+
+
+def test_a_ctrl_c_noted_for_the_process_counts_as_the_first_one() -> None:
+    """note_interrupt (a Ctrl-C this process missed, passed on by its parent) stops a loop
+    under deferred_interrupts as a landed one does: the next SIGINT is the second and
+    raises; leaving the block clears it."""
+    import signal
+
+    from shared.optim import note_interrupt
+
+    def quadratic(x: torch.Tensor) -> torch.Tensor:
+        return (x - 3.0).square().sum()
+
+    cfg = OptimConfig(optimizer="adam", iterations=50, lr=0.1)
+    with deferred_interrupts():
+        note_interrupt()
+        stopped = optimize(torch.zeros(4), quadratic, cfg, quiet=True)
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert stopped.interrupted and stopped.iterations == 0
+    assert not interrupt_requested()
+    assert optimize(torch.zeros(4), quadratic, cfg, quiet=True).iterations == 50
