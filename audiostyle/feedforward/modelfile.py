@@ -63,8 +63,11 @@ def _network(data: Mapping[str, Any], path: Path) -> tuple[Streamable, ModelInfo
     if arch not in ARCHS or not isinstance(network, dict) or not isinstance(state, dict):
         raise ValueError(f"{path}: damaged audio model file (architecture {arch!r})")
     try:
-        net = build_network(arch, network)
-        net.load_state_dict(state)
+        with torch.device("meta"):  # no random initialisation of weights about to be replaced
+            net = build_network(arch, network)
+        net.load_state_dict(state, assign=True)
+        if any(t.is_meta for t in (*net.parameters(), *net.buffers())):
+            raise ValueError("weights missing")
     except (TypeError, ValueError, RuntimeError) as exc:
         first = " ".join(str(exc).split())[:200]
         raise ValueError(f"{path}: damaged audio model file ({first})") from None
