@@ -26,8 +26,7 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 import torch.distributed as dist
 
-from shared import select_device
-from shared.optim import deferred_interrupts, note_interrupt
+from shared import deferred_interrupts, note_interrupt, select_device
 from shared.distributed import join_torchrun_group, leave_group
 
 
@@ -149,22 +148,20 @@ def spawn(target: Callable[[str], int], devices: Sequence[str]) -> int:
 
     port = free_port()
     previous = signal.getsignal(signal.SIGINT)
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # held while switching
     try:
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # held while switching
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the children inherit it ignored
-        context = mp.start_processes(_child, args=(devices, port, target, codes, stop),
-                                     nprocs=len(devices), join=False, start_method="spawn")
-        signal.signal(signal.SIGINT, caught)
-    except BaseException:
-        signal.signal(signal.SIGINT, previous)
-        raise
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held meanwhile: caught now
-    try:
-        while not context.join():
+        try:
+            context = mp.start_processes(_child, args=(devices, port, target, codes, stop),
+                                         nprocs=len(devices), join=False, start_method="spawn")
+        finally:
+            signal.signal(signal.SIGINT, caught)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held meanwhile: caught now
+        try:
+            while not context.join():
+                pass
+        except Exception:  # a child failed: its traceback is already on stderr
             pass
-    except Exception:  # a child failed: its traceback is already on stderr
-        pass
     finally:
         signal.signal(signal.SIGINT, previous)
     first = codes[0]

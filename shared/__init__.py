@@ -22,7 +22,7 @@ from .io import atomic_path, atomic_write, check_input_file, check_output_path
 from .losses import content_loss, gram_style_loss, style_loss, tv_loss
 from .objective import LossTerms, StyleContentObjective
 from .optim import (NonFiniteLossError, OptimConfig, OptimResult, deferred_interrupts,
-                    interrupt_requested, optimize)
+                    interrupt_requested, note_interrupt, optimize)
 
 __all__ = [
     "GramSum",
@@ -44,6 +44,7 @@ __all__ = [
     "gram_style_loss",
     "interrupt_requested",
     "normalize_blend_weights",
+    "note_interrupt",
     "optimize",
     "release_freed_memory",
     "retain_freed_memory",

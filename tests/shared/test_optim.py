@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from shared import (LossTerms, NonFiniteLossError, OptimConfig, deferred_interrupts,
-                    interrupt_requested, optimize)
+                    interrupt_requested, note_interrupt, optimize)
 
 
 def quadratic(target: torch.Tensor, scales: torch.Tensor):
@@ -258,8 +258,6 @@ def test_a_ctrl_c_noted_for_the_process_counts_as_the_first_one() -> None:
     under deferred_interrupts as a landed one does: the next SIGINT is the second and
     raises; leaving the block clears it."""
     import signal
-
-    from shared.optim import note_interrupt
 
     def quadratic(x: torch.Tensor) -> torch.Tensor:
         return (x - 3.0).square().sum()
