@@ -113,11 +113,13 @@ def _child(rank: int, devices: Sequence[str], port: int, target: Callable[[str],
         with deferred_interrupts():  # a Ctrl-C from here on is noted where it lands
             # held (not lost) while meeting the others, so that gloo's threads, started
             # meanwhile, inherit it blocked and never see one in a system call
-            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            # a spawned child inherits the parent's mask, SIGINT blocked (spawn): unblocked
+            # here, not restored, or only a thread that happens not to block it would see one
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             try:
                 join(devices[rank])
             finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             if stop.value:  # one that came while this process started (ignored): the
                 note_interrupt()  # parent caught it; read after the rendezvous, long after
             code = target(devices[rank])
