@@ -163,6 +163,7 @@ def match_level(samples: Tensor, target_rms: Tensor, inplace: bool = False) -> T
 
 LIMIT_KNEE = 0.9  # soft_limit passes samples up to this magnitude unchanged
 _LIMIT_WIDTH = PEAK_LIMIT - LIMIT_KNEE  # soft_limit's range above the knee
+START_CEILING = LIMIT_KNEE + 0.99 * _LIMIT_WIDTH  # a start's peak: soft_limit's inverse stays finite
 
 
 def soft_limit(x: Tensor) -> Tensor:
@@ -178,14 +179,22 @@ def soft_limit(x: Tensor) -> Tensor:
     return torch.where(over > 0, x.sign() * limited, x)
 
 
+def start_gain(samples: Tensor) -> float:
+    """How far :func:`soft_limit_start` scales a loud start down: ``peak / ceiling`` of
+    ``samples`` (any shape) when its peak is over the ceiling (just under
+    :data:`PEAK_LIMIT`), else 1."""
+    peak = float(samples.abs().max()) if samples.numel() else 0.0
+    return max(1.0, peak / START_CEILING)
+
+
 def soft_limit_start(samples: Tensor) -> Tensor:
     """The variable whose :func:`soft_limit` is ``samples`` (any shape), after scaling
-    ``samples`` down, if needed, so that its peak sits just under :data:`PEAK_LIMIT` (as
-    :func:`match_level` would write them). Samples up to the knee are returned as they are."""
-    ceiling = LIMIT_KNEE + 0.99 * _LIMIT_WIDTH  # the inverse stays finite below the limit
-    peak = samples.abs().max() if samples.numel() else samples.new_zeros(())
-    if peak > ceiling:
-        samples = samples * (ceiling / peak)
+    ``samples`` down by :func:`start_gain`, if needed, so that its peak sits just under
+    :data:`PEAK_LIMIT` (as :func:`match_level` would write them). Samples up to the knee are
+    returned as they are."""
+    gain = start_gain(samples)
+    if gain > 1.0:
+        samples = samples / gain
     over = (samples.abs() - LIMIT_KNEE).clamp_min(0.0)  # (...)
     inverse = samples.sign() * (LIMIT_KNEE + _LIMIT_WIDTH
                                 * torch.atanh((over / _LIMIT_WIDTH).clamp_max(0.99)))
@@ -193,4 +202,4 @@ def soft_limit_start(samples: Tensor) -> Tensor:
 
 
 __all__ = ["BLOCK", "LIMIT_KNEE", "PEAK_LIMIT", "RESAMPLE_FILTER", "ResamplePlan", "block_bar",
-           "downmix", "match_level", "resample", "rms", "soft_limit", "soft_limit_start"]
+           "downmix", "match_level", "resample", "rms", "soft_limit", "soft_limit_start", "start_gain"]

@@ -63,16 +63,23 @@ def spectrogram_loss(net: RandomConvBank, objective: StyleContentObjective,
 
 
 def waveform_loss(net: RandomConvBank, objective: StyleContentObjective, spectral: Spectral,
-                  prefix: Optional[Tensor] = None) -> Callable[[Tensor], LossTerms]:
+                  prefix: Optional[Tensor] = None, gain: float = 1.0
+                  ) -> Callable[[Tensor], LossTerms]:
     """The waveform domain's loss: variable ``(1, N)`` -> ``objective(net(S))`` with
-    ``S = log1p(sqrt(re^2 + im^2 + eps))`` of the STFT of its samples
+    ``S = log1p(sqrt(re^2 + im^2 + eps))`` of the STFT of ``gain`` times its samples
     :func:`audiostyle.dsp.soft_limit` ``(variable)`` (``eps = WAVEFORM_EPS``),
     differentiable in the samples (Mital 2017; Barry & Kim 2017; Caracalla & Roebel 2020).
     With ``prefix`` ``(1, P)``, fixed samples the variable continues (a window's context),
-    the STFT is taken of ``cat(prefix, samples)``."""
+    the STFT is taken of ``gain * cat(prefix, samples)``.
+
+    ``gain`` (:func:`audiostyle.dsp.start_gain` of the start) lets the loss hear samples that
+    were scaled under full scale at the level they had: ``log1p`` is not scale-invariant, so
+    a Griffin-Lim start 4.4x over full scale, scaled down, began 3x further from the style's
+    Grams than the start itself and the stage moved away from the style while it made up the
+    level (``docs/results/2026-12-03-adhoc-waveform-gain.md``)."""
     if prefix is None:
-        return lambda x: objective(net(spectral.log(soft_limit(x), WAVEFORM_EPS)))
-    return lambda x: objective(net(spectral.log(torch.cat([prefix, soft_limit(x)], -1),
+        return lambda x: objective(net(spectral.log(gain * soft_limit(x), WAVEFORM_EPS)))
+    return lambda x: objective(net(spectral.log(gain * torch.cat([prefix, soft_limit(x)], -1),
                                                 WAVEFORM_EPS)))
 
 

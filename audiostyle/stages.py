@@ -25,7 +25,7 @@ from shared import (OptimResult, StyleContentObjective, normalize_blend_weights,
                     release_freed_memory)
 
 from .config import AudioStyleConfig
-from .dsp import soft_limit, soft_limit_start
+from .dsp import soft_limit, soft_limit_start, start_gain
 from .network import RandomConvBank
 from .objective import build_objective, optim_config, spectrogram_loss, waveform_loss
 from .parallel import Workers
@@ -326,23 +326,25 @@ def start_samples(run: Run, job: ChannelJob) -> Tensor:
 
 def optimise_waveform(run: Run, job: ChannelJob, objective: StyleContentObjective,
                       x0: Tensor, desc: str, prefix: Optional[Tensor] = None,
-                      window: int = 0) -> OptimResult:
+                      window: int = 0, gain: float = 1.0) -> OptimResult:
     """The waveform stage: L-BFGS on the variable ``x0`` ``(1, N)``, whose
-    :func:`audiostyle.dsp.soft_limit` is the samples (:func:`audiostyle.objective.waveform_loss`;
-    ``prefix`` ``(1, P)``: fixed samples before them). The result's ``variable`` is the
-    variable, not yet limited."""
-    loss = waveform_loss(run.nets["waveform"], objective, run.config.spectral, prefix)
+    :func:`audiostyle.dsp.soft_limit` is the samples, heard ``gain`` times louder
+    (:func:`audiostyle.objective.waveform_loss`; ``prefix`` ``(1, P)``: fixed samples before
+    them). The result's ``variable`` is the variable, not yet limited."""
+    loss = waveform_loss(run.nets["waveform"], objective, run.config.spectral, prefix, gain)
     return _optimise(run, "waveform", job, x0, loss, f"{desc} (waveform)", window)
 
 
 def refine_whole(run: Run, job: ChannelJob, wave: Tensor) -> OptimResult:
-    """The waveform stage on a whole clip from the samples ``wave`` ``(1, N)`` (the variable
+    """The waveform stage on a whole clip from the samples ``wave`` ``(1, N)``: the variable
     starts at :func:`audiostyle.dsp.soft_limit_start` of them, scaled under full scale if they
-    were above). The result's ``variable`` is the samples, what is written."""
+    were above, and the loss hears the samples at ``wave``'s level
+    (:func:`audiostyle.dsp.start_gain`). The result's ``variable`` is the samples, what is
+    written (the gain apart)."""
     content_spec = None if job.content is None else run.config.spectral.log(job.content)
     objective = run.objective("waveform", job, content_spec)
     result = optimise_waveform(run, job, objective, soft_limit_start(wave).contiguous(),
-                               job.desc)
+                               job.desc, gain=start_gain(wave))
     result.variable = soft_limit(result.variable)
     return result
 

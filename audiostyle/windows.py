@@ -36,7 +36,7 @@ from torch import Tensor
 from shared import OptimResult
 
 from .config import AudioStyleConfig
-from .dsp import soft_limit, soft_limit_start
+from .dsp import soft_limit, soft_limit_start, start_gain
 from .pghi import pghi
 from .spectral import Spectral, log_to_magnitude
 from .stages import (ChannelJob, Noise, Run, optimise_spectrogram, optimise_waveform,
@@ -404,6 +404,7 @@ def refine_windows(run: Run, job: ChannelJob, wave: Tensor) -> tuple[Tensor, Opt
                          config.overlap)
     edge = (run.nets["waveform"].receptive_frames - 1) * hop + config.front.n_fft
     wave = wave.cpu()
+    gain = start_gain(wave)  # the loss hears every window at the start's level
     out, results, made = soft_limit(soft_limit_start(wave)), [], 0  # under full scale
     for i, (a, b) in enumerate(spans):
         start = 0 if i == 0 else max(a * hop, made - edge)
@@ -416,7 +417,8 @@ def refine_windows(run: Run, job: ChannelJob, wave: Tensor) -> tuple[Tensor, Opt
         objective = run.objective("waveform", job, content_spec)
         result = optimise_waveform(run, job, objective,
                                    soft_limit_start(out[:, start:stop].to(device)).contiguous(),
-                                   window_desc(job.desc, i, len(spans)), prefix, window=i)
+                                   window_desc(job.desc, i, len(spans)), prefix, window=i,
+                                   gain=gain)
         out[:, start:stop] = soft_limit(result.variable.detach()).cpu()
         result.variable = torch.empty(0)  # held in `out`
         results.append(result)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import Tensor
 
 from helpers.audio import RATE, clicks, tone
 from audiostyle import (AudioClip, AudioStyleConfig, RandomConvBank, style_transfer,
                         texture_synthesis)
-from audiostyle.dsp import LIMIT_KNEE, PEAK_LIMIT, match_level, rms, soft_limit, soft_limit_start
+from audiostyle.dsp import (LIMIT_KNEE, PEAK_LIMIT, START_CEILING, match_level, rms, soft_limit,
+                            soft_limit_start, start_gain)
 from audiostyle.spectral import log_spectrogram
 from audiostyle.bands import band_shares, out_of_band_share
 from audiostyle.objective import WAVEFORM_EPS, waveform_loss
@@ -122,31 +124,51 @@ def test_the_soft_limit_passes_quiet_samples_and_stays_under_full_scale() -> Non
     torch.testing.assert_close(back / back[1], too_loud / too_loud[1], rtol=2e-3, atol=0)
 
 
-def test_a_loud_start_is_optimised_under_full_scale_and_written_as_optimised(
+def test_a_loud_start_is_optimised_under_full_scale_and_heard_at_its_own_level(
         style_clip, tiny_config) -> None:
     """A waveform stage that starts above full scale (a loud Griffin-Lim result) optimises
-    samples that stay under it, so writing them scales nothing and the written samples have
-    the loss the optimisation reported (before, the written file was scaled down: held-out
-    style distance 0.086 on the optimised samples, 0.615 on the written file)."""
+    samples that stay under it, so writing them scales nothing (before 08ba1e2 the written
+    file was scaled down after the optimisation). Its loss hears those samples at the start's
+    level (``start_gain``): its first evaluation is the start's own loss, not that of the
+    start scaled down (on a phone-ring style, 3x further from the style's Grams), and the
+    written samples, heard at that level, have the loss the optimisation reported."""
     from audiostyle.parallel import Workers
     from audiostyle.pipeline import new_run
     from audiostyle.stages import ChannelJob, Noise, refine_whole
 
     cfg = tiny_config.replace(domain="waveform", waveform_iterations=8)
     start = 3.0 * torch.randn(1, 6000, generator=torch.Generator().manual_seed(1))
+    start = start.clamp(-0.85, 0.85)  # under the limiter's knee, but one sample is loud:
+    start[0, 3000] = 4.0  # the start is 4x over full scale at one sample only
     run = new_run(cfg, [style_clip.samples], [1.0], cfg.spectral.frames(6000), 6000,
                   torch.device("cpu"), quiet=True, label="loud", workers=Workers())
     job = ChannelJob(0, "loud", None, Noise(cfg.seed, 1))
-    result = refine_whole(run, job, start)
     net, objective = run.nets["waveform"], run.objective("waveform", job, None)
+    gain = start_gain(start)
+    assert gain == pytest.approx(4.0 / START_CEILING)
+
+    def heard(samples: Tensor) -> float:
+        with torch.no_grad():
+            spec = log_spectrogram(samples, cfg.front.n_fft, cfg.front.hop, eps=WAVEFORM_EPS)
+            return float(objective(net(spec)).total)
+
+    own = heard(start)
+    scaled_down = heard(start / gain)
+    result = refine_whole(run, job, start)
+    assert result.history[0]["total"] == pytest.approx(own, rel=1e-3)
+    assert abs(scaled_down - own) > 0.1 * own  # what the old start heard instead
     samples = result.variable
     assert float(samples.abs().max()) < PEAK_LIMIT
     written = match_level(samples.clone(), rms(samples))  # the writer's level step
     torch.testing.assert_close(written, samples, rtol=0, atol=0)
-    with torch.no_grad():
-        again = objective(net(log_spectrogram(written, cfg.front.n_fft, cfg.front.hop, eps=WAVEFORM_EPS)))
-    assert float(again.total) == pytest.approx(result.loss, rel=1e-4)
+    assert heard(gain * written) == pytest.approx(result.loss, rel=1e-4)
     assert result.loss < result.history[0]["total"]
+
+
+def test_a_start_under_full_scale_is_heard_as_it_is() -> None:
+    quiet = torch.tensor([[0.0, 0.5, -0.95, 0.998]])
+    assert start_gain(quiet) == 1.0 and start_gain(torch.zeros(1, 0)) == 1.0
+    assert start_gain(torch.tensor([0.1, -2.0])) == pytest.approx(2.0 / START_CEILING)
 
 
 @pytest.mark.parametrize("start", ["content", "noise"])
