@@ -7,6 +7,7 @@ commit, the machine and the date, with a ``.json`` beside it holding the same fa
 printed Markdown table as rows. Pages in ``docs/`` cite these files; figures are never copied
 into code comments or ``--help``.
 
+A run that asked for ``--help`` or printed nothing (an argument error) writes nothing.
 ``STYLETOOLKIT_RESULTS=off`` writes nothing (the tests' quick runs); ``STYLETOOLKIT_RESULTS=DIR``
 writes there instead.
 """
@@ -126,7 +127,10 @@ def recorded(name: str) -> Iterator[None]:
             status = f"failed: {type(exc).__name__}: partial"
             raise
         finally:
-            path = write(name, tee.copy.getvalue(), status, started, commit)
+            # ``--help`` and argument errors measure nothing: no record for them
+            asked_help = any(a in ("-h", "--help") for a in sys.argv[1:])
+            path = None if asked_help or not tee.copy.getvalue().strip() else write(
+                name, tee.copy.getvalue(), status, started, commit)
             if path is not None:
                 print(f"\nresults written to {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}",
                       file=sys.stderr)
