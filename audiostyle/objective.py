@@ -74,7 +74,7 @@ def waveform_loss(net: RandomConvBank, objective: StyleContentObjective, spectra
 
     ``gain`` (:func:`audiostyle.dsp.start_gain` of the start) lets the loss hear samples that
     were scaled under full scale at the level they had: ``log1p`` is not scale-invariant, so
-    a Griffin-Lim start 4.4x over full scale, scaled down, began 3x further from the style's
+    a Griffin-Lim start 4.4x over full scale, scaled down, began 2.7x further from the style's
     Grams than the start itself and the stage moved away from the style while it made up the
     level (``docs/results/2026-12-03-adhoc-waveform-gain.md``)."""
     if prefix is None:

@@ -130,7 +130,7 @@ def test_a_loud_start_is_optimised_under_full_scale_and_heard_at_its_own_level(
     samples that stay under it, so writing them scales nothing (before 08ba1e2 the written
     file was scaled down after the optimisation). Its loss hears those samples at the start's
     level (``start_gain``): its first evaluation is the start's own loss, not that of the
-    start scaled down (on a phone-ring style, 3x further from the style's Grams), and the
+    start scaled down (on a phone-ring style, 2.7x further from the style's Grams), and the
     written samples, heard at that level, have the loss the optimisation reported."""
     from audiostyle.parallel import Workers
     from audiostyle.pipeline import new_run
