@@ -30,6 +30,8 @@ from PGHI's, after 0 .. N iterations, on the real magnitudes of the speech and m
     python benchmarks/bench_audio_quality.py             # reduced: 1024 filters, 50 its, 6 s
     python benchmarks/bench_audio_quality.py --full      # the reference's settings, 10 s
     python benchmarks/bench_audio_quality.py --pipelines reference,pghi --cases texture-drums
+    python benchmarks/bench_audio_quality.py --wide --full --cases transfer-piano-strings \
+        --variant 'fast-200=--preset fast --iterations 200' --pipelines reference,fast-200
 
 The reduced and quick runs override filters, iterations and Griffin-Lim iterations in every
 pipeline but ``fast`` (which is already small); ``best`` is then marked ``best*``. Generated
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -362,7 +365,16 @@ def main() -> None:
     p.add_argument("--judge-python", help="a Python with musicnn (judge_musicnn.py): adds the "
                    "trained tagger's Fréchet distance of each result to its style")
     p.add_argument("--keep", help="copy every written result into this folder")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME=ARGS",
+                   help="one more pipeline: NAME runs audiostyle with ARGS (for example "
+                        "'best-cw=--preset best --content-weight 0.01'); add NAME to "
+                        "--pipelines; repeatable")
     args = p.parse_args()
+    for spec in args.variant:
+        name, sep, extra = spec.partition("=")
+        if not sep or not name.strip() or name.strip() in PIPELINES:
+            p.error(f"--variant wants NAME=ARGS with a new NAME, got {spec!r}")
+        PIPELINES[name.strip()] = (shlex.split(extra), "both")
     seconds = args.seconds or (10.0 if args.full else 4.0 if args.quick else 6.0)
     reduced = ({} if args.full else
                {"filters": 512, "iterations": 30, "griffin_lim_iters": 60} if args.quick else
