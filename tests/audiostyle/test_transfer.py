@@ -3,6 +3,7 @@ channels round-trip, a seed gives one output."""
 
 from __future__ import annotations
 
+import math
 
 import pytest
 import torch
@@ -211,6 +212,31 @@ def test_too_short_inputs_are_value_errors_naming_the_file(content_clip, tiny_co
         style_transfer(short, [content_clip], tiny_config, device="cpu")
     with pytest.raises(ValueError, match="receptive field"):
         texture_synthesis([content_clip], 0.01, tiny_config, device="cpu")
+
+
+def _partials(amplitudes: dict[float, float], seconds: float = 2.0) -> torch.Tensor:
+    t = torch.arange(int(seconds * RATE), dtype=torch.float64) / RATE
+    return sum(a * torch.sin(2 * math.pi * f * t) for f, a in amplitudes.items())[None].float()
+
+
+@pytest.mark.parametrize("low_share, start", [(0.1, "content"), (1 / 3, "griffin-lim")])
+def test_fast_starts_from_the_content_only_when_little_of_it_lies_outside_the_styles_bands(
+        low_share, start) -> None:
+    """``waveform_init="auto"``: a content with a third of its energy in bands where the style
+    has none (a guitar under organ chords: 34 %) starts after a spectrogram stage, since from
+    the content's samples that energy stayed (31 % of the result's); with a tenth it starts
+    from the content."""
+    from audiostyle.api import waveform_start
+
+    style = _partials({1000.0: 1.0, 2500.0: 0.8})  # (1, N)
+    # energy shares: sin amplitude a carries a^2 / 2; 150 Hz is in no band the style has
+    low = math.sqrt(low_share / (1 - low_share))
+    content = _partials({1000.0: 1.0, 150.0: low})
+    config, measured = waveform_start(preset_config("fast", sample_rate=RATE), content, [style],
+                                      [1.0])
+    assert measured["content_outside_style_bands"] == pytest.approx(low_share, abs=0.02)
+    assert measured["style_outside_content_bands"] < 0.5  # the 2.5 kHz partial: 39 %
+    assert measured["waveform_start"] == config.waveform.init == start
 
 
 def test_presets() -> None:
