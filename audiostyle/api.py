@@ -60,13 +60,9 @@ def working_samples(source: Source, config: AudioStyleConfig) -> int:
 # waveform_init="auto" starts a transfer's waveform stage from the content's samples only when
 # the content and the styles share their bands: at most CONTENT_OUTSIDE_MAX of the content's
 # energy in bands where the styles have none (from the content, L-BFGS on the samples keeps
-# that energy) and at most STYLE_MISSING_MAX of the styles' where the content has none (it
-# cannot make it from nothing). From the content, a guitar under a phone ring kept 95 % of the
-# result's energy outside the ring's bands and closed 0.41 of the held-out gap, against 0.87
-# after a spectrogram stage and Griffin-Lim; a guitar under organ chords (34 % of the guitar's
-# energy outside the organ's bands) kept 31 % outside and closed 0.295, against 0.874 after
-# Griffin-Lim. The nearest content start that pays, speech under piano, has 18 % outside
-# (docs/presets.md, "The fast preset's start").
+# it: a guitar under organ chords, 34 % outside, kept 31 %) and at most STYLE_MISSING_MAX of
+# the styles' where the content has none (it cannot be made from nothing). Measurements:
+# docs/presets.md, "The fast preset's start".
 CONTENT_OUTSIDE_MAX = 0.25
 STYLE_MISSING_MAX = 0.5
 RULE_SECONDS = 60.0  # the band statistics read at most this much of each input
@@ -77,7 +73,8 @@ def waveform_start(config: AudioStyleConfig, content: Optional[Wave], styles: Se
     """``config`` with ``waveform_init="auto"`` settled from the inputs at the working rate
     (``(C, N)`` each; a texture's ``content`` is None): ``"content"`` when the content and the
     styles hold their energy in the same bands (:data:`CONTENT_OUTSIDE_MAX`,
-    :data:`STYLE_MISSING_MAX`), else ``"griffin-lim"``; ``"shaped"`` for a texture (:func:`audiostyle.stages.start_samples`).
+    :data:`STYLE_MISSING_MAX`), else ``"griffin-lim"``; ``"shaped"`` for a texture
+    (:func:`audiostyle.stages.start_samples`).
     Returns the config and what was measured."""
     if config.waveform is None or config.waveform.init != "auto":
         return config, {}

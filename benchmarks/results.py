@@ -128,9 +128,10 @@ def recorded(name: str) -> Iterator[None]:
             raise
         finally:
             # ``--help`` and argument errors measure nothing: no record for them
+            text = tee.copy.getvalue()
             asked_help = any(a in ("-h", "--help") for a in sys.argv[1:])
-            path = None if asked_help or not tee.copy.getvalue().strip() else write(
-                name, tee.copy.getvalue(), status, started, commit)
+            path = None if asked_help or not text.strip() else write(
+                name, text, status, started, commit)
             if path is not None:
                 print(f"\nresults written to {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}",
                       file=sys.stderr)
