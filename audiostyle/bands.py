@@ -3,7 +3,8 @@
 Simple signal statistics, at one analysis front end (mono, 22050 Hz, STFT 2048/512, whatever
 the clip's own rate and level): the held-out measures use them beside the random networks
 (:mod:`audiostyle.quality`), and the pipeline uses them to choose where a waveform stage starts
-(:func:`missing_share`: a content that lacks the style's bands is a poor start).
+(:func:`missing_share`: a content that lacks the style's bands is a poor start) and which route
+a preset takes on a narrow-band tonal style (:func:`peak_share`).
 """
 
 from __future__ import annotations
@@ -64,6 +65,13 @@ def blended_shares(waves: Sequence[Tensor], rates: Sequence[int],
     return sum(wt * band_shares(x, r) for x, r, wt in zip(waves, rates, w))  # type: ignore[return-value]
 
 
+def peak_share(shares: Tensor, bands: int = 3) -> float:
+    """Share of the energy in the ``bands`` strongest bands of :func:`band_shares` ``(B,)``:
+    near 1 for a few steady tones (two sines, a phone ring, a whistle), well under for music,
+    speech or noise."""
+    return float(shares.sort(descending=True).values[:bands].sum())
+
+
 def out_of_band_share(wave: Tensor, sample_rate: int, others: Sequence[Tensor],
                       other_rates: Sequence[int],
                       weights: Optional[Sequence[float]] = None) -> float:
@@ -95,4 +103,5 @@ def spectral_stats(wave: Tensor, sample_rate: int) -> dict[str, float]:
 
 
 __all__ = ["ANALYSIS_RATE", "OUT_OF_BAND", "band_edges", "band_shares", "blended_shares",
-           "missing_share", "out_of_band_share", "power_spectrum", "spectral_stats"]
+           "missing_share", "out_of_band_share", "peak_share", "power_spectrum",
+           "spectral_stats"]

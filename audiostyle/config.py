@@ -335,12 +335,22 @@ class AudioStyleConfig(Part):
     level: Literal["optimised", "content"] = option(
         "optimised", "loudness of the result: the level the optimisation chose, or the "
         "content's RMS (textures: the styles'); never clipped", choices=("optimised", "content"))
+    # The settings a run takes instead when its (blended) styles are narrow-band tonal
+    # (audiostyle.api.settle_route), or None: one route for every style.
+    tonal: Optional["AudioStyleConfig"] = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name, cls in PARTS.items():
             part = getattr(self, name)
             if not isinstance(part, cls) and not (name == "waveform" and part is None):
                 raise TypeError(f"{name} must be a {cls.__name__}, got {type(part).__name__}")
+        if self.tonal is not None and (not isinstance(self.tonal, AudioStyleConfig)
+                                       or self.tonal.tonal is not None):
+            raise TypeError("tonal must be an AudioStyleConfig without a tonal route of its "
+                            f"own, got {self.tonal!r}")
+        if self.tonal is not None and self.tonal.front != self.front:
+            raise ValueError("the tonal route must share the signal front end (the inputs "
+                             f"are read once), got {self.tonal.front} against {self.front}")
         super().__post_init__()  # the config's own settings
         if self.windows.window_frames < 4 * self.overlap:
             raise ValueError(f"window_frames must be an integer of at least 4 x the overlap "
@@ -356,9 +366,15 @@ class AudioStyleConfig(Part):
         """A copy with settings changed by their names (``filters=1024``,
         ``waveform_iterations=50``) or whole parts (``features=Features(...)``).
         ``domain="waveform"`` adds a waveform stage (default settings) when there is none,
-        ``domain="spectrogram"`` removes it; the waveform stage's settings need one."""
+        ``domain="spectrogram"`` removes it; the waveform stage's settings need one.
+        The changes apply to the tonal route too, when there is one and ``tonal`` is not
+        among them."""
         changes = dict(changes)
         fields: dict[str, Any] = {}
+        if "tonal" in changes:
+            fields["tonal"] = changes.pop("tonal")
+        elif self.tonal is not None and changes:
+            fields["tonal"] = self.tonal.replace(**changes)
         domain = changes.pop("domain", None)
         if domain not in (None, "spectrogram", "waveform"):
             raise ValueError(f"domain must be 'spectrogram' or 'waveform', got {domain!r}")

@@ -12,7 +12,12 @@
   samples, which recover what Griffin-Lim lost; a transfer's waveform stage on a network of
   8192 filters at content weight 0.045, a texture's with the rhythm term. (``init="shaped"``
   helped ``best`` textures at a reduced budget, not clearly at the full one:
-  ``docs/presets.md``, "The texture presets' start".)
+  ``docs/presets.md``, "The texture presets' start".) A transfer to a narrow-band tonal style
+  (:data:`audiostyle.api.TONAL_SHARE`) takes ``fast``'s route with 300 iterations on the samples instead
+  (:data:`TONAL_ROUTES`): from the reference's converged spectrogram no waveform stage tried
+  moved toward such a style, and ``best``'s own route ended further from a phone ring than
+  the reference (0.813 of the held-out gap against 0.886; ``docs/presets.md``, "A route for
+  tonal styles").
 """
 
 from __future__ import annotations
@@ -38,6 +43,16 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                      autocorr_weight=30.0),
     },
 }
+# The route a preset takes instead when the styles are narrow-band tonal (settled from the
+# inputs by audiostyle.api.settle_route).
+TONAL_ROUTES: dict[str, dict[str, dict[str, Any]]] = {
+    "transfer": {
+        "best": dict(filters=2048, iterations=80, domain="waveform",
+                     waveform_init="griffin-lim", waveform_iterations=300,
+                     griffin_lim_iters=100, phase_init="pghi"),
+    },
+    "texture": {},
+}
 _WAVEFORM_ONLY = ("waveform_init", "waveform_iterations", "waveform_filters")
 
 
@@ -47,7 +62,8 @@ def preset_config(name: str = "default", mode: ModeName = "transfer",
     ``overrides`` (settings by name; ``None`` values ignored) applied.
 
     An override of ``domain`` to ``"spectrogram"`` drops the preset's waveform-stage settings
-    rather than failing on them. A preset's ``waveform_filters`` is a multiple of its
+    rather than failing on them, and its tonal route (:data:`TONAL_ROUTES`, a waveform route);
+    other overrides apply to both routes. A preset's ``waveform_filters`` is a multiple of its
     ``filters``, and an override of ``filters`` alone keeps that multiple (``best`` with
     ``filters=1024``: a waveform stage of 2048).
     """
@@ -56,7 +72,16 @@ def preset_config(name: str = "default", mode: ModeName = "transfer",
     if mode not in PRESETS:
         raise ValueError(f"mode must be 'transfer' or 'texture', got {mode!r}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    fields = dict(PRESETS[mode][name])
+    config = _build(PRESETS[mode][name], overrides)
+    route = TONAL_ROUTES[mode].get(name)
+    if route is None or overrides.get("domain") == "spectrogram":
+        return config
+    return config.replace(tonal=_build(route, overrides))
+
+
+def _build(preset: dict[str, Any], overrides: dict[str, Any]) -> AudioStyleConfig:
+    """One route's config: its settings with ``overrides`` (see :func:`preset_config`)."""
+    fields = dict(preset)
     if overrides.get("domain") == "spectrogram":
         fields = {k: v for k, v in fields.items() if k not in _WAVEFORM_ONLY}
     own, filters = fields.get("waveform_filters"), overrides.get("filters")
@@ -66,4 +91,4 @@ def preset_config(name: str = "default", mode: ModeName = "transfer",
     return AudioStyleConfig.build(**{**fields, **overrides})
 
 
-__all__ = ["PRESETS", "PRESET_NAMES", "preset_config"]
+__all__ = ["PRESETS", "PRESET_NAMES", "TONAL_ROUTES", "preset_config"]

@@ -10,7 +10,8 @@ import torch
 
 from helpers.audio import tone
 
-from audiostyle.bands import band_shares, missing_share, out_of_band_share, spectral_stats
+from audiostyle.bands import (band_shares, missing_share, out_of_band_share, peak_share,
+                              spectral_stats)
 from audiostyle.quality import measured_wave
 
 RATE = 22050
@@ -46,3 +47,10 @@ def test_missing_share_is_what_a_content_lacks_of_the_style() -> None:
 def test_statistics_of_a_long_clip_are_taken_block_by_block_and_match_a_short_one() -> None:
     assert band_shares(_sines(60.0), RATE) == pytest.approx(band_shares(_sines(2.0), RATE),
                                                             abs=2e-3)
+
+
+def test_peak_share_is_near_one_for_steady_tones_and_well_under_for_noise() -> None:
+    noise = torch.randn(1, 2 * RATE, generator=torch.Generator().manual_seed(1))
+    assert peak_share(band_shares(_sines(), RATE)) > 0.99
+    assert peak_share(band_shares(noise, RATE)) < 0.5
+    assert peak_share(band_shares(noise, RATE), bands=30) == pytest.approx(1.0)

@@ -2,7 +2,9 @@
 noise). Every preset, at a reduced size, must bring the content closer to the style than it was
 under the held-out network, and keep to the style's bands (under 10 % of its energy in bands
 where the style has under 1 %). ``fast`` once kept the content's samples, whose energy lies
-where these styles have none, and wrote the content back under a little of the style."""
+where these styles have none, and wrote the content back under a little of the style; ``best``
+once refined the reference's converged spectrogram on the samples and ended further from a
+phone ring than ``default`` (now it takes a route of its own on such styles)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import torch
 from helpers.audio import RATE, tone
 
 from audiostyle import AudioClip, preset_config, style_transfer, texture_synthesis
-from audiostyle.bands import out_of_band_share
+from audiostyle.api import TONAL_SHARE
+from audiostyle.bands import band_shares, out_of_band_share, peak_share
 from audiostyle.quality import heldout_style_distance
 
 REDUCED = dict(sample_rate=RATE, n_fft=256, hop=64, filters=256, kernel_widths=(5,),
@@ -68,3 +71,44 @@ def test_a_texture_keeps_to_the_styles_bands(style_name, preset, one_thread) -> 
     assert heldout_style_distance(result.waveform, [style], RATE) < \
         0.5 * heldout_style_distance(noise, [style], RATE)
     assert out_of_band_share(result.waveform, RATE, [style], [RATE]) < 0.1
+
+
+def test_best_takes_its_tonal_route_on_the_sines_only(one_thread, monkeypatch) -> None:
+    import audiostyle.api as api
+
+    checked = []
+    real = api.check_memory
+    monkeypatch.setattr(api, "check_memory", lambda config, *a: checked.append(config)
+                        or real(config, *a))
+    content = AudioClip(tone(2.0, RATE), RATE, "c.wav")
+    for name, route in (("two sines", "tonal"), ("band noise", "main")):
+        style = STYLES[name]()
+        share = peak_share(band_shares(style, RATE))
+        assert (share > TONAL_SHARE) == (route == "tonal"), share
+        result = style_transfer(content, [AudioClip(style, RATE, "s.wav")],
+                                preset_config("best", **{**REDUCED, "iterations": 2},
+                                              waveform_iterations=2), device="cpu")
+        assert result.extra["route"] == route
+        assert result.extra["style_peak_band_share"] == pytest.approx(share, abs=0.02)
+        # the settings it ran with are the route's: fast's on the sines, best's own elsewhere
+        assert result.config.objective.content_weight == (0.01 if route == "tonal" else 0.045)
+        assert result.config.tonal is None
+        assert checked[-1] == result.config  # the memory estimate is of the route that ran
+
+
+@pytest.mark.slow
+def test_best_is_no_further_from_a_tonal_style_than_default(one_thread) -> None:
+    """On two sines, ``best`` ends at least as close to the style as ``default`` under the
+    held-out network. Its main route refines ``default``'s converged spectrogram on the
+    samples, and from there moves away from such a style: it needs the reference's network
+    size to show (2048 filters, a converged spectrogram stage), not :data:`REDUCED`'s."""
+    style, content = _sines(), tone(1.0, RATE)
+    size = dict(sample_rate=RATE, n_fft=256, hop=64, filters=2048, iterations=200,
+                griffin_lim_iters=100)
+    distance = {}
+    for name, extra in (("default", {}), ("best", {"waveform_iterations": 50})):
+        result = style_transfer(AudioClip(content, RATE, "c.wav"),
+                                [AudioClip(style, RATE, "s.wav")],
+                                preset_config(name, **size, **extra), device="cpu")
+        distance[name] = heldout_style_distance(result.waveform, [style], RATE)
+    assert distance["best"] <= distance["default"], distance

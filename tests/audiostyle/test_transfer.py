@@ -268,6 +268,21 @@ def test_presets() -> None:
     assert preset_config("best", filters=1024).filters_of("waveform") == 2048
     assert preset_config("best", filters=1024, waveform_filters=64).filters_of("waveform") == 64
     assert preset_config("best", "texture", filters=1024).filters_of("waveform") == 1024
+    # best has a route for narrow-band tonal styles (fast's, longer on the samples), which
+    # takes the settings given too; no other preset has one, nor best in the spectrogram domain
+    tonal = best.tonal
+    assert tonal is not None and tonal.tonal is None and tonal.front == best.front
+    assert tonal.optim.iterations < best.optim.iterations and tonal.waveform.init == "griffin-lim"
+    assert tonal.budget("waveform") > best.budget("waveform")
+    assert preset_config("best", filters=64, seed=3).tonal.features.filters == 64
+    assert preset_config("best", seed=3).replace(iterations=9).tonal.optim.iterations == 9
+    assert best.replace(tonal=None).tonal is None
+    assert spectrogram.tonal is None and fast.tonal is None
+    assert preset_config("best", "texture").tonal is None
+    with pytest.raises(ValueError, match="front end"):
+        AudioStyleConfig(tonal=AudioStyleConfig.build(sample_rate=16000))
+    with pytest.raises(TypeError, match="tonal"):
+        AudioStyleConfig(tonal=best)
     with pytest.raises(ValueError, match="unknown preset"):
         preset_config("slow")
     with pytest.raises(ValueError, match="mode"):

@@ -449,6 +449,23 @@ def test_readme_fast_preset_runs_for_real(clips, monkeypatch) -> None:
     assert seen["optim"].line_search == "strong_wolfe" and seen["optim"].iterations == 5
 
 
+def test_best_records_the_route_its_style_chose(clips) -> None:
+    """``--preset best`` on a steady tone takes its tonal route (``fast``'s settings, the
+    options given on top) and on noise its own; ``--metrics`` says which, and why."""
+    folder, content, tone = clips
+    noise = folder / "noise.wav"
+    sf.write(str(noise), 0.2 * np.random.default_rng(0).standard_normal(8000), RATE)
+    for style, route, weight in ((tone, "tonal", 0.01), (str(noise), "main", 0.045)):
+        metrics = folder / f"{route}.json"
+        assert cli.main(["transfer", content, style, "-o", str(folder / f"{route}.wav"),
+                         "--preset", "best", "--waveform-iterations", "2",
+                         "--metrics", str(metrics), *TINY]) == 0
+        settings = json.loads(metrics.read_text())["settings"]
+        assert settings["route"] == route and settings["content_weight"] == weight
+        assert (settings["style_peak_band_share"] > 0.95) == (route == "tonal")
+        assert settings["filters"] == 16 and settings["waveform_iterations"] == 2
+
+
 def test_windows_spread_over_two_processes_give_the_one_process_result(tmp_path) -> None:
     """``--device cpu,cpu`` and ``torchrun --nproc-per-node 2`` (two gloo processes on the
     CPU) share a long transfer's windows; rank 0 writes what one process writes."""
