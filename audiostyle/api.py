@@ -276,5 +276,5 @@ def texture_synthesis(
     return _finish(result, rate, int(round(seconds * rate)), target, quiet)
 
 
-__all__ = ["AudioResult", "TONAL_SHARE", "settle_route", "source_levels", "style_transfer", "texture_synthesis",
-           "working_signal"]
+__all__ = ["AudioResult", "TONAL_SHARE", "settle_route", "source_levels", "style_transfer",
+           "texture_synthesis", "working_signal"]
