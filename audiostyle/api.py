@@ -121,6 +121,16 @@ def settle_route(config: AudioStyleConfig, styles: Sequence[Wave],
         "route": "tonal" if tonal else "main", "style_peak_band_share": share}
 
 
+def _read_styles(config: AudioStyleConfig, styles: Sequence[Source], stereo: bool,
+                 weights: Sequence[float]) -> tuple[AudioStyleConfig, list[Wave], dict]:
+    """The styles at the working rate (:func:`working_signal`, read on demand) and the config
+    of the route they settle (:func:`settle_route`), before the memory is estimated: the
+    estimate is of the route that runs."""
+    waves = [working_signal(s, config, stereo, "style", lazy=True) for s in styles]
+    config, route = settle_route(config, waves, weights)
+    return config, waves, route
+
+
 def source_levels(source: Source, stereo: bool) -> Tensor:
     """RMS level of ``source`` per channel ``(C,)`` with ``stereo``, else of its downmix
     ``(1,)``."""
@@ -194,8 +204,7 @@ def style_transfer(
         raise ValueError("style_transfer needs at least one style clip")
     style_weights = normalize_blend_weights(len(styles), style_weights)
     dev = select_device(device)
-    s_waves = [working_signal(s, config, stereo, "style", lazy=True) for s in styles]
-    config, route = settle_route(config, s_waves, style_weights)  # the memory of what runs
+    config, s_waves, route = _read_styles(config, styles, stereo, style_weights)
     samples = working_samples(content, config)
     check_memory(config, samples, content.channels if stereo else 1,
                  [working_samples(s, config) for s in styles], content.frames, dev,
@@ -252,8 +261,7 @@ def texture_synthesis(
                          f"field of {config.min_samples / config.front.sample_rate:.3f} s")
     dev = select_device(device)
     rate = styles[0].sample_rate
-    s_waves = [working_signal(s, config, stereo, "style", lazy=True) for s in styles]
-    config, route = settle_route(config, s_waves, style_weights)
+    config, s_waves, route = _read_styles(config, styles, stereo, style_weights)
     check_memory(config, out_samples, max(s.channels for s in styles) if stereo else 1,
                  [working_samples(s, config) for s in styles], int(round(seconds * rate)), dev,
                  f"seconds {seconds:g}", "seconds")
