@@ -4,7 +4,8 @@ Simple signal statistics, at one analysis front end (mono, 22050 Hz, STFT 2048/5
 the clip's own rate and level): the held-out measures use them beside the random networks
 (:mod:`audiostyle.quality`), and the pipeline uses them to choose where a waveform stage starts
 (:func:`missing_share`: a content that lacks the style's bands is a poor start) and which route
-a preset takes on a narrow-band tonal style (:func:`peak_share`).
+a preset takes on a narrow-band tonal style (:func:`peak_share`) or a noise-like one
+(:func:`noise_flatness`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ ANALYSIS_RATE = 22050  # the analysis front end: the reference's
 ANALYSIS = Spectral(2048, 512)
 OUT_OF_BAND = 0.01  # a band where a clip has under this share of its energy is not its own
 CHUNK = 4096  # frames per block of the power spectrum
+MIN_BINS = 4  # bins a band of noise_flatness holds at least (2-bin bands read tones as noise)
 
 
 def band_edges() -> list[float]:
@@ -45,6 +47,54 @@ def power_spectrum(wave: Tensor, sample_rate: int) -> Tensor:
         mag = ANALYSIS.frames_of(wave, a, min(frames, a + CHUNK)).abs()  # (1, F, n)
         total += mag.double().square().sum(-1)[0]
     return total / frames  # (F,)
+
+
+def half_octave_edges() -> list[float]:
+    """Edges in Hz of half-octave bands from 20 Hz to the analysis Nyquist frequency."""
+    edges = [20.0 * 2.0 ** (k / 2) for k in range(19)]  # 20 Hz .. 10.2 kHz
+    return edges + [ANALYSIS_RATE / 2]
+
+
+def flatness_bands() -> list[Tensor]:
+    """The bands of :func:`noise_flatness`: masks over the analysis bins ``(F,)`` of the
+    half-octave bands (:func:`half_octave_edges`), the lowest merged until each holds
+    :data:`MIN_BINS`."""
+    hz = torch.linspace(0, ANALYSIS_RATE / 2, ANALYSIS.bins, dtype=torch.float64)
+    edges = half_octave_edges()
+    bands, lo = [], edges[0]
+    for hi in edges[1:]:
+        band = (hz >= lo) & (hz < hi)
+        if int(band.sum()) >= MIN_BINS:
+            bands.append(band)
+            lo = hi
+    return bands
+
+
+def noise_flatness(wave: Tensor, sample_rate: int) -> float:
+    """How noise-like a clip is, whatever its colour: the spectral flatness (geometric over
+    arithmetic mean of the power) of every STFT frame within every band of
+    :func:`flatness_bands`, averaged with each band-frame's energy as its weight. ``(C, N)`` or
+    ``(N,)`` samples, downmixed, at the analysis front end (block by block: any length).
+
+    Noise of any colour measured 0.44-0.71 (a band is narrow enough that the slope inside it
+    barely counts): pink, brown, rain, wind, applause, band-passed noise. Tones, harmonic music,
+    speech and drums, whose energy sits in a few bins of each band or frame, measured at most
+    0.24 (a polyphonic mix); silence measures 0.
+    """
+    wave = wave.detach().to("cpu", torch.float32)
+    wave = resample(downmix(wave[None] if wave.dim() == 1 else wave), sample_rate,
+                    ANALYSIS_RATE)  # (1, N')
+    bands, frames = flatness_bands(), ANALYSIS.frames(wave.shape[-1])
+    weighted, total = 0.0, 0.0
+    for a in range(0, frames, CHUNK):
+        power = ANALYSIS.frames_of(wave, a, min(frames, a + CHUNK)).abs()[0].double().square()
+        for band in bands:
+            p = power[band]  # (b, n)
+            energy = p.sum(0)  # (n,)
+            flat = p.clamp_min(1e-30).log().mean(0).exp() / p.mean(0).clamp_min(1e-30)
+            weighted += float((flat * energy).sum())
+            total += float(energy.sum())
+    return weighted / total if total > 0 else 0.0
 
 
 def band_shares(wave: Tensor, sample_rate: int) -> Tensor:
@@ -102,6 +152,7 @@ def spectral_stats(wave: Tensor, sample_rate: int) -> dict[str, float]:
             "bandwidth_hz": float((p * (hz - centroid).square()).sum().sqrt())}
 
 
-__all__ = ["ANALYSIS_RATE", "OUT_OF_BAND", "band_edges", "band_shares", "blended_shares",
-           "missing_share", "out_of_band_share", "peak_share", "power_spectrum",
+__all__ = ["ANALYSIS_RATE", "MIN_BINS", "OUT_OF_BAND", "band_edges", "band_shares",
+           "blended_shares", "flatness_bands", "half_octave_edges", "missing_share",
+           "noise_flatness", "out_of_band_share", "peak_share", "power_spectrum",
            "spectral_stats"]

@@ -284,7 +284,8 @@ class WaveformStage(Part):
         "with no spectrogram stage, noise, noise shaped like the styles' long-term spectrum "
         "(shaped) or in a transfer the content's samples; auto: the content's samples when "
         "the content and the styles hold their energy in the same bands, else Griffin-Lim "
-        "(a texture: shaped)", name="waveform_init",
+        "(a texture: shaped when the styles are noise-like, else Griffin-Lim)",
+        name="waveform_init",
         choices=("auto", "griffin-lim", "content", "noise", "shaped"),
         texture_choices=("auto", "griffin-lim", "noise", "shaped"))
     iterations: Optional[int] = option(
