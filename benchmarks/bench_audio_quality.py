@@ -30,6 +30,7 @@ from PGHI's, after 0 .. N iterations, on the real magnitudes of the speech and m
     python benchmarks/bench_audio_quality.py             # reduced: 1024 filters, 50 its, 6 s
     python benchmarks/bench_audio_quality.py --full      # the reference's settings, 10 s
     python benchmarks/bench_audio_quality.py --pipelines reference,pghi --cases texture-drums
+    python benchmarks/bench_audio_quality.py --textures --full --pipelines tf,fast
     python benchmarks/bench_audio_quality.py --wide --full --cases transfer-piano-strings \
         --variant 'fast-200=--preset fast --iterations 200' --pipelines reference,fast-200
 
@@ -98,6 +99,17 @@ def wide_cases(seconds: float) -> list[Case]:
         Case("texture-rain", Clip("rain", 10)),
         Case("texture-drums", Clip("drums", 10)),
     ]
+
+
+def texture_cases(seconds: float) -> list[Case]:
+    """The texture styles ``fast``'s start rule was measured on
+    (:data:`audiostyle.api.NOISE_FLATNESS`): the wide set's four and 15 more, noise-like,
+    tonal, harmonic, percussive and spoken."""
+    more = (("applause", 10), ("wind", 40), ("speech", 10), ("organ", 8), ("sines", 1.5),
+            ("whistle", 4), ("mix", 10, 44100), ("brown", 6), ("pink", 6), ("trem", 6),
+            ("bandnoise", 6), ("hum", 6), ("chord", 4), ("pluck", 4, 44100), ("speech2", 5))
+    return [c for c in wide_cases(seconds) if c.content is None] + [
+        Case(f"texture-{kind}", Clip(kind, secs, *rate)) for kind, secs, *rate in more]
 
 
 def cases(seconds: float) -> list[Case]:
@@ -360,6 +372,9 @@ def main() -> None:
                    help="the wide case set (styles unlike our music: tonal, noise-like, "
                         "percussive, speech, a mix; short and long; 22.05, 44.1 and 48 kHz) and "
                         "the pipelines tf (with --tf-python), reference, fast, best")
+    p.add_argument("--textures", action="store_true",
+                   help="the texture styles of fast's start rule (texture_cases: the wide "
+                        "set's and 15 more) and the pipelines of --wide")
     p.add_argument("--tf-python", help="a Python with tensorflow-cpu, scipy, librosa, "
                    "soundfile: runs the tf pipeline (the authors' notebook, reference_tf.py)")
     p.add_argument("--judge-python", help="a Python with musicnn (judge_musicnn.py): adds the "
@@ -383,10 +398,11 @@ def main() -> None:
     chosen = (set(args.cases.split(",")) if args.cases else
               {"transfer-examples", "texture-drums"} if args.quick else None)
     pipes = (args.pipelines.split(",") if args.pipelines else
-             (["tf"] if args.tf_python else []) + ["reference", "fast", "best"] if args.wide
+             (["tf"] if args.tf_python else []) + ["reference", "fast", "best"]
+             if args.wide or args.textures
              else ["reference", "pghi", "waveform", "autocorr", "fast", "best"] if args.quick
              else [k for k in PIPELINES if k != "tf"])
-    if args.wide and not args.cases:
+    if (args.wide or args.textures) and not args.cases:
         chosen = None
     unknown = set(pipes) - set(PIPELINES)
     if unknown:
@@ -410,7 +426,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         case_paths: dict[str, dict[str, Path]] = {}
-        for case in (wide_cases if args.wide else cases)(seconds):
+        for case in (texture_cases if args.textures else wide_cases if args.wide
+                     else cases)(seconds):
             if chosen is not None and case.name not in chosen:
                 continue
             paths = {"style": _path(case.style, media)}
@@ -443,7 +460,7 @@ def main() -> None:
             for name, pipe, r in rows:
                 shutil.copyfile(r["path"], Path(args.keep) / r["path"].name)
 
-    if args.wide:
+    if args.wide or args.textures:
         wide_table(rows, reduced, seconds)
         return
     settings = (f"reduced: {reduced['filters']} filters, {reduced['iterations']} L-BFGS "

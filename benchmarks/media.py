@@ -76,7 +76,8 @@ def _drums_bass(bars: int) -> tuple[list, dict]:
 class Clip:
     """One generated recording."""
 
-    kind: str  # "speech", a music pattern (PATTERNS), a noise (NOISES), a tonal kind (TONAL)
+    kind: str  # a voice (VOICES), a music pattern (PATTERNS), a noise or sox synth (NOISES), a
+    # tonal kind (TONAL)
     # or "mix" (strings, piano and drums together)
     seconds: float
     rate: int = 22050
@@ -103,6 +104,19 @@ NOISES = {
     "applause": ["synth", "{s}", "whitenoise", "sinc", "1000-4500", "tremolo", "13", "80",
                  "tremolo", "3.1", "40"],
     "wind": ["synth", "{s}", "brownnoise", "lowpass", "800", "tremolo", "0.15", "70"],
+    # plain coloured noise, pink noise under a 4 Hz tremolo, a band of white noise (0.8-1.2
+    # kHz), a 55 Hz sawtooth buzz over pink noise, a plucked string (C3, twice a second)
+    "brown": ["synth", "{s}", "brownnoise"],
+    "pink": ["synth", "{s}", "pinknoise"],
+    "trem": ["synth", "{s}", "pinknoise", "tremolo", "4", "90"],
+    "bandnoise": ["synth", "{s}", "whitenoise", "sinc", "800-1200"],
+    "hum": ["synth", "{s}", "sawtooth", "55", "synth", "{s}", "pinknoise", "mix"],
+    "pluck": ["synth", "0.5", "pluck", "C3"],
+}
+VOICES = {  # espeak-ng voice, words a minute, text
+    "speech": ("en-us", "150", SENTENCES),
+    "speech2": ("en-us+f3", "120", "Hello there, this is a different voice reading a "
+                "different sentence slowly."),
 }
 
 
@@ -115,6 +129,8 @@ def _tonal(kind: str, seconds: float, rate: int = 48000):
     t = np.arange(int(seconds * rate)) / rate
     if kind == "sines":
         x = np.sin(2 * np.pi * 1000 * t) + 0.8 * np.sin(2 * np.pi * 2500 * t)
+    elif kind == "chord":  # three steady sines: 220, 277 and 330 Hz
+        x = sum(np.sin(2 * np.pi * f * t) for f in (220, 277, 330))
     elif kind == "ring":
         x = (np.sin(2 * np.pi * 1000 * t) + 0.8 * np.sin(2 * np.pi * 2500 * t)) \
             * (np.sin(2 * np.pi * 2.5 * t) > 0) * (1 + 0.3 * np.sin(2 * np.pi * 20 * t))
@@ -124,7 +140,7 @@ def _tonal(kind: str, seconds: float, rate: int = 48000):
     return (0.3 * x / np.abs(x).max()).astype("float32"), rate
 
 
-TONAL = ("sines", "ring", "whistle")
+TONAL = ("sines", "ring", "whistle", "chord")
 
 
 def _need(*tools: str) -> None:
@@ -153,9 +169,10 @@ def make_clip(clip: Clip, out: Path) -> Path:
                      for k in ("strings", "piano", "drums")]
             subprocess.run(["sox", "-m", *map(str, parts), str(raw)], check=True,
                            capture_output=True)
-        elif clip.kind == "speech":
+        elif clip.kind in VOICES:
             _need("espeak-ng", "sox")
-            subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), SENTENCES],
+            voice, rate, text = VOICES[clip.kind]
+            subprocess.run(["espeak-ng", "-v", voice, "-s", rate, "-w", str(raw), text],
                            check=True, capture_output=True)
         else:
             _need("fluidsynth", "sox")

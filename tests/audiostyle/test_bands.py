@@ -8,10 +8,12 @@ import math
 import pytest
 import torch
 
-from helpers.audio import tone
+from helpers.audio import clicks, tone
 
-from audiostyle.bands import (band_shares, missing_share, out_of_band_share, peak_share,
-                              spectral_stats)
+import audiostyle.bands as bands
+from audiostyle.api import NOISE_FLATNESS
+from audiostyle.bands import (band_shares, missing_share, noise_flatness, out_of_band_share,
+                              peak_share, spectral_stats)
 from audiostyle.quality import measured_wave
 
 RATE = 22050
@@ -54,3 +56,44 @@ def test_peak_share_is_near_one_for_steady_tones_and_well_under_for_noise() -> N
     assert peak_share(band_shares(_sines(), RATE)) > 0.99
     assert peak_share(band_shares(noise, RATE)) < 0.5
     assert peak_share(band_shares(noise, RATE), bands=30) == pytest.approx(1.0)
+
+
+def _coloured_noise(slope_db_per_octave: float, seconds: float = 2.0) -> torch.Tensor:
+    """Gaussian noise whose power falls ``slope_db_per_octave`` per octave: ``(1, N)``."""
+    n = int(seconds * RATE)
+    spectrum = torch.fft.rfft(torch.randn(n, generator=torch.Generator().manual_seed(2)))
+    hz = torch.fft.rfftfreq(n, 1 / RATE).clamp_min(20.0)
+    spectrum = spectrum * (hz / 20.0) ** (-slope_db_per_octave / 20 / math.log10(2))
+    wave = torch.fft.irfft(spectrum, n)
+    return (0.3 * wave / wave.abs().max())[None].float()
+
+
+def test_noise_flatness_tells_noise_of_any_colour_from_tones_harmonics_and_clicks() -> None:
+    """The measure behind ``fast``'s texture start: white, pink and brown noise alike over
+    :data:`NOISE_FLATNESS` (a flatness over the whole spectrum would read brown noise as
+    tonal), steady tones and a sawtooth's harmonics under it. It is a spectral measure:
+    bursts of white noise are noise, whatever their rhythm."""
+    noises = {slope: noise_flatness(_coloured_noise(slope), RATE) for slope in (0, 3, 6)}
+    noises["bursts"] = noise_flatness(clicks(2.0, RATE), RATE)
+    assert min(noises.values()) > 0.4 > NOISE_FLATNESS, noises
+    t = torch.arange(2 * RATE) / RATE
+    saw = (0.3 * ((110 * t) % 1.0 - 0.5))[None]
+    others = {"sines": _sines(), "chord": tone(2.0, RATE), "saw": saw}
+    flat = {k: noise_flatness(v, RATE) for k, v in others.items()}
+    assert max(flat.values()) < 0.1 < NOISE_FLATNESS, flat
+    assert noise_flatness(torch.zeros(1, RATE), RATE) == 0.0
+    assert noise_flatness(_coloured_noise(3)[0], RATE) == pytest.approx(noises[3])  # (N,)
+
+
+def test_noise_flatness_of_a_long_clip_is_taken_block_by_block(monkeypatch) -> None:
+    noise = _coloured_noise(3, seconds=3.0)
+    whole = noise_flatness(noise, RATE)
+    monkeypatch.setattr(bands, "CHUNK", 16)  # blocks of 16 frames
+    assert noise_flatness(noise, RATE) == pytest.approx(whole, rel=1e-9)
+
+
+def test_flatness_bands_are_half_octaves_of_at_least_min_bins() -> None:
+    masks = bands.flatness_bands()
+    counts = [int(m.sum()) for m in masks]
+    assert min(counts) >= bands.MIN_BINS and len(masks) >= 12
+    assert not (torch.stack(masks).sum(0) > 1).any()  # no bin in two bands

@@ -16,8 +16,8 @@ import torch
 from helpers.audio import RATE, tone
 
 from audiostyle import AudioClip, preset_config, style_transfer, texture_synthesis
-from audiostyle.api import TONAL_SHARE
-from audiostyle.bands import band_shares, out_of_band_share, peak_share
+from audiostyle.api import NOISE_FLATNESS, TONAL_SHARE
+from audiostyle.bands import band_shares, noise_flatness, out_of_band_share, peak_share
 from audiostyle.quality import heldout_style_distance
 
 REDUCED = dict(sample_rate=RATE, n_fft=256, hop=64, filters=256, kernel_widths=(5,),
@@ -112,3 +112,21 @@ def test_best_is_no_further_from_a_tonal_style_than_default(one_thread) -> None:
                                 preset_config(name, **size, **extra), device="cpu")
         distance[name] = heldout_style_distance(result.waveform, [style], RATE)
     assert distance["best"] <= distance["default"], distance
+
+
+def test_fast_textures_start_from_shaped_noise_on_noise_only(one_thread) -> None:
+    """``fast``'s texture start (``waveform_init="auto"``): noise shaped like the style when
+    the style is noise-like (:data:`NOISE_FLATNESS`), else a short spectrogram stage and
+    Griffin-Lim. The run records which, and the measurement."""
+    for name, start in (("two sines", "griffin-lim"), ("band noise", "shaped")):
+        style = STYLES[name]()
+        flatness = noise_flatness(style, RATE)
+        assert (flatness > NOISE_FLATNESS) == (start == "shaped"), flatness
+        result = texture_synthesis([AudioClip(style, RATE, "s.wav")], 1.0,
+                                   preset_config("fast", "texture",
+                                                 **{**REDUCED, "iterations": 2}),
+                                   device="cpu")
+        assert result.extra["waveform_start"] == start
+        assert result.extra["style_noise_flatness"] == pytest.approx(flatness)
+        assert result.config.waveform.init == start
+        assert ("spectrogram" in result.stages) == (start == "griffin-lim")

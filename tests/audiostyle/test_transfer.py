@@ -245,8 +245,8 @@ def test_presets() -> None:
     assert preset_config("default", "texture") == default
     assert preset_config("fast").features.filters < default.features.filters
     assert preset_config("fast", iterations=7).optim.iterations == 7
-    # fast optimises the samples: from the content in a transfer, from noise (with the
-    # rhythm term) in a texture, which has no content to start from; best refines the
+    # fast optimises the samples: from the content in a transfer, in a texture (with the
+    # rhythm term) from shaped noise or a short spectrogram stage; best refines the
     # reference's Griffin-Lim result, with more content weight in a transfer
     for name in ("fast", "best"):
         transfer, texture = preset_config(name), preset_config(name, "texture")
@@ -254,7 +254,9 @@ def test_presets() -> None:
         assert texture.objective.autocorr_weight > 0 and transfer.objective.autocorr_weight == 0
     fast, best = preset_config("fast"), preset_config("best")
     assert fast.waveform.init == "auto"  # the content's samples or Griffin-Lim: by the inputs
-    assert preset_config("fast", "texture").waveform.init == "shaped"
+    # a fast texture from shaped noise or a short spectrogram stage: by the style
+    assert preset_config("fast", "texture").waveform.init == "auto"
+    assert preset_config("fast", "texture").spectrogram_stage
     for mode in ("transfer", "texture"):
         refine = preset_config("best", mode)  # type: ignore[arg-type]
         assert refine.spectrogram_stage and refine.optim.iterations == default.optim.iterations
