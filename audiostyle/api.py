@@ -70,11 +70,9 @@ RULE_SECONDS = 60.0  # the band statistics read at most this much of each input
 # waveform_init="auto" starts a texture from noise shaped like the styles' long-term spectrum
 # when they are noise-like (blended noise_flatness over NOISE_FLATNESS: that start is nearly
 # the texture already), else after a short spectrogram stage and Griffin-Lim, which build the
-# tones, harmonics and onsets a stationary noise lacks. On 19 styles, `fast` from the start
-# this picks was as close to the style by the held-out network as from the other on 16
-# (noise measured 0.44-0.71, the rest at most 0.24); the misses, where the shaped start was
-# closer: a 55 Hz buzz over pink noise (0.27; by 0.05 of the gap), a polyphonic mix (0.01)
-# and a voice (0.003). docs/presets.md, "The texture presets' start".
+# tones, harmonics and onsets a stationary noise lacks. On 19 styles the start this picks was
+# the closer one by the held-out network, or tied, on 16 (docs/presets.md, "The texture
+# presets' start").
 NOISE_FLATNESS = 0.33
 
 

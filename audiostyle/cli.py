@@ -164,8 +164,10 @@ def _add_synthesis_options(p: argparse.ArgumentParser, mode: str) -> None:
     p.add_argument_group("preset").add_argument(
         "--preset", choices=PRESET_NAMES, default="default",
         help="default: the reference's settings (optimise the spectrogram, Griffin-Lim). "
-             "fast: the samples optimised themselves, with no spectrogram stage, on fewer "
-             "filters and iterations. best: the reference's stages, then 150 iterations on "
+             "fast: the samples optimised themselves on fewer filters and iterations, from "
+             "the content's (a texture: from noise shaped like a noise-like style) or, where "
+             "that start is poor, after a short spectrogram stage (--metrics records "
+             "'waveform_start'). best: the reference's stages, then 150 iterations on "
              "the samples, the slowest of the three; a transfer to a narrow-band tonal style "
              "(nearly all of its energy in three third-octave bands: a ring, a whistle) takes "
              "fast's route with 300 iterations on the samples instead (--metrics records "
