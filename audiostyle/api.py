@@ -250,10 +250,9 @@ def texture_synthesis(
     """New audio of ``seconds`` seconds whose Gram statistics match the styles' (content
     weight 0, from noise: Ulyanov & Lebedev's texture synthesis). ``config``'s content weight
     and ``init`` do not apply: there is no content; ``phase_init`` may be ``"random"`` or
-    ``"pghi"`` (``"content"`` means random); ``waveform_init`` may be ``"griffin-lim"``,
-    ``"noise"``, ``"shaped"`` or ``"auto"`` (:func:`waveform_start`; ``"content"`` raises
-    ValueError). ``styles``, ``callback`` and ``workers`` as
-    in :func:`style_transfer` (a texture's windows are chained: rank 0 makes them).
+    ``"pghi"`` (``"content"`` means random); ``waveform_init`` anything but ``"content"``
+    (ValueError; ``"auto"``: :func:`waveform_start`). ``styles``, ``callback`` and
+    ``workers`` as in :func:`style_transfer` (a texture's windows are chained: rank 0).
 
     Returns:
         :class:`AudioResult` at the first style's rate, at the level set by ``config.level``
@@ -265,7 +264,7 @@ def texture_synthesis(
         raise ValueError("texture_synthesis needs at least one style clip")
     if config.waveform is not None and config.waveform.init == "content":
         raise ValueError("waveform_init 'content' needs a content clip; a texture's waveform "
-                         "starts from 'griffin-lim' or 'noise'")
+                         "starts from 'griffin-lim', 'noise', 'shaped' or 'auto'")
     if not (seconds > 0) or seconds == float("inf"):
         raise ValueError(f"seconds must be positive and finite, got {seconds}")
     style_weights = normalize_blend_weights(len(styles), style_weights)

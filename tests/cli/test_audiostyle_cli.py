@@ -114,11 +114,13 @@ def test_texture_and_plot_commands(clips) -> None:
 
 
 @pytest.mark.parametrize("argv", [["--preset", "fast"], ["--preset", "best"],
-                                  ["--init", "shaped"], ["--preset", "fast", "--stereo"]],
-                         ids=["fast", "best", "init-shaped", "fast-stereo"])
+                                  ["--init", "shaped"], ["--preset", "fast", "--stereo"],
+                                  ["--preset", "fast", "--waveform-init", "shaped"]],
+                         ids=["fast", "best", "init-shaped", "fast-stereo", "fast-shaped"])
 def test_every_texture_start_runs_on_files_read_on_demand(clips, argv) -> None:
-    """The README's ``audiostyle texture music.wav ... --preset fast``: the shaped start reads
-    the style from the file, block by block, as the Grams do (it once failed on every file)."""
+    """The README's ``audiostyle texture music.wav ... --preset fast``: the shaped start (the
+    preset's on a noise-like style; this style is a tone) reads the style from the file,
+    block by block, as the Grams do (it once failed on every file)."""
     folder, content, style = clips
     out = folder / "tex.wav"
     assert cli.main(["texture", style, content, "-o", str(out), "--seconds", "0.5", *TINY,
@@ -143,6 +145,9 @@ def test_inputs_are_read_on_demand_never_loaded_whole(clips, monkeypatch, stereo
     assert cli.main(argv) == 0
     assert sf.info(str(out)).channels == (2 if stereo else 1)
     assert cli.main(["texture", style, "-o", str(out), "--seconds", "0.5", *TINY]) == 0
+    for start in ("auto", "shaped"):  # fast's start rule measures the style; the shaped start
+        assert cli.main(["texture", style, "-o", str(out), "--seconds", "0.5", *TINY,
+                         "--preset", "fast", "--waveform-init", start]) == 0
 
 
 def test_presets_and_options_reach_the_config(clips, monkeypatch, capsys) -> None:
