@@ -35,12 +35,18 @@ def band_edges() -> list[float]:
         + [ANALYSIS_RATE / 2]
 
 
+def analysis_wave(wave: Tensor, sample_rate: int) -> Tensor:
+    """``(C, N)`` or ``(N,)`` samples at ``sample_rate`` as the analysis front end reads them:
+    on the CPU, downmixed, at :data:`ANALYSIS_RATE`: ``(1, N')``."""
+    wave = wave.detach().to("cpu", torch.float32)
+    return resample(downmix(wave[None] if wave.dim() == 1 else wave), sample_rate,
+                    ANALYSIS_RATE)
+
+
 def power_spectrum(wave: Tensor, sample_rate: int) -> Tensor:
     """Mean power per STFT bin over time of ``(C, N)`` or ``(N,)`` samples, downmixed, at the
     analysis front end: ``(1025,)`` float64 (computed block by block: any length)."""
-    wave = wave.detach().to("cpu", torch.float32)
-    wave = resample(downmix(wave[None] if wave.dim() == 1 else wave), sample_rate,
-                    ANALYSIS_RATE)  # (1, N')
+    wave = analysis_wave(wave, sample_rate)  # (1, N')
     frames = ANALYSIS.frames(wave.shape[-1])
     total = torch.zeros(ANALYSIS.bins, dtype=torch.float64)
     for a in range(0, frames, CHUNK):
@@ -81,9 +87,7 @@ def noise_flatness(wave: Tensor, sample_rate: int) -> float:
     speech and drums, whose energy sits in a few bins of each band or frame, measured at most
     0.24 (a polyphonic mix); silence measures 0.
     """
-    wave = wave.detach().to("cpu", torch.float32)
-    wave = resample(downmix(wave[None] if wave.dim() == 1 else wave), sample_rate,
-                    ANALYSIS_RATE)  # (1, N')
+    wave = analysis_wave(wave, sample_rate)  # (1, N')
     bands, frames = flatness_bands(), ANALYSIS.frames(wave.shape[-1])
     weighted, total = 0.0, 0.0
     for a in range(0, frames, CHUNK):
@@ -152,7 +156,7 @@ def spectral_stats(wave: Tensor, sample_rate: int) -> dict[str, float]:
             "bandwidth_hz": float((p * (hz - centroid).square()).sum().sqrt())}
 
 
-__all__ = ["ANALYSIS_RATE", "MIN_BINS", "OUT_OF_BAND", "band_edges", "band_shares",
-           "blended_shares", "flatness_bands", "half_octave_edges", "missing_share",
-           "noise_flatness", "out_of_band_share", "peak_share", "power_spectrum",
-           "spectral_stats"]
+__all__ = ["ANALYSIS_RATE", "MIN_BINS", "OUT_OF_BAND", "analysis_wave", "band_edges",
+           "band_shares", "blended_shares", "flatness_bands", "half_octave_edges",
+           "missing_share", "noise_flatness", "out_of_band_share", "peak_share",
+           "power_spectrum", "spectral_stats"]
