@@ -26,12 +26,14 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     # 2 CPU cores: 3 s crops, 2 a step; a 128-channel network of 6 blocks; 2500 steps (1000
     # for a texture, which has no content to generalise over). 256 channels led at 800 steps
     # and not at 2500 (docs/results/2026-12-02-adhoc-ff-training.md), so the network of a third of
-    # the parameters stays.
+    # the parameters stays. A texture network has 256: on the examples' music the 128-channel
+    # one ended 1.56x further from the style than `texture --preset fast`, the 256-channel one
+    # 1.23x, in the same time (docs/results/2026-12-06-adhoc-ff-texture-width.md).
     "quick": dict(crop_seconds=3.0, batch_size=2, steps=2500, texture_steps=1000,
-                  channels=128, blocks=6),
+                  channels=128, texture_channels=256, blocks=6),
     # One GPU: 6 s crops, 8 a step, a 256-channel network of 8 blocks.
     "full": dict(crop_seconds=6.0, batch_size=8, steps=20000, texture_steps=10000,
-                 channels=256, blocks=8),
+                 channels=256, texture_channels=256, blocks=8),
 }
 # Settings a resumed run may change; every other one must match the checkpoint's.
 RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every", "workers", "device", "quiet", "out",
@@ -83,9 +85,9 @@ class AudioTrainConfig:
             raise ValueError(f"preset must be one of {', '.join(TRAIN_PRESETS)}, got "
                              f"{self.preset!r}")
         sizes = dict(TRAIN_PRESETS[self.preset])
-        texture_steps = sizes.pop("texture_steps")
+        texture = {k: sizes.pop(f"texture_{k}") for k in ("steps", "channels")}
         if self.mode == "texture":
-            sizes["steps"] = texture_steps
+            sizes.update(texture)
         c = dataclasses.replace(self, **{k: v for k, v in sizes.items()
                                          if getattr(self, k) is None})
         c.styles = [str(s) for s in c.styles]
