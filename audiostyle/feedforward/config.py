@@ -27,7 +27,7 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     # for a texture, which has no content to generalise over). 256 channels led at 800 steps
     # and not at 2500 (docs/results/2026-12-02-adhoc-ff-training.md), so the network of a third of
     # the parameters stays. A texture network has 256: on the examples' music the 128-channel
-    # one ended 1.56x further from the style than `texture --preset fast`, the 256-channel one
+    # one ended 1.56x further from the style than the fast preset's texture, the 256-channel one
     # 1.23x, in the same time (docs/results/2026-12-06-adhoc-ff-texture-width.md).
     "quick": dict(crop_seconds=3.0, batch_size=2, steps=2500, texture_steps=1000,
                   channels=128, texture_channels=256, blocks=6),
