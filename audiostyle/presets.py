@@ -6,11 +6,16 @@
   the style hold their energy in the same bands, else after 80 iterations of the spectrogram
   stage and 100 of Griffin-Lim from PGHI's phase (``waveform_init="auto"``: a content missing
   the style's bands, or full of energy where the style has none, stayed what it was; see
-  :func:`audiostyle.api.waveform_start`); a texture with the rhythm term, from noise shaped
-  like the style's long-term spectrum (:func:`audiostyle.stages.start_samples`) when the style
-  is noise-like, else after 80 iterations of the spectrogram stage and Griffin-Lim
-  (``waveform_init="auto"`` again: on tones, harmonic music, speech and drums the shaped
-  start ended further from the style, on noise closer; :data:`audiostyle.api.NOISE_FLATNESS`).
+  :func:`audiostyle.api.waveform_start`); a texture with the rhythm term, 40 iterations on
+  the samples from noise shaped like the style's long-term spectrum
+  (:func:`audiostyle.stages.start_samples`) when the style is noise-like, else after 200
+  iterations of a spectrogram stage that starts from that noise's log spectrogram
+  (``init="shaped"``, not the reference's ``randn * 1e-3``) and 100 of Griffin-Lim from
+  PGHI's phase (``waveform_init="auto"`` again: on tones, harmonic music, speech and drums
+  the shaped samples ended further from the style, on noise closer;
+  :data:`audiostyle.api.NOISE_FLATNESS`). The spectrogram stage's shaped start and its 200
+  iterations took the strings, speech, the mix and the pluck past the notebook, which 80
+  from ``randn * 1e-3`` had not reached (``docs/presets.md``, "The texture presets' start").
 * ``best``: the reference's spectrogram stage and Griffin-Lim, then 150 iterations on the
   samples, which recover what Griffin-Lim lost; a transfer's waveform stage on a network of
   8192 filters at content weight 0.045, a texture's with the rhythm term. (``init="shaped"``
@@ -39,8 +44,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                      waveform_filters=8192, content_weight=0.045),
     },
     "texture": {
-        "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="auto",
-                     autocorr_weight=30.0),
+        "fast": dict(filters=2048, iterations=200, waveform_iterations=40, domain="waveform",
+                     waveform_init="auto", init="shaped", griffin_lim_iters=100,
+                     phase_init="pghi", autocorr_weight=30.0),
         "default": dict(),
         "best": dict(domain="waveform", waveform_init="griffin-lim", waveform_iterations=150,
                      autocorr_weight=30.0),

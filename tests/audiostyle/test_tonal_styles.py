@@ -130,3 +130,4 @@ def test_fast_textures_start_from_shaped_noise_on_noise_only(one_thread) -> None
         assert result.extra["style_noise_flatness"] == pytest.approx(flatness)
         assert result.config.waveform.init == start
         assert ("spectrogram" in result.stages) == (start == "griffin-lim")
+        assert result.config.optim.init == "shaped"  # the spectrogram stage's, where it runs

@@ -255,8 +255,13 @@ def test_presets() -> None:
     fast, best = preset_config("fast"), preset_config("best")
     assert fast.waveform.init == "auto"  # the content's samples or Griffin-Lim: by the inputs
     # a fast texture from shaped noise or a short spectrogram stage: by the style
-    assert preset_config("fast", "texture").waveform.init == "auto"
-    assert preset_config("fast", "texture").spectrogram_stage
+    fast_texture = preset_config("fast", "texture")
+    assert fast_texture.waveform.init == "auto" and fast_texture.spectrogram_stage
+    # its spectrogram stage starts from shaped noise's spectrogram and holds most of the
+    # budget; Griffin-Lim from PGHI's phase
+    assert fast_texture.optim.init == "shaped"
+    assert fast_texture.budget("spectrogram") > 4 * fast_texture.budget("waveform")
+    assert fast_texture.reconstruction.phase_init == "pghi"
     for mode in ("transfer", "texture"):
         refine = preset_config("best", mode)  # type: ignore[arg-type]
         assert refine.spectrogram_stage and refine.optim.iterations == default.optim.iterations
