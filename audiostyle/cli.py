@@ -164,14 +164,17 @@ def _add_synthesis_options(p: argparse.ArgumentParser, mode: str) -> None:
     p.add_argument_group("preset").add_argument(
         "--preset", choices=PRESET_NAMES, default="default",
         help="default: the reference's settings (optimise the spectrogram, Griffin-Lim). "
-             "fast: the samples optimised themselves on fewer filters and iterations, from "
-             "the content's (a texture: from noise shaped like a noise-like style) or, where "
-             "that start is poor, after a short spectrogram stage (--metrics records "
-             "'waveform_start'). best: the reference's stages, then 150 iterations on "
-             "the samples, the slowest of the three; a transfer to a narrow-band tonal style "
-             "(nearly all of its energy in three third-octave bands: a ring, a whistle) takes "
-             "fast's route with 300 iterations on the samples instead (--metrics records "
-             "'route'). Each setting's help gives the presets' values (best's main route); "
+             "fast: fewer filters and iterations; a transfer's short spectrogram stage "
+             "starts from the content's spectrogram when the content has the style's bands, "
+             "else from noise (--metrics records 'spectrogram_start'), then the samples are "
+             "optimised; a texture starts from noise shaped like a noise-like style, else "
+             "after a short spectrogram stage (--metrics records 'waveform_start'). best: "
+             "the reference's stages, then 150 iterations on the samples, the slowest of the "
+             "three. A transfer to a narrow-band tonal style (nearly all of its energy in "
+             "three third-octave bands: a ring, a whistle) takes a route of its own in fast "
+             "and best: 80 iterations of the spectrogram stage from noise, then 80 (fast) or "
+             "300 (best) on the samples (--metrics records 'route'). Each setting's help "
+             "gives the presets' values (their main routes); "
              "options given change the preset (default: %(default)s)")
     _add_settings(p, mode)
     _add_execution_options(p)

@@ -35,7 +35,7 @@ from typing import Any, Callable, ClassVar, Iterator, Literal, Optional
 
 from .spectral import Spectral
 
-InitName = Literal["noise", "shaped", "content"]
+InitName = Literal["noise", "shaped", "content", "auto"]
 DomainName = Literal["spectrogram", "waveform"]
 WaveformInitName = Literal["auto", "griffin-lim", "content", "noise", "shaped"]
 ModeName = Literal["transfer", "texture"]
@@ -248,8 +248,10 @@ class Optimisation(Part):
                                   cli=False, check=POSITIVE_INT)
     init: InitName = option("noise", "start of the spectrogram stage: randn * {init_scale}, "
                             "the log spectrogram of noise shaped like the styles' long-term "
-                            "spectrum (shaped) or the content's spectrogram",
-                            choices=("noise", "shaped", "content"),
+                            "spectrum (shaped) or the content's spectrogram; auto: the "
+                            "content's when the content and the styles hold their energy in "
+                            "the same bands, else noise",
+                            choices=("noise", "shaped", "content", "auto"),
                             texture_choices=("noise", "shaped"))
     init_scale: float = option(1e-3, "scale of the noise start (the reference's 1e-3)",
                                cli=False, check=NON_NEGATIVE)

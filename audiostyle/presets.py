@@ -1,18 +1,26 @@
 """Named presets: settings by name, per command (data; how they were chosen: ``docs/presets.md``).
 
 * ``default``: the reference's settings in both modes (optimise the spectrogram, Griffin-Lim).
-* ``fast``: the samples optimised themselves on 2048 filters for 80 iterations: a transfer from
-  the content's samples (Grinstein et al. 2018 start from the content) when the content and
-  the style hold their energy in the same bands, else after 80 iterations of the spectrogram
-  stage and 100 of Griffin-Lim from PGHI's phase (``waveform_init="auto"``: a content missing
-  the style's bands, or full of energy where the style has none, stayed what it was; see
-  :func:`audiostyle.api.waveform_start`); a texture with the rhythm term, 40 iterations on
-  the samples from noise shaped like the style's long-term spectrum
-  (:func:`audiostyle.stages.start_samples`) when the style is noise-like, else after 200
-  iterations of a spectrogram stage that starts from that noise's log spectrogram
-  (``init="shaped"``, not the reference's ``randn * 1e-3``) and 100 of Griffin-Lim from
-  PGHI's phase (``waveform_init="auto"`` again: on tones, harmonic music, speech and drums
-  the shaped samples ended further from the style, on noise closer;
+* ``fast``: 2048 filters, and the samples optimised last.
+
+  A transfer: 200 iterations of the spectrogram stage, from the content's spectrogram when
+  the content and the style hold their energy in the same bands, else from the reference's
+  noise (``init="auto"``, :func:`audiostyle.api.settle_starts`; the reference always starts
+  from noise), then 100 of Griffin-Lim from PGHI's phase and 40 on the samples. Until
+  2026-12-07 it took 80 iterations on the samples, from the content's samples or after 80 of
+  the spectrogram stage, and missed the notebook on six sustained broadband styles (piano →
+  strings: 0.413 of the held-out gap against the notebook's 0.696; the new route 0.786). A
+  transfer to a narrow-band tonal style (:data:`audiostyle.api.TONAL_SHARE`) keeps that older
+  route's second branch (:data:`TONAL_ROUTES`: 80 iterations of the spectrogram stage from
+  noise, then 80 on the samples), which closed 0.889 of the gap on two sines where the main
+  route closed 0.845 (the notebook 0.864).
+
+  A texture: the rhythm term, 40 iterations on the samples from noise shaped like the style's
+  long-term spectrum (:func:`audiostyle.stages.start_samples`) when the style is noise-like,
+  else after 200 iterations of a spectrogram stage that starts from that noise's log
+  spectrogram (``init="shaped"``, not the reference's ``randn * 1e-3``) and 100 of
+  Griffin-Lim from PGHI's phase (``waveform_init="auto"``: on tones, harmonic music, speech
+  and drums the shaped samples ended further from the style, on noise closer;
   :data:`audiostyle.api.NOISE_FLATNESS`). The spectrogram stage's shaped start and its 200
   iterations took the strings, speech, the mix and the pluck past the notebook, which 80
   from ``randn * 1e-3`` had not reached (``docs/presets.md``, "The texture presets' start").
@@ -37,8 +45,9 @@ from .config import AudioStyleConfig, ModeName
 PRESET_NAMES: tuple[str, ...] = ("fast", "default", "best")
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "transfer": {
-        "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="auto",
-                     griffin_lim_iters=100, phase_init="pghi"),
+        "fast": dict(filters=2048, iterations=200, waveform_iterations=40, domain="waveform",
+                     init="auto", waveform_init="griffin-lim", griffin_lim_iters=100,
+                     phase_init="pghi"),
         "default": dict(),
         "best": dict(domain="waveform", waveform_init="griffin-lim", waveform_iterations=150,
                      waveform_filters=8192, content_weight=0.045),
@@ -53,9 +62,11 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 # The route a preset takes instead when the styles are narrow-band tonal (settled from the
-# inputs by audiostyle.api.settle_route).
+# inputs by audiostyle.api.settle_route): fast's and best's transfers.
 TONAL_ROUTES: dict[str, dict[str, dict[str, Any]]] = {
     "transfer": {
+        "fast": dict(filters=2048, iterations=80, domain="waveform", waveform_init="griffin-lim",
+                     griffin_lim_iters=100, phase_init="pghi"),
         "best": dict(filters=2048, iterations=80, domain="waveform",
                      waveform_init="griffin-lim", waveform_iterations=300,
                      griffin_lim_iters=100, phase_init="pghi"),

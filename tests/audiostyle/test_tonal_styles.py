@@ -73,7 +73,9 @@ def test_a_texture_keeps_to_the_styles_bands(style_name, preset, one_thread) -> 
     assert out_of_band_share(result.waveform, RATE, [style], [RATE]) < 0.1
 
 
-def test_best_takes_its_tonal_route_on_the_sines_only(one_thread, monkeypatch) -> None:
+@pytest.mark.parametrize("preset", ["fast", "best"])
+def test_a_preset_takes_its_tonal_route_on_the_sines_only(preset, one_thread,
+                                                          monkeypatch) -> None:
     import audiostyle.api as api
 
     checked = []
@@ -86,14 +88,22 @@ def test_best_takes_its_tonal_route_on_the_sines_only(one_thread, monkeypatch) -
         share = peak_share(band_shares(style, RATE))
         assert (share > TONAL_SHARE) == (route == "tonal"), share
         result = style_transfer(content, [AudioClip(style, RATE, "s.wav")],
-                                preset_config("best", **{**REDUCED, "iterations": 2},
+                                preset_config(preset, **{**REDUCED, "iterations": 2},
                                               waveform_iterations=2), device="cpu")
         assert result.extra["route"] == route
         assert result.extra["style_peak_band_share"] == pytest.approx(share, abs=0.02)
-        # the settings it ran with are the route's: fast's on the sines, best's own elsewhere
-        assert result.config.objective.content_weight == (0.01 if route == "tonal" else 0.045)
+        # the settings it ran with are the route's: best's main route has its own content
+        # weight; fast's main route settles the spectrogram stage's start from the inputs
+        # (this content lacks the noise's bands: from noise), its tonal one starts from noise
+        if preset == "best":
+            assert result.config.objective.content_weight == \
+                (0.01 if route == "tonal" else 0.045)
+        else:
+            assert ("spectrogram_start" in result.extra) == (route == "main")
+            assert result.config.optim.init == "noise"
         assert result.config.tonal is None
-        assert checked[-1] == result.config  # the memory estimate is of the route that ran
+        # the memory estimate is of the route that ran (its starts settled after it)
+        assert checked[-1].replace(init=result.config.optim.init) == result.config
 
 
 @pytest.mark.slow

@@ -219,24 +219,33 @@ def _partials(amplitudes: dict[float, float], seconds: float = 2.0) -> torch.Ten
     return sum(a * torch.sin(2 * math.pi * f * t) for f, a in amplitudes.items())[None].float()
 
 
-@pytest.mark.parametrize("low_share, start", [(0.1, "content"), (1 / 3, "griffin-lim")])
+@pytest.mark.parametrize("low_share, start", [(0.1, "content"), (1 / 3, "noise")])
 def test_fast_starts_from_the_content_only_when_little_of_it_lies_outside_the_styles_bands(
         low_share, start) -> None:
-    """``waveform_init="auto"``: a content with a third of its energy in bands where the style
-    has none (a guitar under organ chords: 34 %) starts after a spectrogram stage, since from
-    the content's samples that energy stayed (31 % of the result's); with a tenth it starts
-    from the content."""
-    from audiostyle.api import waveform_start
+    """``init="auto"`` (``fast``'s transfers): a content with a third of its energy in bands
+    where the style has none (a guitar under organ chords: 34 %) starts the spectrogram stage
+    from noise, the reference's start; with a tenth, from the content's spectrogram.
+    ``waveform_init="auto"`` reads the same measurement: the content's samples, or
+    Griffin-Lim's result."""
+    from audiostyle.api import settle_starts
 
     style = _partials({1000.0: 1.0, 2500.0: 0.8})  # (1, N)
     # energy shares: sin amplitude a carries a^2 / 2; 150 Hz is in no band the style has
     low = math.sqrt(low_share / (1 - low_share))
     content = _partials({1000.0: 1.0, 150.0: low})
-    config, measured = waveform_start(preset_config("fast", sample_rate=RATE), content, [style],
-                                      [1.0])
+    fast = preset_config("fast", sample_rate=RATE)
+    assert fast.optim.init == "auto" and fast.waveform.init == "griffin-lim"
+    config, measured = settle_starts(fast, content, [style], [1.0])
     assert measured["content_outside_style_bands"] == pytest.approx(low_share, abs=0.02)
     assert measured["style_outside_content_bands"] < 0.5  # the 2.5 kHz partial: 39 %
-    assert measured["waveform_start"] == config.waveform.init == start
+    assert measured["spectrogram_start"] == config.optim.init == start
+    assert "waveform_start" not in measured and config.waveform.init == "griffin-lim"
+    samples = "content" if start == "content" else "griffin-lim"
+    config, measured = settle_starts(fast.replace(waveform_init="auto", init="noise"), content,
+                                     [style], [1.0])
+    assert measured["waveform_start"] == config.waveform.init == samples
+    assert "spectrogram_start" not in measured and config.optim.init == "noise"
+    assert settle_starts(preset_config("default"), content, [style], [1.0])[1] == {}
 
 
 def test_presets() -> None:
@@ -245,15 +254,18 @@ def test_presets() -> None:
     assert preset_config("default", "texture") == default
     assert preset_config("fast").features.filters < default.features.filters
     assert preset_config("fast", iterations=7).optim.iterations == 7
-    # fast optimises the samples: from the content in a transfer, in a texture (with the
-    # rhythm term) from shaped noise or a short spectrogram stage; best refines the
-    # reference's Griffin-Lim result, with more content weight in a transfer
+    # fast and best optimise the samples last (a texture with the rhythm term); best refines
+    # the reference's Griffin-Lim result, with more content weight in a transfer
     for name in ("fast", "best"):
         transfer, texture = preset_config(name), preset_config(name, "texture")
         assert transfer.domain == texture.domain == "waveform"
         assert texture.objective.autocorr_weight > 0 and transfer.objective.autocorr_weight == 0
     fast, best = preset_config("fast"), preset_config("best")
-    assert fast.waveform.init == "auto"  # the content's samples or Griffin-Lim: by the inputs
+    # a fast transfer: a short spectrogram stage from the content's spectrogram or noise (by
+    # the inputs), most of the budget, then Griffin-Lim from PGHI's phase and the samples
+    assert fast.optim.init == "auto" and fast.waveform.init == "griffin-lim"
+    assert fast.budget("spectrogram") > 4 * fast.budget("waveform")
+    assert fast.reconstruction.phase_init == "pghi"
     # a fast texture from shaped noise or a short spectrogram stage: by the style
     fast_texture = preset_config("fast", "texture")
     assert fast_texture.waveform.init == "auto" and fast_texture.spectrogram_stage
@@ -284,7 +296,10 @@ def test_presets() -> None:
     assert preset_config("best", filters=64, seed=3).tonal.features.filters == 64
     assert preset_config("best", seed=3).replace(iterations=9).tonal.optim.iterations == 9
     assert best.replace(tonal=None).tonal is None
-    assert spectrogram.tonal is None and fast.tonal is None
+    assert spectrogram.tonal is None
+    # fast's tonal route: the older one, 80 iterations from noise, then 80 on the samples
+    assert fast.tonal is not None and fast.tonal.optim.init == "noise"
+    assert fast.tonal.budget("waveform") == fast.tonal.budget("spectrogram") == 80
     assert preset_config("best", "texture").tonal is None
     with pytest.raises(ValueError, match="front end"):
         AudioStyleConfig(tonal=AudioStyleConfig.build(sample_rate=16000))
