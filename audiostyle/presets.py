@@ -29,8 +29,8 @@
   8192 filters at content weight 0.045, a texture's with the rhythm term. (``init="shaped"``
   helped ``best`` textures at a reduced budget, not clearly at the full one:
   ``docs/presets.md``, "The texture presets' start".) A transfer to a narrow-band tonal
-  style (:data:`audiostyle.api.TONAL_SHARE`) takes ``fast``'s route with 300 iterations on the
-  samples instead (:data:`TONAL_ROUTES`): from the reference's converged spectrogram no
+  style (:data:`audiostyle.api.TONAL_SHARE`) takes ``fast``'s tonal route with 300 iterations
+  on the samples instead (:data:`TONAL_ROUTES`): from the reference's converged spectrogram no
   waveform stage tried moved toward such a style, and ``best``'s own route ended further from
   a phone ring than the reference (0.813 of the held-out gap against 0.886;
   ``docs/presets.md``, "A route for tonal styles").
