@@ -25,6 +25,7 @@ ANALYSIS = Spectral(2048, 512)
 OUT_OF_BAND = 0.01  # a band where a clip has under this share of its energy is not its own
 CHUNK = 4096  # frames per block of the power spectrum
 MIN_BINS = 4  # bins a band of noise_flatness holds at least (2-bin bands read tones as noise)
+MODULATION_HZ = (1.0, 20.0)  # the level swings level_modulation reads: tremolos, pulses, beats
 
 
 def band_edges() -> list[float]:
@@ -101,6 +102,29 @@ def noise_flatness(wave: Tensor, sample_rate: int) -> float:
     return weighted / total if total > 0 else 0.0
 
 
+def level_modulation(wave: Tensor, sample_rate: int, low_hz: float = MODULATION_HZ[0],
+                     high_hz: float = MODULATION_HZ[1]) -> float:
+    """How much a clip's level swings at rhythmic rates: the standard deviation of its frame
+    envelope (the root of each analysis frame's energy), band-passed to ``low_hz``-``high_hz``
+    (a tremolo, pulses, a beat; not slow swells nor the frames' own jitter), over the
+    envelope's mean. ``(C, N)`` or ``(N,)`` samples, downmixed, at the analysis front end.
+
+    Steady noise measured 0.06-0.17 (pink, brown, band-passed noise, rain), wind's slow
+    gusts 0.21, applause 0.29, pink noise under a 4 Hz tremolo of 90 % 0.53; silence 0.
+    """
+    wave = analysis_wave(wave, sample_rate)  # (1, N')
+    frames = ANALYSIS.frames(wave.shape[-1])
+    envelope = torch.cat([
+        ANALYSIS.frames_of(wave, a, min(frames, a + CHUNK)).abs()[0].double().square().sum(0)
+        for a in range(0, frames, CHUNK)]).sqrt()  # (frames,)
+    mean = float(envelope.mean())
+    if mean <= 0 or frames < 2:
+        return 0.0
+    hz = torch.fft.rfftfreq(frames, ANALYSIS.hop / ANALYSIS_RATE, dtype=torch.float64)
+    swing = torch.fft.rfft(envelope - mean) * ((hz >= low_hz) & (hz <= high_hz))
+    return float(torch.fft.irfft(swing, n=frames).std()) / mean
+
+
 def band_shares(wave: Tensor, sample_rate: int) -> Tensor:
     """Share of the clip's energy in each third-octave band (:func:`band_edges`): ``(B,)``,
     summing to 1 (all 0 for silence)."""
@@ -158,5 +182,5 @@ def spectral_stats(wave: Tensor, sample_rate: int) -> dict[str, float]:
 
 __all__ = ["ANALYSIS_RATE", "MIN_BINS", "OUT_OF_BAND", "analysis_wave", "band_edges",
            "band_shares", "blended_shares", "flatness_bands", "half_octave_edges",
-           "missing_share", "noise_flatness", "out_of_band_share", "peak_share",
+           "level_modulation", "missing_share", "noise_flatness", "out_of_band_share", "peak_share",
            "power_spectrum", "spectral_stats"]

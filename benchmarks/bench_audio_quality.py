@@ -103,11 +103,12 @@ def wide_cases(seconds: float) -> list[Case]:
 
 def texture_cases(seconds: float) -> list[Case]:
     """The texture styles ``fast``'s start rule was measured on
-    (:data:`audiostyle.api.NOISE_FLATNESS`): the wide set's four and 15 more, noise-like,
-    tonal, harmonic, percussive and spoken."""
+    (:data:`audiostyle.api.NOISE_FLATNESS`): the wide set's four and 19 more, noise-like
+    (steady and under tremolos), tonal, harmonic, percussive and spoken."""
     more = (("applause", 10), ("wind", 40), ("speech", 10), ("organ", 8), ("sines", 1.5),
             ("whistle", 4), ("mix", 10, 44100), ("brown", 6), ("pink", 6), ("trem", 6),
-            ("bandnoise", 6), ("hum", 6), ("chord", 4), ("pluck", 4, 44100), ("speech2", 5))
+            ("bandnoise", 6), ("hum", 6), ("chord", 4), ("pluck", 4, 44100), ("speech2", 5),
+            ("pulse8", 6), ("breath", 6), ("engine", 6), ("trem50", 6))
     return [c for c in wide_cases(seconds) if c.content is None] + [
         Case(f"texture-{kind}", Clip(kind, secs, *rate)) for kind, secs, *rate in more]
 
@@ -374,7 +375,7 @@ def main() -> None:
                         "the pipelines tf (with --tf-python), reference, fast, best")
     p.add_argument("--textures", action="store_true",
                    help="the texture styles of fast's start rule (texture_cases: the wide "
-                        "set's and 15 more) and the pipelines of --wide")
+                        "set's and 19 more) and the pipelines of --wide")
     p.add_argument("--tf-python", help="a Python with tensorflow-cpu, scipy, librosa, "
                    "soundfile: runs the tf pipeline (the authors' notebook, reference_tf.py)")
     p.add_argument("--judge-python", help="a Python with musicnn (judge_musicnn.py): adds the "

@@ -112,6 +112,13 @@ NOISES = {
     "bandnoise": ["synth", "{s}", "whitenoise", "sinc", "800-1200"],
     "hum": ["synth", "{s}", "sawtooth", "55", "synth", "{s}", "pinknoise", "mix"],
     "pluck": ["synth", "0.5", "pluck", "C3"],
+    # noises under other tremolos, for the texture start rule: a band of noise pulsing at 8 Hz
+    # (60 % deep), brown noise breathing at 2 Hz (full depth), an engine's 25 Hz rumble, pink
+    # noise under a shallower 4 Hz tremolo (50 %)
+    "pulse8": ["synth", "{s}", "whitenoise", "sinc", "300-3000", "tremolo", "8", "60"],
+    "breath": ["synth", "{s}", "brownnoise", "lowpass", "2000", "tremolo", "2", "100"],
+    "engine": ["synth", "{s}", "brownnoise", "lowpass", "1500", "tremolo", "25", "70"],
+    "trem50": ["synth", "{s}", "pinknoise", "tremolo", "4", "50"],
 }
 VOICES = {  # espeak-ng voice, words a minute, text
     "speech": ("en-us", "150", SENTENCES),

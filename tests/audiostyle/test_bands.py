@@ -11,9 +11,9 @@ import torch
 from helpers.audio import clicks, tone
 
 import audiostyle.bands as bands
-from audiostyle.api import NOISE_FLATNESS
-from audiostyle.bands import (band_shares, missing_share, noise_flatness, out_of_band_share,
-                              peak_share, spectral_stats)
+from audiostyle.api import LEVEL_MODULATION_MAX, NOISE_FLATNESS
+from audiostyle.bands import (band_shares, level_modulation, missing_share, noise_flatness,
+                              out_of_band_share, peak_share, spectral_stats)
 from audiostyle.quality import measured_wave
 
 RATE = 22050
@@ -90,6 +90,29 @@ def test_noise_flatness_of_a_long_clip_is_taken_block_by_block(monkeypatch) -> N
     whole = noise_flatness(noise, RATE)
     monkeypatch.setattr(bands, "CHUNK", 16)  # blocks of 16 frames
     assert noise_flatness(noise, RATE) == pytest.approx(whole, rel=1e-9)
+
+
+def _under(wave: torch.Tensor, hz: float, depth: float) -> torch.Tensor:
+    """``wave`` ``(1, N)`` under a tremolo of ``hz`` and ``depth`` (sox's: the level swings
+    between 1 - depth and 1)."""
+    t = torch.arange(wave.shape[-1]) / RATE
+    return wave * (1 - depth / 2 + depth / 2 * torch.sin(2 * math.pi * hz * t))
+
+
+def test_level_modulation_reads_tremolos_not_steady_noise_nor_slow_swells(monkeypatch) -> None:
+    """The measure that keeps a pulsing noise off ``fast``'s shaped start: a 4 Hz tremolo of
+    90 % over :data:`LEVEL_MODULATION_MAX`, the same noise steady, under a shallow tremolo or
+    a slow swell (0.2 Hz, below the rhythmic rates) well under it."""
+    noise = _coloured_noise(3, seconds=4.0)
+    steady = level_modulation(noise, RATE)
+    deep = level_modulation(_under(noise, 4.0, 0.9), RATE)
+    shallow = level_modulation(_under(noise, 4.0, 0.3), RATE)
+    swell = level_modulation(_under(noise, 0.2, 0.9), RATE)
+    assert steady < 0.15 and swell < 0.2 and shallow < 0.25, (steady, swell, shallow)
+    assert deep > LEVEL_MODULATION_MAX > shallow, deep
+    assert level_modulation(torch.zeros(1, RATE), RATE) == 0.0
+    monkeypatch.setattr(bands, "CHUNK", 16)  # block by block: the same
+    assert level_modulation(_under(noise, 4.0, 0.9), RATE) == pytest.approx(deep, rel=1e-9)
 
 
 def test_flatness_bands_are_half_octaves_of_at_least_min_bins() -> None:

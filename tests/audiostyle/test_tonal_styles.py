@@ -16,8 +16,9 @@ import torch
 from helpers.audio import RATE, tone
 
 from audiostyle import AudioClip, preset_config, style_transfer, texture_synthesis
-from audiostyle.api import NOISE_FLATNESS, TONAL_SHARE
-from audiostyle.bands import band_shares, noise_flatness, out_of_band_share, peak_share
+from audiostyle.api import LEVEL_MODULATION_MAX, NOISE_FLATNESS, TONAL_SHARE
+from audiostyle.bands import (band_shares, level_modulation, noise_flatness, out_of_band_share,
+                              peak_share)
 from audiostyle.quality import heldout_style_distance
 
 REDUCED = dict(sample_rate=RATE, n_fft=256, hop=64, filters=256, kernel_widths=(5,),
@@ -124,20 +125,32 @@ def test_best_is_no_further_from_a_tonal_style_than_default(one_thread) -> None:
     assert distance["best"] <= distance["default"], distance
 
 
-def test_fast_textures_start_from_shaped_noise_on_noise_only(one_thread) -> None:
+def _pulsing_noise() -> torch.Tensor:
+    """The band noise under a 4 Hz tremolo of 90 %: noise-like, but not steady."""
+    style = _band_noise()
+    t = torch.arange(style.shape[-1]) / RATE
+    return style * (0.55 + 0.45 * torch.sin(2 * math.pi * 4 * t))
+
+
+def test_fast_textures_start_from_shaped_noise_on_steady_noise_only(one_thread) -> None:
     """``fast``'s texture start (``waveform_init="auto"``): noise shaped like the style when
-    the style is noise-like (:data:`NOISE_FLATNESS`), else a short spectrogram stage and
-    Griffin-Lim. The run records which, and the measurement."""
-    for name, start in (("two sines", "griffin-lim"), ("band noise", "shaped")):
-        style = STYLES[name]()
-        flatness = noise_flatness(style, RATE)
-        assert (flatness > NOISE_FLATNESS) == (start == "shaped"), flatness
+    the style is noise-like (:data:`NOISE_FLATNESS`) and its level steady
+    (:data:`LEVEL_MODULATION_MAX`), else a short spectrogram stage and Griffin-Lim, which
+    build the tremolo a steady noise lacks. The run records which, and the measurements."""
+    styles = {**STYLES, "pulsing noise": _pulsing_noise}
+    for name, start in (("two sines", "griffin-lim"), ("band noise", "shaped"),
+                        ("pulsing noise", "griffin-lim")):
+        style = styles[name]()
+        flatness, modulation = noise_flatness(style, RATE), level_modulation(style, RATE)
+        steady_noise = flatness > NOISE_FLATNESS and modulation <= LEVEL_MODULATION_MAX
+        assert steady_noise == (start == "shaped"), (name, flatness, modulation)
         result = texture_synthesis([AudioClip(style, RATE, "s.wav")], 1.0,
                                    preset_config("fast", "texture",
                                                  **{**REDUCED, "iterations": 2}),
                                    device="cpu")
         assert result.extra["waveform_start"] == start
         assert result.extra["style_noise_flatness"] == pytest.approx(flatness)
+        assert result.extra["style_level_modulation"] == pytest.approx(modulation)
         assert result.config.waveform.init == start
         assert ("spectrogram" in result.stages) == (start == "griffin-lim")
         assert result.config.optim.init == "shaped"  # the spectrogram stage's, where it runs
