@@ -16,7 +16,8 @@
   route closed 0.845 (the notebook 0.864).
 
   A texture: the rhythm term, 40 iterations on the samples from noise shaped like the style's
-  long-term spectrum (:func:`audiostyle.stages.start_samples`) when the style is noise-like,
+  long-term spectrum (:func:`audiostyle.stages.start_samples`) when the style is noise-like
+  and its level steady (a deep tremolo is not: :data:`audiostyle.api.LEVEL_MODULATION_MAX`),
   else after 200 iterations of a spectrogram stage that starts from that noise's log
   spectrogram (``init="shaped"``, not the reference's ``randn * 1e-3``) and 100 of
   Griffin-Lim from PGHI's phase (``waveform_init="auto"``: on tones, harmonic music, speech
