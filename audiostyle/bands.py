@@ -109,8 +109,9 @@ def level_modulation(wave: Tensor, sample_rate: int, low_hz: float = MODULATION_
     (a tremolo, pulses, a beat; not slow swells nor the frames' own jitter), over the
     envelope's mean. ``(C, N)`` or ``(N,)`` samples, downmixed, at the analysis front end.
 
-    Steady noise measured 0.06-0.17 (pink, brown, band-passed noise, rain), wind's slow
-    gusts 0.21, applause 0.29, pink noise under a 4 Hz tremolo of 90 % 0.53; silence 0.
+    Steady noise measured 0.06-0.17 (pink, brown, band-passed noise, rain; brown noise's
+    envelope wanders at random), wind 0.21, applause 0.29, pink noise under a 4 Hz tremolo of
+    90 % 0.53; silence 0.
     """
     wave = analysis_wave(wave, sample_rate)  # (1, N')
     frames = ANALYSIS.frames(wave.shape[-1])
@@ -182,5 +183,5 @@ def spectral_stats(wave: Tensor, sample_rate: int) -> dict[str, float]:
 
 __all__ = ["ANALYSIS_RATE", "MIN_BINS", "OUT_OF_BAND", "analysis_wave", "band_edges",
            "band_shares", "blended_shares", "flatness_bands", "half_octave_edges",
-           "level_modulation", "missing_share", "noise_flatness", "out_of_band_share", "peak_share",
-           "power_spectrum", "spectral_stats"]
+           "level_modulation", "missing_share", "noise_flatness", "out_of_band_share",
+           "peak_share", "power_spectrum", "spectral_stats"]
