@@ -10,7 +10,7 @@ a preset takes on a narrow-band tonal style (:func:`peak_share`) or a noise-like
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -44,15 +44,23 @@ def analysis_wave(wave: Tensor, sample_rate: int) -> Tensor:
                     ANALYSIS_RATE)
 
 
+def power_blocks(wave: Tensor, sample_rate: int) -> Iterator[Tensor]:
+    """The power of ``(C, N)`` or ``(N,)`` samples, downmixed, at the analysis front end, in
+    blocks of at most :data:`CHUNK` frames: ``(1025, n)`` float64 each, in time order."""
+    wave = analysis_wave(wave, sample_rate)  # (1, N')
+    frames = ANALYSIS.frames(wave.shape[-1])
+    for a in range(0, frames, CHUNK):
+        yield ANALYSIS.frames_of(wave, a, min(frames, a + CHUNK)).abs()[0].double().square()
+
+
 def power_spectrum(wave: Tensor, sample_rate: int) -> Tensor:
     """Mean power per STFT bin over time of ``(C, N)`` or ``(N,)`` samples, downmixed, at the
     analysis front end: ``(1025,)`` float64 (computed block by block: any length)."""
-    wave = analysis_wave(wave, sample_rate)  # (1, N')
-    frames = ANALYSIS.frames(wave.shape[-1])
     total = torch.zeros(ANALYSIS.bins, dtype=torch.float64)
-    for a in range(0, frames, CHUNK):
-        mag = ANALYSIS.frames_of(wave, a, min(frames, a + CHUNK)).abs()  # (1, F, n)
-        total += mag.double().square().sum(-1)[0]
+    frames = 0
+    for power in power_blocks(wave, sample_rate):  # (F, n)
+        total += power.sum(-1)
+        frames += power.shape[-1]
     return total / frames  # (F,)
 
 
@@ -88,11 +96,9 @@ def noise_flatness(wave: Tensor, sample_rate: int) -> float:
     speech and drums, whose energy sits in a few bins of each band or frame, measured at most
     0.24 (a polyphonic mix); silence measures 0.
     """
-    wave = analysis_wave(wave, sample_rate)  # (1, N')
-    bands, frames = flatness_bands(), ANALYSIS.frames(wave.shape[-1])
+    bands = flatness_bands()
     weighted, total = 0.0, 0.0
-    for a in range(0, frames, CHUNK):
-        power = ANALYSIS.frames_of(wave, a, min(frames, a + CHUNK)).abs()[0].double().square()
+    for power in power_blocks(wave, sample_rate):  # (F, n)
         for band in bands:
             p = power[band]  # (b, n)
             energy = p.sum(0)  # (n,)
@@ -113,11 +119,8 @@ def level_modulation(wave: Tensor, sample_rate: int, low_hz: float = MODULATION_
     envelope wanders at random), wind 0.21, applause 0.29, pink noise under a 4 Hz tremolo of
     90 % 0.53; silence 0.
     """
-    wave = analysis_wave(wave, sample_rate)  # (1, N')
-    frames = ANALYSIS.frames(wave.shape[-1])
-    envelope = torch.cat([
-        ANALYSIS.frames_of(wave, a, min(frames, a + CHUNK)).abs()[0].double().square().sum(0)
-        for a in range(0, frames, CHUNK)]).sqrt()  # (frames,)
+    envelope = torch.cat([p.sum(0) for p in power_blocks(wave, sample_rate)]).sqrt()  # (n,)
+    frames = envelope.shape[0]
     mean = float(envelope.mean())
     if mean <= 0 or frames < 2:
         return 0.0
@@ -184,4 +187,4 @@ def spectral_stats(wave: Tensor, sample_rate: int) -> dict[str, float]:
 __all__ = ["ANALYSIS_RATE", "MIN_BINS", "OUT_OF_BAND", "analysis_wave", "band_edges",
            "band_shares", "blended_shares", "flatness_bands", "half_octave_edges",
            "level_modulation", "missing_share", "noise_flatness", "out_of_band_share",
-           "peak_share", "power_spectrum", "spectral_stats"]
+           "peak_share", "power_blocks", "power_spectrum", "spectral_stats"]
