@@ -18,7 +18,11 @@ Pipelines: ``reference`` (the defaults, the faithful reference), ``pghi`` and ``
 refinement stage after the reference's spectrogram stage), ``autocorr`` (the autocorrelation
 term; textures), ``fast`` and ``best`` (the presets: ``fast`` optimises the samples from the
 content's, or for textures from noise with the autocorrelation term; ``best`` refines the
-reference's Griffin-Lim result on the samples). ``bench_audio_curves.py`` follows
+reference's Griffin-Lim result on the samples). With ``--tf-python``, ``tf`` is the authors'
+notebook ported to TF 2 (``reference_tf.py``), mono as the notebook is (a stereo case's content
+downmixed, and measured against the downmix), and ``tf-channels`` the notebook run on each
+channel of a stereo case in turn, measured per channel as the tool's ``--stereo`` results are
+(skipped on mono cases). ``bench_audio_curves.py`` follows
 one run's held-out measures along its iterations, which is how the presets' budgets were
 chosen.
 
@@ -130,6 +134,7 @@ AUTOCORR_WEIGHT = 30.0  # chosen on the drum texture: see audiostyle.rhythm
 PIPELINES: dict[str, tuple[list[str], str]] = {
     "reference": ([], "both"),  # the tool's defaults: the reference's settings
     "tf": ([], "both"),  # the authors' notebook ported to TF 2 (reference_tf.py; --tf-python)
+    "tf-channels": ([], "both"),  # the same on each channel of a stereo case (skipped on mono)
     "pghi": (["--phase-init", "pghi"], "transfer"),
     "content-phase": (["--phase-init", "content"], "transfer"),
     "waveform": (["--domain", "waveform"], "both"),
@@ -144,22 +149,33 @@ def _path(clip: "Clip | Path", media: Path) -> Path:
 
 
 def run_tf(case: Case, paths: dict[str, Path], out: Path, reduced: dict[str, int],
-           seconds: float, tf_python: str) -> dict:
+           seconds: float, tf_python: str, channels: bool = False) -> dict:
     """The TF notebook (``bench_audio_parity.run_tf``: the same network, start and targets as
-    the tool's defaults; mono, as the notebook is), measured like the tool's results."""
+    the tool's defaults), measured like the tool's results: on the downmix, as the notebook
+    is mono; with ``channels`` (a stereo case only) on each channel in turn, as ``--stereo``
+    runs the tool, and measured per channel as its stereo results are."""
     from audiostyle import AudioStyleConfig
+    from audiostyle.audio import save_audio
     from audiostyle.quality import quality_measures
     from bench_audio_parity import Case as ParityCase, run_tf as parity_tf
 
     config = AudioStyleConfig.build(**reduced)
-    pcase = ParityCase(case.name, case.style, case.content, seconds=seconds)  # type: ignore[arg-type]
+    pcase = ParityCase(case.name, case.style, case.content, seconds=seconds,  # type: ignore[arg-type]
+                       stereo=channels)
     with tempfile.TemporaryDirectory() as tmp:
         r = parity_tf(pcase, paths, config, out, tf_python, Path(tmp))
+        if channels:  # parity_tf writes channel 0 to out and channel 1 beside it
+            right = load_audio(Path(tmp) / f"{case.name}_tf_1.wav")
+            left = load_audio(out)
+            n = min(left.samples.shape[-1], right.samples.shape[-1])
+            save_audio(out, torch.cat([left.samples[:, :n], right.samples[:, :n]]),
+                       left.sample_rate)
     written, style = load_audio(out), load_audio(paths["style"])
     content = load_audio(paths["content"]) if "content" in paths else None
+    content_wave = (None if content is None else content.samples if channels
+                    else content.samples.mean(0, keepdim=True))
     q = quality_measures(written.samples, written.sample_rate, [style.samples],
-                         [style.sample_rate], None,
-                         None if content is None else content.samples.mean(0, keepdim=True),
+                         [style.sample_rate], None, content_wave,
                          None if content is None else content.sample_rate)
     return _row(q, None, r["wall"], r["wall"], paths, out, content is None)
 
@@ -181,10 +197,11 @@ def _row(q: dict, convergence: Optional[float], wall: float, run_seconds: float,
 def run(case: Case, pipeline: str, paths: dict[str, Path], out: Path, reduced: dict[str, int],
         seconds: float, autocorr_seconds: Optional[float], tf_python: Optional[str] = None
         ) -> dict:
-    if pipeline == "tf":
+    if pipeline in ("tf", "tf-channels"):
         if tf_python is None:
             raise SystemExit("the tf pipeline needs --tf-python (a Python with tensorflow-cpu)")
-        return run_tf(case, paths, out, reduced, seconds, tf_python)
+        return run_tf(case, paths, out, reduced, seconds, tf_python,
+                      channels=pipeline == "tf-channels" and case.stereo)
     extra, _ = PIPELINES[pipeline]
     transfer = "content" in paths
     args = (["transfer", str(paths["content"]), str(paths["style"])] if transfer
@@ -399,10 +416,10 @@ def main() -> None:
     chosen = (set(args.cases.split(",")) if args.cases else
               {"transfer-examples", "texture-drums"} if args.quick else None)
     pipes = (args.pipelines.split(",") if args.pipelines else
-             (["tf"] if args.tf_python else []) + ["reference", "fast", "best"]
+             (["tf", "tf-channels"] if args.tf_python else []) + ["reference", "fast", "best"]
              if args.wide or args.textures
              else ["reference", "pghi", "waveform", "autocorr", "fast", "best"] if args.quick
-             else [k for k in PIPELINES if k != "tf"])
+             else [k for k in PIPELINES if not k.startswith("tf")])
     if (args.wide or args.textures) and not args.cases:
         chosen = None
     unknown = set(pipes) - set(PIPELINES)
@@ -441,7 +458,8 @@ def main() -> None:
                 s = load_audio(paths["style"])
                 style_period = onset_period(s.samples, s.sample_rate)
             for pipe in pipes:
-                if PIPELINES[pipe][1] not in ("both", kind):
+                if PIPELINES[pipe][1] not in ("both", kind) or (pipe == "tf-channels"
+                                                                 and not case.stereo):
                     continue
                 r = run(case, pipe, paths, tmp / f"{case.name}_{pipe}.wav", reduced, seconds,
                         args.autocorr_seconds, args.tf_python)
