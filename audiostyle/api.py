@@ -143,30 +143,43 @@ def settle_starts(config: AudioStyleConfig, content: Optional[Wave], styles: Seq
 # sines, a phone ring and a whistle hold over 0.997, every other style measured at most 0.885
 # (a melodic ring tone; docs/presets.md, "A route for tonal styles").
 TONAL_SHARE = 0.95
+# A texture takes it only when the styles' level is also steady (blended level_modulation at
+# most LEVEL_MODULATION_MAX): best's texture route drops the rhythm term, which moved a steady
+# whistled tune away from the style (0.626 held-out with it, 0.102 without; the notebook
+# 0.106) but rebuilds a pulsed phone ring's pulses (0.374 with it, 0.845 without; the notebook
+# 0.836). docs/presets.md, "A route for tonal styles".
 
 
-def settle_route(config: AudioStyleConfig, styles: Sequence[Wave],
-                 weights: Sequence[float]) -> tuple[AudioStyleConfig, dict[str, object]]:
+def settle_route(config: AudioStyleConfig, styles: Sequence[Wave], weights: Sequence[float],
+                 texture: bool = False) -> tuple[AudioStyleConfig, dict[str, object]]:
     """``config`` without its tonal route: the route itself when the styles (``(C, N)`` each,
-    at the working rate) are narrow-band tonal (:data:`TONAL_SHARE`), else ``config``.
-    Returns the config and what was measured (nothing when there is no tonal route)."""
+    at the working rate) are narrow-band tonal (:data:`TONAL_SHARE`) and, for a ``texture``,
+    steady (:data:`LEVEL_MODULATION_MAX`), else ``config``. Returns the config and what was
+    measured (nothing when there is no tonal route)."""
     if config.tonal is None:
         return config, {}
     rate = config.front.sample_rate
     ss = _heads(styles, rate)
     share = peak_share(blended_shares(ss, [rate] * len(ss), weights))
     tonal = share > TONAL_SHARE
+    measured: dict[str, object] = {"style_peak_band_share": share}
+    if texture:
+        w = normalize_blend_weights(len(ss), weights)
+        modulation = sum(wt * level_modulation(s, rate) for wt, s in zip(w, ss))
+        tonal = tonal and modulation <= LEVEL_MODULATION_MAX
+        measured["style_level_modulation"] = modulation
     return (config.tonal if tonal else config.replace(tonal=None)), {
-        "route": "tonal" if tonal else "main", "style_peak_band_share": share}
+        "route": "tonal" if tonal else "main", **measured}
 
 
 def _read_styles(config: AudioStyleConfig, styles: Sequence[Source], stereo: bool,
-                 weights: Sequence[float]) -> tuple[AudioStyleConfig, list[Wave], dict]:
+                 weights: Sequence[float], texture: bool = False
+                 ) -> tuple[AudioStyleConfig, list[Wave], dict]:
     """The styles at the working rate (:func:`working_signal`, read on demand) and the config
     of the route they settle (:func:`settle_route`), before the memory is estimated: the
     estimate is of the route that runs."""
     waves = [working_signal(s, config, stereo, "style", lazy=True) for s in styles]
-    config, route = settle_route(config, waves, weights)
+    config, route = settle_route(config, waves, weights, texture)
     return config, waves, route
 
 
@@ -300,7 +313,7 @@ def texture_synthesis(
                          f"field of {config.min_samples / config.front.sample_rate:.3f} s")
     dev = select_device(device)
     rate = styles[0].sample_rate
-    config, s_waves, route = _read_styles(config, styles, stereo, style_weights)
+    config, s_waves, route = _read_styles(config, styles, stereo, style_weights, texture=True)
     check_memory(config, out_samples, max(s.channels for s in styles) if stereo else 1,
                  [working_samples(s, config) for s in styles], int(round(seconds * rate)), dev,
                  f"seconds {seconds:g}", "seconds")

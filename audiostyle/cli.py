@@ -173,7 +173,8 @@ def _add_synthesis_options(p: argparse.ArgumentParser, mode: str) -> None:
              "three. A transfer to a narrow-band tonal style (nearly all of its energy in "
              "three third-octave bands: a ring, a whistle) takes a route of its own in fast "
              "and best: 80 iterations of the spectrogram stage from noise, then 80 (fast) or "
-             "300 (best) on the samples (--metrics records 'route'). Each setting's help "
+             "300 (best) on the samples (--metrics records 'route'); best's texture of such "
+             "a style, if its level is steady, drops the rhythm term. Each setting's help "
              "gives the presets' values (their main routes); "
              "options given change the preset (default: %(default)s)")
     _add_settings(p, mode)

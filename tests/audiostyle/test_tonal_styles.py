@@ -107,6 +107,27 @@ def test_a_preset_takes_its_tonal_route_on_the_sines_only(preset, one_thread,
         assert checked[-1].replace(init=result.config.optim.init) == result.config
 
 
+def test_best_textures_drop_the_rhythm_term_on_steady_tonal_styles_only(one_thread) -> None:
+    """``best``'s texture of a narrow-band tonal style with a steady level takes its tonal
+    route, without the rhythm term; of the same tones pulsing at 4 Hz (a phone ring) or of a
+    noise, its main route, with it. ``--metrics`` records the route and both measurements."""
+    t = torch.arange(int(1.5 * RATE)) / RATE
+    pulsing = _sines() * (torch.sin(2 * math.pi * 4 * t) > 0).float()  # (1, N): on/off at 4 Hz
+    for style, route in ((_sines(), "tonal"), (pulsing, "main"), (_band_noise(), "main")):
+        config = preset_config("best", "texture", **{**REDUCED, "iterations": 2},
+                               waveform_iterations=2)
+        result = texture_synthesis([AudioClip(style, RATE, "s.wav")], 1.0, config,
+                                   device="cpu")
+        assert result.extra["route"] == route
+        assert result.config.objective.autocorr_weight == (0.0 if route == "tonal" else 30.0)
+        settings = result.metrics()["settings"]
+        assert settings["route"] == route
+        assert (settings["style_level_modulation"] > LEVEL_MODULATION_MAX) == \
+            (style is pulsing)
+        assert (settings["style_peak_band_share"] > TONAL_SHARE) == (route == "tonal"
+                                                                      or style is pulsing)
+
+
 @pytest.mark.slow
 def test_best_is_no_further_from_a_tonal_style_than_default(one_thread) -> None:
     """On two sines, ``best`` ends at least as close to the style as ``default`` under the

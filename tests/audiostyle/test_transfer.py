@@ -300,7 +300,12 @@ def test_presets() -> None:
     # fast's tonal route: the older one, 80 iterations from noise, then 80 on the samples
     assert fast.tonal is not None and fast.tonal.optim.init == "noise"
     assert fast.tonal.budget("waveform") == fast.tonal.budget("spectrogram") == 80
-    assert preset_config("best", "texture").tonal is None
+    # best's textures drop the rhythm term on a steady tonal style; fast's have no such route
+    best_texture = preset_config("best", "texture")
+    assert best_texture.objective.autocorr_weight > 0
+    assert best_texture.tonal.objective.autocorr_weight == 0
+    assert best_texture.tonal.budget("waveform") == best_texture.budget("waveform")
+    assert preset_config("fast", "texture").tonal is None
     with pytest.raises(ValueError, match="front end"):
         AudioStyleConfig(tonal=AudioStyleConfig.build(sample_rate=16000))
     with pytest.raises(TypeError, match="tonal"):
