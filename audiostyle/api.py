@@ -18,7 +18,7 @@ waveform domain the waveform stage) and bring the result back to the input's rat
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -94,6 +94,13 @@ def _heads(waves: Sequence[Wave], rate: int) -> list[Tensor]:
     return [downmix(w[..., 0:min(w.shape[-1], n)]) for w in waves]
 
 
+def _blended(measure: Callable[[Tensor, int], float], heads: Sequence[Tensor],
+             weights: Sequence[float], rate: int) -> float:
+    """``measure(head, rate)`` of each style's head, blended with ``weights``."""
+    w = normalize_blend_weights(len(heads), weights)
+    return sum(wt * measure(s, rate) for wt, s in zip(w, heads))
+
+
 def settle_starts(config: AudioStyleConfig, content: Optional[Wave], styles: Sequence[Wave],
                   weights: Sequence[float]) -> tuple[AudioStyleConfig, dict[str, object]]:
     """``config`` with its ``"auto"`` starts settled from the inputs at the working rate
@@ -112,9 +119,9 @@ def settle_starts(config: AudioStyleConfig, content: Optional[Wave], styles: Seq
     if content is None:
         if not waveform_auto:
             return config, {}
-        w, heads = normalize_blend_weights(len(styles), weights), _heads(styles, rate)
-        flatness = sum(wt * noise_flatness(s, rate) for wt, s in zip(w, heads))
-        modulation = sum(wt * level_modulation(s, rate) for wt, s in zip(w, heads))
+        heads = _heads(styles, rate)
+        flatness = _blended(noise_flatness, heads, weights, rate)
+        modulation = _blended(level_modulation, heads, weights, rate)
         shaped = flatness > NOISE_FLATNESS and modulation <= LEVEL_MODULATION_MAX
         start = "shaped" if shaped else "griffin-lim"
         return config.replace(waveform_init=start), {
@@ -164,8 +171,7 @@ def settle_route(config: AudioStyleConfig, styles: Sequence[Wave], weights: Sequ
     tonal = share > TONAL_SHARE
     measured: dict[str, object] = {"style_peak_band_share": share}
     if texture:
-        w = normalize_blend_weights(len(ss), weights)
-        modulation = sum(wt * level_modulation(s, rate) for wt, s in zip(w, ss))
+        modulation = _blended(level_modulation, ss, weights, rate)
         tonal = tonal and modulation <= LEVEL_MODULATION_MAX
         measured["style_level_modulation"] = modulation
     return (config.tonal if tonal else config.replace(tonal=None)), {
