@@ -21,13 +21,14 @@ from typing import Callable
 from shared import atomic_write
 from shared.cli import QUIET_HELP
 
-from .config import TRAIN_PRESETS
+from .config import TRAIN_PRESETS, AudioTrainConfig
 
 FLAGS = {"batch_size": "--batch-size", "crop_seconds": "--crop-seconds", "steps": "--steps",
          "lr": "--lr", "content_weight": "--content-weight", "filters": "--filters",
          "block_ms": "--block-ms", "channels": "--channels", "blocks": "--blocks",
          "dataset": "--dataset", "preset": "--preset", "autocorr_weight": "--autocorr-weight",
-         "resume": "--resume", "seconds": "--seconds", "level_seconds": "--level-seconds"}
+         "resume": "--resume", "seconds": "--seconds", "level_seconds": "--level-seconds",
+         "noise_input": "--noise-input", "noise_part": "--noise-part"}
 
 
 def _train_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,6 +58,12 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
                    help="stylize: the network hears its input at the style's level, by a "
                    "causal running RMS of this time constant; 0: at the level it comes "
                    "(default: 3)")
+    t.add_argument("--noise-input", type=int, default=AudioTrainConfig.noise_input, metavar="K",
+                   help="stylize: channels of noise the network reads beside the content, "
+                   f"0: none (default: {AudioTrainConfig.noise_input})")
+    t.add_argument("--noise-part", type=int, choices=(0, 1), default=AudioTrainConfig.noise_part,
+                   help="stylize: 1 lets the network add filtered noise to its result "
+                   f"(default: {AudioTrainConfig.noise_part})")
     t.add_argument("--filters", type=int, default=4096, metavar="N",
                    help="the loss network's filters, as the optimisation's (default: 4096)")
     t.add_argument("--seed", type=int, default=0, help="seeds the loss network, the weights, "
@@ -103,7 +110,6 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .config import AudioTrainConfig
     from .train import train
 
     config = AudioTrainConfig(
@@ -111,7 +117,8 @@ def _train(args: argparse.Namespace) -> int:
         preset=args.preset, steps=args.steps, batch_size=args.batch_size,
         crop_seconds=args.crop_seconds, channels=args.channels, blocks=args.blocks, lr=args.lr,
         content_weight=args.content_weight, autocorr_weight=args.autocorr_weight,
-        filters=args.filters, level_seconds=args.level_seconds, seed=args.seed, checkpoint_every=args.checkpoint_every,
+        filters=args.filters, level_seconds=args.level_seconds, noise_input=args.noise_input,
+        noise_part=args.noise_part, seed=args.seed, checkpoint_every=args.checkpoint_every,
         resume=args.resume, device=args.device, quiet=args.quiet)
     result = train(config)
     if result.rank == 0 and not args.quiet:

@@ -68,6 +68,12 @@ class AudioTrainConfig:
     blocks: Optional[int] = None  # residual blocks (receptive field 2^blocks frames)
     kernel: int = 3
     noise_channels: int = 32  # texture: noise channels per frame
+    # stylise: channels of frame-indexed noise beside the content, and (1) a filtered-noise part
+    # in the output; Ulyanov et al.'s texture networks feed noise beside the content, Johnson et
+    # al.'s none. Without them a quick model closed 0.20 of a guitar's held-out gap at 1000
+    # steps, with them 0.49 (docs/results/2026-12-07-adhoc-ff-noise.md)
+    noise_input: int = 16
+    noise_part: int = 1
     level_seconds: float = 3.0  # stylise: time constant of the input's running level (0: none)
     checkpoint: Optional[str] = None  # default: OUT + ".ckpt"
     checkpoint_every: int = 100  # steps between checkpoints (0: only at the end)
@@ -104,8 +110,10 @@ class AudioTrainConfig:
         level = 0  # a texture network has no input level; 0 s: none
         if self.mode == "stylize" and self.level_seconds > 0:
             level = max(1, round(self.level_seconds * self.sample_rate / self.hop))
-        return NetworkConfig(**{k: int(getattr(self, k)) for k in NETWORK_FIELDS},
-                             level_frames=level).check()
+        sizes = {k: int(getattr(self, k)) for k in NETWORK_FIELDS}
+        if self.mode == "texture":  # noise is all a texture network reads and writes
+            sizes.update(noise_input=0, noise_part=0)
+        return NetworkConfig(**sizes, level_frames=level).check()
 
     def loss_config(self) -> AudioStyleConfig:
         """The optimisation's config whose objective the network is trained on."""
@@ -156,6 +164,8 @@ def check_resumable(saved: dict[str, Any], current: AudioTrainConfig, path: Path
     """Refuse to resume when a setting that shapes training differs from the checkpoint's."""
     now = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(current).items()}
     before = {k: list(v) if isinstance(v, tuple) else v for k, v in saved.items()}
+    for name in ("noise_input", "noise_part"):  # a run from before them had none
+        before.setdefault(name, 0)
     shared_check(before, now, path, RESUMABLE_CHANGES)
 
 

@@ -3,9 +3,11 @@
 What is exported is the network over frames, with a dynamic batch and frame count:
 
 * a stylisation model: ``log_mag (B, F, T)`` = ``log1p|X|`` of the content's frames ->
-  ``(B, 3F, T)``, which the host turns into the result's frames as
-  :func:`~.render.frames_of` does; with ``level_frames`` in the metadata, the host first
-  scales each content frame as :func:`~.render.level_gains` does, to the RMS ``level``;
+  ``(B, 3F, T)`` (``(B, 4F, T)`` with ``noise_part``), which the host turns into the result's
+  frames as :func:`~.render.frames_of` does; with ``level_frames`` in the metadata, the host
+  first scales each content frame as :func:`~.render.level_gains` does, to the RMS ``level``;
+  with ``noise_input`` ``K`` the input is ``log_mag_noise (B, F + K, T)``, the
+  :func:`~.render.frame_noise` of the frames' absolute indices after the log magnitudes;
 * a texture model: ``noise (B, K, T)`` standard normal -> ``(B, 2F, T)``, the real then the
   imaginary parts of the result's frames.
 
@@ -54,7 +56,9 @@ class ExportReport:
 def _test_inputs(net: Streamable, frames: int) -> Tensor:
     g = torch.Generator().manual_seed(1234)
     if net.mode == "stylize":
-        return torch.rand(1, net.codec.bins, frames, generator=g) * 3.0  # log magnitudes
+        log_mag = torch.rand(1, net.codec.bins, frames, generator=g) * 3.0
+        noise = torch.randn(1, net.config.noise_input, frames, generator=g)
+        return torch.cat([log_mag, noise], dim=1)
     return torch.randn(1, net.config.noise_channels, frames, generator=g)
 
 
@@ -100,7 +104,8 @@ def export_model(model: str | Path, fmt: str, output: str | Path) -> ExportRepor
     """
     out = export_target(model, fmt, output)
     net, info = load_model(model, "cpu")
-    name = "log_mag" if net.mode == "stylize" else "noise"
+    name = "noise" if net.mode == "texture" else \
+        "log_mag_noise" if net.config.noise_input else "log_mag"
     tests = [_test_inputs(net, t) for t in TEST_FRAMES]
     with torch.inference_mode():
         expected = [net(t) for t in tests]

@@ -8,15 +8,20 @@ on is not taken in this STFT but in the optimisation's own (``n_fft`` 2048, hop 
 loss on a clip and the optimiser's final loss on it compare directly, and whatever the
 resynthesis loses is trained against.
 
-* :class:`AudioTransformNet` (stylise): ``log1p|X|`` of the content's frames in; out, two
-  parts summed (:func:`~.render.frames_of`): the content's frames with a new log magnitude (a
-  residual on the content's), and generated partials, each bin with its own log magnitude and
-  a phase that advances by the bin's centre frequency plus a learnt deviation, accumulated
-  frame by frame. Its last layer is zero at the start, so an untrained network returns the
-  content. The content's phase alone cannot carry a style's steady partials (a strummed
-  guitar's phases under a string chord smear it into noise; the first model trained that way
-  closed 0.08 of the held-out gap where the default preset closed 0.59); Griffin-Lim or
-  PGHI would need the whole clip or a look-ahead.
+* :class:`AudioTransformNet` (stylise): ``log1p|X|`` of the content's frames in, with
+  ``noise_input`` channels of noise beside them; out, up to three parts summed
+  (:func:`~.render.frames_of`): the content's frames with a new log magnitude (a residual on
+  the content's); generated partials, each bin with its own log magnitude and a phase that
+  advances by the bin's centre frequency plus a learnt deviation, accumulated frame by frame;
+  and, with ``noise_part``, filtered noise (a log magnitude per bin on random phases). Its
+  last layer is zero at the start, so an untrained network returns the content. The content's
+  phase alone cannot carry a style's steady partials (a strummed guitar's phases under a
+  string chord smear it into noise; the first model trained that way closed 0.08 of the
+  held-out gap where the default preset closed 0.59); Griffin-Lim or PGHI would need the whole
+  clip or a look-ahead. The noise, in and out, is a function of the absolute frame index
+  (:func:`~.render.frame_noise`), so a stream draws what the whole clip draws. Johnson et
+  al.'s network has no noise; Ulyanov et al.'s texture networks feed it beside the content to
+  stylise, and a deterministic map of a steady guitar cannot write a style's varied frames.
 * :class:`AudioTextureNet` (texture): noise frames in, the generated part alone (Ulyanov et
   al. 2016's texture network, for audio), so a new seed or a longer noise draws new texture
   of any length.
@@ -178,6 +183,8 @@ class NetworkConfig:
     kernel: int = 3  # frames per convolution
     noise_channels: int = 32  # texture: noise channels per frame
     level_frames: int = 0  # stylise: time constant of the input's running level (0: none)
+    noise_input: int = 0  # stylise: channels of frame-indexed noise beside the content (0: none)
+    noise_part: int = 0  # stylise: 1 adds a filtered-noise part to the output (0: none)
 
     def check(self) -> "NetworkConfig":
         """Itself, or ``ValueError`` naming the bad setting."""
@@ -185,6 +192,10 @@ class NetworkConfig:
         for name in ("channels", "blocks", "kernel", "noise_channels"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if int(self.noise_input) < 0:
+            raise ValueError(f"noise_input must be >= 0, got {self.noise_input}")
+        if self.noise_part not in (0, 1):
+            raise ValueError(f"noise_part must be 0 or 1, got {self.noise_part}")
         if not 0 <= self.level_frames <= MAX_LEVEL_FRAMES:
             raise ValueError(f"level_frames must be 0 to {MAX_LEVEL_FRAMES}, got "
                              f"{self.level_frames}")
@@ -249,7 +260,7 @@ class AudioTransformNet(Streamable):
 
     def __init__(self, config: NetworkConfig = NetworkConfig()) -> None:
         bins = FrameCodec(config.n_fft, config.hop).bins
-        super().__init__(bins, 3 * bins, config)
+        super().__init__(bins + config.noise_input, (3 + config.noise_part) * bins, config)
         nn.init.zeros_(self.out.weight)  # at the start: the content, nothing generated
         nn.init.zeros_(self.out.bias)
         if config.level_frames:

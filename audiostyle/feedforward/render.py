@@ -97,23 +97,60 @@ def with_phase(log_mag: Tensor, like: Tensor, size: Optional[Tensor] = None) -> 
     return like * (torch.expm1(log_mag.float()) / size.clamp_min(TINY))
 
 
+MASK32 = 0xFFFFFFFF
+
+
+def _mix32(x: Tensor) -> Tensor:
+    """An integer hash of int64 values in ``[0, 2^32)`` (xor-shift-multiply, products kept
+    under 2^63): the same value for the same input on every device and in every block."""
+    x = ((x ^ (x >> 16)) * 0x7FEB352D) & MASK32
+    x = ((x ^ (x >> 15)) * 0x2C1B3C6D) & MASK32
+    return x ^ (x >> 16)
+
+
+def frame_uniform(first: Tensor | int, frames: int, channels: int, salt: int,
+                  device: torch.device | str = "cpu") -> Tensor:
+    """Uniform values in (0, 1), float64 ``(B, channels, frames)`` (``B``: the length of
+    ``first``, 1 for an int), a function of the absolute frame index ``first + t``, the
+    channel and ``salt`` alone: a stream's blocks draw what the whole clip draws."""
+    first = torch.as_tensor(first, dtype=torch.int64, device=device).reshape(-1, 1, 1)
+    t = first + torch.arange(frames, dtype=torch.int64, device=device)[None, None]
+    k = torch.arange(channels, dtype=torch.int64, device=device)[None, :, None]
+    h = _mix32(((t & MASK32) ^ (salt * 0x9E3779B1 & MASK32)))
+    h = _mix32((h + k * 0x9E3779B1) & MASK32)
+    return (h.double() + 0.5) / 2.0 ** 32
+
+
+def frame_noise(first: Tensor | int, frames: int, channels: int,
+                device: torch.device | str = "cpu") -> Tensor:
+    """Standard normal noise ``(B, channels, frames)`` float32 indexed by the absolute frame
+    (Box-Muller of two :func:`frame_uniform` draws): a transform network's ``noise_input``."""
+    u1 = frame_uniform(first, frames, channels, 1, device)
+    u2 = frame_uniform(first, frames, channels, 2, device)
+    return (torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2 * math.pi * u2)).float()
+
+
 def frames_of(raw: Tensor, codec: FrameCodec, content: Optional[Tensor] = None,
-              phase: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+              phase: Optional[Tensor] = None, first: Tensor | int = 0
+              ) -> tuple[Tensor, Tensor]:
     """The complex frames a network's output ``raw`` describes, and the generated part's phase
     after the last frame (to continue from: ``phase``, ``(B, F)`` float64; None: the start).
 
-    ``raw`` is ``(B, 3F, T)`` with ``content`` (complex ``(B, F, T)``, a transform network's)
-    and ``(B, 2F, T)`` without (a texture network's). The frames are
+    ``raw`` is ``(B, 3F, T)`` or ``(B, 4F, T)`` with ``content`` (complex ``(B, F, T)``, a
+    transform network's) and ``(B, 2F, T)`` without (a texture network's). The frames are
     ``expm1(clamp(log1p|X| + r)) * X / |X|`` (the content, re-weighted by ``r``; a transform
-    network only) plus ``expm1(softplus(g - c)) * exp(i phi)`` (``c``: :data:`GEN_OFFSET` beside a content, else 0) with
-    ``phi_k(m) = phi_k(m - 1) + 2 pi k hop / n_fft + pi tanh(d_k(m))``: each bin's centre
-    frequency, moved by up to half a bin a hop either way (``r, g, d``: the parts of ``raw``,
-    in that order). The partials start at Schroeder's phases ``pi k^2 / F``: from one common
+    network only) plus ``expm1(softplus(g - c)) * exp(i phi)`` (``c``: :data:`GEN_OFFSET`
+    beside a content, else 0) with ``phi_k(m) = phi_k(m - 1) + 2 pi k hop / n_fft + pi
+    tanh(d_k(m))``: each bin's centre frequency, moved by up to half a bin a hop either way
+    (``r, g, d``: the parts of ``raw``, in that order), plus, with a fourth part ``n``,
+    filtered noise ``expm1(softplus(n - c)) * exp(2 pi i u)``, ``u`` uniform per bin and
+    absolute frame (``first``: the index of ``raw``'s first frame, one per batch item or
+    one for all). The partials start at Schroeder's phases ``pi k^2 / F``: from one common
     phase every bin's partial would peak together, a click each ``n_fft`` samples.
     """
     bins, raw = codec.bins, raw.float()
     parts = raw.split(bins, dim=1)
-    gen_log, dev = parts[-2], parts[-1]  # (B, F, T) each
+    gen_log, dev = (parts[1], parts[2]) if content is not None else (parts[0], parts[1])
     k = torch.arange(bins, device=raw.device, dtype=torch.float64)[:, None]
     advance = 2 * math.pi * k * codec.hop / codec.n_fft + math.pi * torch.tanh(dev).double()
     if phase is None:  # Schroeder's phases: the bins' partials start without a common peak
@@ -128,20 +165,41 @@ def frames_of(raw: Tensor, codec: FrameCodec, content: Optional[Tensor] = None,
         size = content.abs()
         kept = (torch.log1p(size) + parts[0]).clamp(0.0, LOG_MAX)
         frames = frames + with_phase(kept, content, size)
+        if len(parts) == 4:  # filtered noise: a magnitude per bin, a random phase
+            u = frame_uniform(first, raw.shape[-1], bins, 3, raw.device)
+            noise = torch.expm1(torch.nn.functional.softplus(parts[3] - offset)
+                                .clamp_max(LOG_MAX))
+            frames = frames + torch.polar(noise, (2 * math.pi * u).float())
     return frames, (phi[..., -1] if phi.shape[-1] else start)
 
 
+def net_input(net: AudioTransformNet, spec: Tensor, first: Tensor | int = 0) -> Tensor:
+    """What a transform network reads: ``log1p|X|`` of the (levelled) content's frames
+    ``(B, F, T)``, and with ``noise_input`` the :func:`frame_noise` of those frames after it:
+    ``(B, F + K, T)``."""
+    log_mag = torch.log1p(spec.abs())
+    k = net.config.noise_input
+    if not k:
+        return log_mag
+    noise = frame_noise(first, spec.shape[-1], k, spec.device)
+    return torch.cat([log_mag, noise.expand(spec.shape[0], -1, -1)], dim=1)
+
+
 def stylize_frames(net: AudioTransformNet, spec: Tensor, power: Tensor,
-                   forward: Optional[torch.nn.Module] = None) -> Tensor:
+                   forward: Optional[torch.nn.Module] = None, first: Tensor | int = 0
+                   ) -> Tensor:
     """Complex frames ``(B, F, T)`` of a whole content (and its :func:`hop_power`) -> the
-    result's; ``forward`` runs the network (a DistributedDataParallel wrapper of ``net``)."""
+    result's; ``forward`` runs the network (a DistributedDataParallel wrapper of ``net``);
+    ``first``: the absolute index of the first frame (the noise's; training draws it)."""
     spec = levelled(net, spec, power)[0]
-    return frames_of((forward or net)(torch.log1p(spec.abs())), net.codec, spec)[0]
+    raw = (forward or net)(net_input(net, spec, first))
+    return frames_of(raw, net.codec, spec, first=first)[0]
 
 
-# the convolutions', the generated phase's and the levelling's states (None: the start)
-State = tuple[Optional[list[Tensor]], Optional[Tensor], Optional[Tensor]]
-START: State = (None, None, None)
+# the convolutions', the generated phase's and the levelling's states (None: the start), and
+# the frames done before
+State = tuple[Optional[list[Tensor]], Optional[Tensor], Optional[Tensor], int]
+START: State = (None, None, None, 0)
 
 
 def stream_frames(net: AudioTransformNet, spec: Tensor, power: Tensor,
@@ -149,18 +207,20 @@ def stream_frames(net: AudioTransformNet, spec: Tensor, power: Tensor,
     """:func:`stylize_frames` of the next frames ``(B, F, t)`` of a content, after those that
     ``state`` (:data:`START`: the beginning) summarises; returns the next state too."""
     spec, level = levelled(net, spec, power, state[2])
-    raw, convs = net.stream(torch.log1p(spec.abs()), state[0])
-    frames, phase = frames_of(raw, net.codec, spec, state[1])
-    return frames, (convs, phase, level)
+    raw, convs = net.stream(net_input(net, spec, state[3]), state[0])
+    frames, phase = frames_of(raw, net.codec, spec, state[1], state[3])
+    return frames, (convs, phase, level, state[3] + spec.shape[-1])
 
 
 def stylize_samples(net: AudioTransformNet, wave: Tensor,
-                    forward: Optional[torch.nn.Module] = None) -> Tensor:
-    """The stylised samples of ``wave`` ``(B, N)``: ``(B, N)`` (differentiable; ``forward``:
-    as in :func:`stylize_frames`)."""
+                    forward: Optional[torch.nn.Module] = None, first: Tensor | int = 0
+                    ) -> Tensor:
+    """The stylised samples of ``wave`` ``(B, N)``: ``(B, N)`` (differentiable; ``forward``,
+    ``first``: as in :func:`stylize_frames`)."""
     codec = net.codec
     spec = codec.analyse(wave)
-    frames = stylize_frames(net, spec, hop_power(wave, codec.hop, spec.shape[-1]), forward)
+    frames = stylize_frames(net, spec, hop_power(wave, codec.hop, spec.shape[-1]), forward,
+                            first)
     return soft_limit(codec.synthesize(frames, wave.shape[-1]))
 
 
@@ -184,7 +244,7 @@ def texture_stream(net: AudioTextureNet, noise: Tensor, state: State) -> tuple[T
     """Complex frames of the next noise frames ``(B, K, t)``, and the next state."""
     raw, convs = net.stream(noise, state[0])
     frames, phase = frames_of(raw, net.codec, None, state[1])
-    return frames, (convs, phase, None)
+    return frames, (convs, phase, None, state[3] + noise.shape[-1])
 
 
 class OverlapAdd:
@@ -265,7 +325,7 @@ class Streamer:
         return self._run(zeros)
 
 
-__all__ = ["LEVEL_SPAN", "MAX_GAIN", "OverlapAdd", "START", "State", "Streamer", "frames_of",
-           "hop_power", "level_gains", "levelled", "levelled_samples", "stream_frames",
-           "stylize_frames", "stylize_samples", "texture_noise", "texture_samples",
-           "texture_stream", "with_phase"]
+__all__ = ["LEVEL_SPAN", "MAX_GAIN", "OverlapAdd", "START", "State", "Streamer", "frame_noise",
+           "frame_uniform", "frames_of", "hop_power", "level_gains", "levelled",
+           "levelled_samples", "net_input", "stream_frames", "stylize_frames", "stylize_samples",
+           "texture_noise", "texture_samples", "texture_stream", "with_phase"]

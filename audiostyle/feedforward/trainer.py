@@ -37,6 +37,19 @@ from .networks import AudioTextureNet, AudioTransformNet, build_network
 from .render import levelled_samples, stylize_samples, texture_noise, texture_samples
 
 
+FIRST_FRAMES = 1 << 24  # a crop's noise starts at a frame below this (13 h at the defaults)
+
+
+def crop_first_frames(content: Tensor) -> Tensor:
+    """Where each crop's noise starts (``noise_input``, ``noise_part``): ``(B, N)`` -> ``(B,)``
+    int64 frames below :data:`FIRST_FRAMES`, a hash of the crop's first samples. So crops read
+    different stretches of noise, and a crop reads the same one whatever process of a
+    distributed run takes it (a draw from a rank's generator would not)."""
+    head = (content[:, :256].detach().double() * 2.0 ** 20).round().long()
+    weights = torch.arange(1, head.shape[-1] + 1, device=head.device)
+    return torch.remainder((head * weights).sum(-1), FIRST_FRAMES)
+
+
 def load_styles(paths: list[str], rate: int, min_samples: int) -> list[Tensor]:
     """The style recordings, mono at ``rate``: each ``(1, N)``."""
     waves = []
@@ -159,7 +172,7 @@ class AudioTrainer:
         """The network's samples ``(B, N)`` for a content batch, or for this step's noise."""
         if content is not None:
             assert isinstance(self.net, AudioTransformNet)
-            return stylize_samples(self.net, content, self.train_net)
+            return stylize_samples(self.net, content, self.train_net, crop_first_frames(content))
         assert isinstance(self.net, AudioTextureNet)
         c = self.c
         gen = noise_generator(c.seed, self.dist.rank, self.step)

@@ -17,17 +17,20 @@ from audiostyle.feedforward.export import export_model
 from audiostyle.feedforward.modelfile import load_model, model_payload
 from audiostyle.feedforward.networks import (AudioTextureNet, AudioTransformNet, FrameCodec,
                                              NetworkConfig)
-from audiostyle.feedforward.render import (MAX_GAIN, Streamer, hop_power, levelled_samples,
-                                           stylize_samples, texture_noise)
+from audiostyle.feedforward.render import (MAX_GAIN, Streamer, frame_noise, frame_uniform,
+                                           hop_power, levelled_samples, stylize_samples,
+                                           texture_noise)
 from audiostyle.feedforward.stylize import sample_wave, stylize_wave
 from audiostyle.feedforward.train import train
-from audiostyle.feedforward.trainer import AudioTrainer
+from audiostyle.feedforward.trainer import FIRST_FRAMES, AudioTrainer, crop_first_frames
 from helpers.audio import clicks, tone, write_wav
 from shared.checkpoints import save_payload
 from shared.training import DistInfo
 
 SMALL = NetworkConfig(n_fft=256, hop=64, channels=16, blocks=3)
 LEVELLED = NetworkConfig(n_fft=256, hop=64, channels=16, blocks=3, level_frames=25)
+NOISY = NetworkConfig(n_fft=256, hop=64, channels=16, blocks=3, level_frames=25, noise_input=4,
+                      noise_part=1)
 
 
 def _live(net: torch.nn.Module) -> torch.nn.Module:
@@ -47,15 +50,34 @@ def test_frames_invert_exactly(n_fft: int, hop: int, samples: int) -> None:
     assert torch.allclose(codec.synthesize(spec, samples), x, atol=1e-5)
 
 
-def test_an_untrained_transform_net_returns_its_content() -> None:
+@pytest.mark.parametrize("config", [SMALL, NOISY], ids=["plain", "noisy"])
+def test_an_untrained_transform_net_returns_its_content(config: NetworkConfig) -> None:
     x = tone(1.0) * 0.5
-    out = stylize_samples(AudioTransformNet(SMALL), x)
-    assert (out - x).abs().max() < 2e-3  # the generated part starts near silence
+    net = AudioTransformNet(config)
+    with torch.no_grad():
+        out = stylize_samples(net, x)
+        heard = levelled_samples(net, x)  # the content at the network's level, if it has one
+    assert (out - heard).abs().max() < 2e-3  # generated parts start near silence
 
 
-@pytest.mark.parametrize("block", [64, 100, 441, 3001])
-def test_the_stream_equals_the_whole_clip(block: int) -> None:
-    net = _live(AudioTransformNet(SMALL))
+def test_frame_noise_is_a_function_of_the_absolute_frame() -> None:
+    whole = frame_noise(0, 40, 3)
+    assert torch.equal(frame_noise(7, 33, 3), whole[..., 7:])  # a later block draws the same
+    both = frame_noise(torch.tensor([0, 7]), 20, 3)  # one start per crop
+    assert torch.equal(both[0], whole[0, :, :20]) and torch.equal(both[1], whole[0, :, 7:27])
+    many = frame_noise(123, 20000, 16)
+    assert abs(float(many.mean())) < 0.01 and abs(float(many.std()) - 1) < 0.01
+    assert abs(float(torch.corrcoef(many[0, :2])[0, 1])) < 0.02  # channels independent
+    u = frame_uniform(0, 5000, 8, salt=3)
+    assert 0 < float(u.min()) and float(u.max()) < 1 and u.unique().numel() == u.numel()
+    assert not torch.equal(u, frame_uniform(0, 5000, 8, salt=4))
+
+
+@pytest.mark.parametrize("config,block", [(SMALL, 64), (SMALL, 100), (SMALL, 441),
+                                          (SMALL, 3001), (NOISY, 64), (NOISY, 441),
+                                          (NOISY, 3001)])
+def test_the_stream_equals_the_whole_clip(config: NetworkConfig, block: int) -> None:
+    net = _live(AudioTransformNet(config))
     x = torch.cat([tone(0.7), clicks(0.7)]) * 0.6  # two channels
     with torch.inference_mode():
         whole = stylize_samples(net, x)
@@ -187,12 +209,33 @@ def test_training_sets_the_level_to_the_styles_and_a_texture_net_has_none(
         _config(tmp_path, level_seconds=-1).resolved()
 
 
+def test_noise_settings_reach_a_stylise_network_only(tmp_path: Path) -> None:
+    net = _config(tmp_path, noise_input=4, noise_part=1).resolved().network_config()
+    assert (net.noise_input, net.noise_part) == (4, 1)
+    tex = _config(tmp_path, "texture", noise_input=4, noise_part=1).resolved().network_config()
+    assert tex.noise_input == tex.noise_part == 0  # noise is all a texture network reads
+    with pytest.raises(ValueError, match="noise_part"):
+        _config(tmp_path, noise_part=2).resolved()
+    with pytest.raises(ValueError, match="noise_input"):
+        _config(tmp_path, noise_input=-1).resolved()
+
+
+def test_each_crop_reads_its_own_stretch_of_noise() -> None:
+    crops = torch.cat([tone(0.5), clicks(0.5), tone(0.5) * 0.5]) * 0.5
+    first = crop_first_frames(crops)
+    assert first.shape == (3,) and first.unique().numel() == 3
+    assert int(first.min()) >= 0 and int(first.max()) < FIRST_FRAMES
+    assert torch.equal(crop_first_frames(crops[1:2]), first[1:2])  # whatever batch holds it
+
+
 def test_a_model_file_from_before_the_levelling_loads_without_it(tmp_path: Path) -> None:
     net = _live(AudioTransformNet(SMALL))
     payload = model_payload(net, 8000, {}, 1)
-    del payload["network"]["level_frames"]  # as model files written before it
+    for name in ("level_frames", "noise_input", "noise_part"):
+        del payload["network"][name]  # as model files written before them
     again = load_model(save_payload(payload, tmp_path / "old.pt"))[0]
     assert again.config.level_frames == 0 and not hasattr(again, "level")
+    assert again.config.noise_input == again.config.noise_part == 0
     with torch.inference_mode():
         assert torch.equal(stylize_samples(net, tone(0.5)), stylize_samples(again, tone(0.5)))
 
@@ -216,14 +259,16 @@ def test_a_resume_with_other_settings_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
-@pytest.mark.parametrize("kind", [AudioTransformNet, AudioTextureNet])
-def test_export_round_trips(tmp_path: Path, fmt: str, kind: type) -> None:
-    config = LEVELLED if kind is AudioTransformNet else SMALL
+@pytest.mark.parametrize("kind,config,name", [(AudioTransformNet, LEVELLED, "log_mag"),
+                                              (AudioTransformNet, NOISY, "log_mag_noise"),
+                                              (AudioTextureNet, SMALL, "noise")])
+def test_export_round_trips(tmp_path: Path, fmt: str, kind: type, config: NetworkConfig,
+                            name: str) -> None:
     model = save_payload(model_payload(_live(kind(config)), 8000, {}, 1), tmp_path / "m.pt")
     out = tmp_path / ("m.ts" if fmt == "torchscript" else "m.onnx")
     report = export_model(model, fmt, out)
     assert out.exists() and report.max_abs_diff <= 1e-4
-    assert report.inputs == (("log_mag",) if kind is AudioTransformNet else ("noise",))
+    assert report.inputs == (name,)
     if fmt == "torchscript":  # the metadata a host needs to level the input as we do
         extra = {"styletoolkit.json": ""}
         torch.jit.load(str(out), _extra_files=extra)

@@ -101,9 +101,11 @@ def test_export_torchscript(work: Path, tmp_path: Path) -> None:
     assert main(["export", "--model", str(work / "sty.pt"), "--format", "torchscript",
                  "-o", str(out)]) == 0
     loaded = torch.jit.load(str(out))
-    x = torch.rand(1, 513, 20)
     from audiostyle.feedforward.modelfile import load_model
-    assert torch.allclose(loaded(x), load_model(work / "sty.pt")[0](x), atol=1e-5)
+    net = load_model(work / "sty.pt")[0]
+    assert net.config.noise_input == 16  # the default: log magnitudes, then noise channels
+    x = torch.cat([torch.rand(1, 513, 20), torch.randn(1, 16, 20)], dim=1)
+    assert torch.allclose(loaded(x), net(x), atol=1e-5)
 
 
 def _image_model(path: Path) -> Path:
