@@ -310,7 +310,7 @@ def test_a_presets_texture_network_has_its_own_width_and_steps(tmp_path: Path) -
     stylize = _config(tmp_path, **sizes).resolved()
     texture = _config(tmp_path, "texture", **sizes).resolved()
     assert (stylize.channels, stylize.steps) == (128, 2500)
-    assert (texture.channels, texture.steps) == (256, 1000)
+    assert (texture.channels, texture.steps) == (256, 2000)
     assert texture.network_config().channels == 256
     assert _config(tmp_path, "texture", channels=32, steps=7).resolved().channels == 32
     assert _config(tmp_path, "texture", channels=32, steps=7).resolved().steps == 7
