@@ -24,12 +24,13 @@ from .networks import NetworkConfig
 MODES = ("stylize", "texture")
 TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     # 2 CPU cores: 3 s crops, 2 a step; a 128-channel network of 6 blocks; 2500 steps (2000
-    # for a texture: two networks of 2000 steps came to 0.23 and 0.40 of held-out distance,
+    # for a texture: three networks of 2000 steps came to 0.23-0.45 of held-out distance,
     # one of 1000 to 0.54; docs/results/2026-12-07-adhoc-ff-gate-and-level.md). 256 channels
     # led at 800 steps and not at 2500 (docs/results/2026-12-02-adhoc-ff-training.md), so the
-    # network of a third of the parameters stays. A texture network has 256: on the examples' music the 128-channel
-    # one ended 1.56x further from the style than the fast preset's texture, the 256-channel one
-    # 1.23x, in the same time (docs/results/2026-12-06-adhoc-ff-texture-width.md).
+    # network of a third of the parameters stays. A texture network has 256: on the examples'
+    # music the 128-channel one ended 1.56x further from the style than the fast preset's
+    # texture, the 256-channel one 1.23x, in the same time
+    # (docs/results/2026-12-06-adhoc-ff-texture-width.md).
     "quick": dict(crop_seconds=3.0, batch_size=2, steps=2500, texture_steps=2000,
                   channels=128, texture_channels=256, blocks=6),
     # One GPU: 6 s crops, 8 a step, a 256-channel network of 8 blocks.
