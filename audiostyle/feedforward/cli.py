@@ -21,14 +21,15 @@ from typing import Callable
 from shared import atomic_write
 from shared.cli import QUIET_HELP
 
-from .config import TRAIN_PRESETS, AudioTrainConfig
+from .config import TEXTURE_SCORING, TRAIN_PRESETS, AudioTrainConfig
 
 FLAGS = {"batch_size": "--batch-size", "crop_seconds": "--crop-seconds", "steps": "--steps",
          "lr": "--lr", "content_weight": "--content-weight", "filters": "--filters",
          "block_ms": "--block-ms", "channels": "--channels", "blocks": "--blocks",
          "dataset": "--dataset", "preset": "--preset", "autocorr_weight": "--autocorr-weight",
          "resume": "--resume", "seconds": "--seconds", "level_seconds": "--level-seconds",
-         "noise_input": "--noise-input", "noise_part": "--noise-part"}
+         "noise_input": "--noise-input", "noise_part": "--noise-part", "warmup": "--warmup",
+         "level_weight": "--level-weight"}
 
 
 def _train_parser(sub: argparse._SubParsersAction) -> None:
@@ -64,6 +65,13 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--noise-part", type=int, choices=(0, 1), default=AudioTrainConfig.noise_part,
                    help="stylize: 1 lets the network add filtered noise to its result "
                    f"(default: {AudioTrainConfig.noise_part})")
+    t.add_argument("--warmup", type=float, metavar="R",
+                   help="texture: each crop follows up to R receptive fields of unscored "
+                   f"frames (default: {TEXTURE_SCORING['warmup']:g})")
+    t.add_argument("--level-weight", type=float, metavar="W",
+                   help="texture: crops are scored at the style's RMS, W holds the written "
+                   "level there; 0: scored as written "
+                   f"(default: {TEXTURE_SCORING['level_weight']:g})")
     t.add_argument("--filters", type=int, default=4096, metavar="N",
                    help="the loss network's filters, as the optimisation's (default: 4096)")
     t.add_argument("--seed", type=int, default=0, help="seeds the loss network, the weights, "
@@ -118,7 +126,8 @@ def _train(args: argparse.Namespace) -> int:
         crop_seconds=args.crop_seconds, channels=args.channels, blocks=args.blocks, lr=args.lr,
         content_weight=args.content_weight, autocorr_weight=args.autocorr_weight,
         filters=args.filters, level_seconds=args.level_seconds, noise_input=args.noise_input,
-        noise_part=args.noise_part, seed=args.seed, checkpoint_every=args.checkpoint_every,
+        noise_part=args.noise_part, warmup=args.warmup, level_weight=args.level_weight,
+        seed=args.seed, checkpoint_every=args.checkpoint_every,
         resume=args.resume, device=args.device, quiet=args.quiet)
     result = train(config)
     if result.rank == 0 and not args.quiet:

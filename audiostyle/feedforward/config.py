@@ -37,6 +37,8 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     "full": dict(crop_seconds=6.0, batch_size=8, steps=20000, texture_steps=10000,
                  channels=256, texture_channels=256, blocks=8),
 }
+# How a texture crop is scored (AudioTrainConfig.warmup, level_weight)
+TEXTURE_SCORING: dict[str, float] = dict(warmup=2.0, level_weight=1e4)
 # Settings a resumed run may change; every other one must match the checkpoint's.
 RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every", "workers", "device", "quiet", "out",
                                "checkpoint", "log_every"})
@@ -77,6 +79,16 @@ class AudioTrainConfig:
     noise_input: int = 16
     noise_part: int = 1
     level_seconds: float = 3.0  # stylise: time constant of the input's running level (0: none)
+    # texture: each crop follows a random 0 to `warmup` receptive fields of unscored frames, so
+    # the loss sees the steady state that most of a long sample is (from a zero start, half of
+    # a 3 s crop is the network's start, and a sample's steady state was 2-3x quieter than its
+    # first 1.5 s); and each crop is scored at the style's RMS, with `level_weight` times
+    # ln(rms / style's)^2 holding the written level there (0: scored as written). The
+    # objective of log1p|X| is not scale-invariant: scored as written, the networks learnt a
+    # quieter, denser sound than the style's
+    # (docs/results/2026-12-07-adhoc-ff-texture-level.md)
+    warmup: Optional[float] = None  # texture: 2.0 (stylise: 0, the only value)
+    level_weight: Optional[float] = None  # texture: 1e4 (stylise: 0, the only value)
     checkpoint: Optional[str] = None  # default: OUT + ".ckpt"
     checkpoint_every: int = 100  # steps between checkpoints (0: only at the end)
     seed: int = 0  # the loss network's seed, the initial weights, data order, crops, noise
@@ -95,7 +107,9 @@ class AudioTrainConfig:
         sizes = dict(TRAIN_PRESETS[self.preset])
         texture = {k: sizes.pop(f"texture_{k}") for k in ("steps", "channels")}
         if self.mode == "texture":
-            sizes.update(texture)
+            sizes.update(texture, **TEXTURE_SCORING)
+        else:
+            sizes.update(warmup=0.0, level_weight=0.0)
         c = dataclasses.replace(self, **{k: v for k, v in sizes.items()
                                          if getattr(self, k) is None})
         c.styles = [str(s) for s in c.styles]
@@ -150,10 +164,13 @@ def _check(c: AudioTrainConfig) -> None:
         raise ValueError(f"level_seconds must be finite and >= 0, got {c.level_seconds}")
     if not (c.lr > 0 and math.isfinite(c.lr)):
         raise ValueError(f"lr must be positive, got {c.lr}")
-    for name in ("content_weight", "autocorr_weight"):
+    for name in ("content_weight", "autocorr_weight", "warmup", "level_weight"):
         v = getattr(c, name)
         if not (v >= 0 and math.isfinite(v)):
             raise ValueError(f"{name} must be finite and >= 0, got {v}")
+    if c.mode == "stylize" and (c.warmup or c.level_weight):
+        raise ValueError("warmup and level_weight score texture crops; a stylize run has "
+                         "neither")
     if len(c.gain_db) != 2 or not c.gain_db[0] <= c.gain_db[1] <= 20:
         raise ValueError(f"gain_db must be (low, high) with low <= high <= 20, got {c.gain_db}")
     shortest = (max(c.kernel_widths) - 1) * c.loss_hop
@@ -166,9 +183,10 @@ def check_resumable(saved: dict[str, Any], current: AudioTrainConfig, path: Path
     """Refuse to resume when a setting that shapes training differs from the checkpoint's."""
     now = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(current).items()}
     before = {k: list(v) if isinstance(v, tuple) else v for k, v in saved.items()}
-    for name in ("noise_input", "noise_part"):  # a run from before them had none
-        before.setdefault(name, 0)
+    for name in ("noise_input", "noise_part", "warmup", "level_weight"):  # a run from
+        before.setdefault(name, 0)  # before them had none
     shared_check(before, now, path, RESUMABLE_CHANGES)
 
 
-__all__ = ["AudioTrainConfig", "MODES", "RESUMABLE_CHANGES", "TRAIN_PRESETS", "check_resumable"]
+__all__ = ["AudioTrainConfig", "MODES", "RESUMABLE_CHANGES", "TEXTURE_SCORING", "TRAIN_PRESETS",
+           "check_resumable"]

@@ -6,6 +6,14 @@ terms: Ulyanov & Lebedev's Gram loss plus ``content_weight`` times the content f
 difference, summed; with ``autocorr_weight`` the rhythm term), taken of the written samples
 through the waveform domain's differentiable STFT, per crop, and averaged over the batch: the
 value the optimiser would report for that crop.
+
+A texture crop departs from that in two ways (``AudioTrainConfig.warmup`` and
+``level_weight``): it follows unscored frames of the network's own, so the loss sees the
+steady state that most of a long sample is, not the network's start from silence; and it is
+scored at the style's RMS, with a term holding the written level there. Scored as written,
+the networks learnt a sound 2-3x quieter and denser than the style's, which the objective of
+``log1p|X|`` (not scale-invariant) rewards and the held-out measures, at one loudness, do not
+(``docs/results/2026-12-07-adhoc-ff-texture-level.md``).
 """
 
 from __future__ import annotations
@@ -76,13 +84,14 @@ class AudioTrainer:
         if config.mode == "stylize":
             self._open_dataset()
         styles = load_styles(config.styles, config.sample_rate, self.loss_config.min_samples)
+        self.style_rms = float(rms(torch.cat(styles, dim=-1)).mean())  # the styles' level
         self._check_memory()
         seed_everything(config.seed)
         arch = "transform" if config.mode == "stylize" else "texture"
         self.net = build_network(arch, asdict(config.network_config())).to(device)
         if isinstance(self.net, AudioTransformNet) and self.net.config.level_frames:
             with torch.no_grad():  # the content is heard at the style's level
-                self.net.level.fill_(float(rms(torch.cat(styles, dim=-1)).mean()))
+                self.net.level.fill_(self.style_rms)
         self.bank = build_networks(self.loss_config, device)["spectrogram"]
         self.objective = self._objective(styles)
         self.train_net = self._parallel()
@@ -174,11 +183,31 @@ class AudioTrainer:
             assert isinstance(self.net, AudioTransformNet)
             return stylize_samples(self.net, content, self.train_net, crop_first_frames(content))
         assert isinstance(self.net, AudioTextureNet)
-        c = self.c
+        c, codec = self.c, self.net.codec
         gen = noise_generator(c.seed, self.dist.rank, self.step)
-        noise = texture_noise(self.net, self.net.codec.frames(c.crop_samples), gen,
+        skip = self.warmup_frames(gen) * codec.hop  # unscored samples before the crop
+        noise = texture_noise(self.net, codec.frames(skip + c.crop_samples), gen,
                               int(c.batch_size)).to(self.device)  # type: ignore[arg-type]
-        return texture_samples(self.net, noise, c.crop_samples, self.train_net)
+        return texture_samples(self.net, noise, skip + c.crop_samples, self.train_net)[:, skip:]
+
+    def warmup_frames(self, generator: torch.Generator) -> int:
+        """This step's unscored frames before a texture crop: uniform in ``0 ..
+        warmup * receptive field`` (none, and no draw, at ``warmup`` 0)."""
+        most = int(round(float(self.c.warmup) * self.net.receptive_frames))  # type: ignore[arg-type]
+        if most == 0:
+            return 0
+        return int(torch.randint(0, most + 1, (1,), generator=generator))
+
+    def at_style_level(self, out: Tensor) -> tuple[Tensor, Optional[Tensor]]:
+        """Texture crops ``(B, N)`` scaled to the styles' RMS, and the level term
+        ``level_weight * sum_b ln(rms_b / style's)^2``; ``(out, None)`` at ``level_weight`` 0
+        or for a stylisation."""
+        weight = float(self.c.level_weight or 0.0)
+        if self.c.mode != "texture" or weight == 0.0:
+            return out, None
+        level = out.square().mean(-1, keepdim=True).add(1e-12).sqrt()  # (B, 1)
+        term = weight * torch.log(level / self.style_rms).square().sum()
+        return out * (self.style_rms / level), term
 
     def loss(self, content: Optional[Tensor]) -> tuple[Tensor, dict[str, float]]:
         """The objective per crop, averaged over the batch; the terms as floats."""
@@ -186,7 +215,7 @@ class AudioTrainer:
         if content is not None:
             content = content.to(self.device, non_blocking=True)
         with autocast(self.device, "bf16"):
-            out = self.output(content).float()  # (B, N)
+            out, level_term = self.at_style_level(self.output(content).float())  # (B, N)
             feats = {k: v.float() for k, v in self.bank(spectral.log(out, WAVEFORM_EPS)).items()}
             targets = None
             if content is not None and self.objective.content_layers:
@@ -196,7 +225,12 @@ class AudioTrainer:
             terms = self.objective(feats, content_targets=targets)
         batch = out.shape[0]
         values = {k: v / batch for k, v in terms.floats().items()}
-        return terms.total / batch, values
+        total = terms.total
+        if level_term is not None:
+            total = total + level_term
+            values["level"] = float(level_term.detach()) / batch
+            values["total"] += values["level"]
+        return total / batch, values
 
     def take_step(self, content: Optional[Tensor]) -> dict[str, float]:
         """One optimiser step (see :meth:`loss`); returns the loss terms per crop.

@@ -19,13 +19,13 @@ from audiostyle.feedforward.networks import (AudioTextureNet, AudioTransformNet,
                                              NetworkConfig)
 from audiostyle.feedforward.render import (MAX_GAIN, Streamer, frame_noise, frame_uniform,
                                            hop_power, levelled_samples, stylize_samples,
-                                           texture_noise)
+                                           texture_noise, texture_samples)
 from audiostyle.feedforward.stylize import sample_wave, stylize_wave
 from audiostyle.feedforward.train import train
 from audiostyle.feedforward.trainer import FIRST_FRAMES, AudioTrainer, crop_first_frames
 from helpers.audio import clicks, tone, write_wav
 from shared.checkpoints import save_payload
-from shared.training import DistInfo
+from shared.training import DistInfo, noise_generator
 
 SMALL = NetworkConfig(n_fft=256, hop=64, channels=16, blocks=3)
 LEVELLED = NetworkConfig(n_fft=256, hop=64, channels=16, blocks=3, level_frames=25)
@@ -218,6 +218,65 @@ def test_noise_settings_reach_a_stylise_network_only(tmp_path: Path) -> None:
         _config(tmp_path, noise_part=2).resolved()
     with pytest.raises(ValueError, match="noise_input"):
         _config(tmp_path, noise_input=-1).resolved()
+
+
+def test_texture_scoring_settings_belong_to_texture_runs(tmp_path: Path) -> None:
+    tex = _config(tmp_path, "texture").resolved()
+    assert (tex.warmup, tex.level_weight) == (2.0, 1e4)
+    sty = _config(tmp_path).resolved()
+    assert (sty.warmup, sty.level_weight) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="warmup and level_weight score texture crops"):
+        _config(tmp_path, warmup=1.0).resolved()
+    with pytest.raises(ValueError, match="level_weight must be finite"):
+        _config(tmp_path, "texture", level_weight=-1.0).resolved()
+
+
+def test_a_texture_crop_follows_unscored_frames_of_the_same_draw(tmp_path: Path) -> None:
+    """The scored crop is the tail of one longer draw (the steady state a long sample has),
+    not the network's start from silence; ``warmup`` 0 scores the start, as before."""
+    c = _config(tmp_path, "texture").resolved()
+    trainer = AudioTrainer(c, DistInfo(), torch.device("cpu"), lambda m: None)
+    _live(trainer.net)
+    codec, n = trainer.net.codec, c.crop_samples
+    most = 2 * trainer.net.receptive_frames
+    skips = []
+    for step in range(6):
+        trainer.step = step
+        gen = noise_generator(c.seed, 0, step)
+        skip = int(torch.randint(0, most + 1, (1,), generator=gen)) * codec.hop
+        noise = texture_noise(trainer.net, codec.frames(skip + n), gen, 2)
+        with torch.no_grad():
+            whole = texture_samples(trainer.net, noise, skip + n)
+            crop = trainer.output(None)
+        assert crop.shape == (2, n) and torch.equal(crop, whole[:, skip:])
+        skips.append(skip)
+    assert len(set(skips)) > 1 and max(skips) > 0
+    start = AudioTrainer(_config(tmp_path / "w0", "texture", warmup=0.0).resolved(), DistInfo(),
+                         torch.device("cpu"), lambda m: None)
+    _live(start.net)
+    noise = texture_noise(start.net, codec.frames(n), noise_generator(c.seed, 0, 0), 2)
+    with torch.no_grad():
+        assert torch.equal(start.output(None), texture_samples(start.net, noise, n))
+
+
+def test_a_texture_crop_is_scored_at_the_styles_level(tmp_path: Path) -> None:
+    """Its style terms do not depend on the level it was written at; the level term holds
+    that level at the style's RMS, and is zero there."""
+    trainer = AudioTrainer(_config(tmp_path, "texture").resolved(), DistInfo(),
+                           torch.device("cpu"), lambda m: None)
+    assert abs(trainer.style_rms - float(clicks(1.5).mul(0.8).square().mean().sqrt())) < 1e-3
+    out = torch.randn(2, 6400, generator=torch.Generator().manual_seed(1)) * 0.05
+    scaled, term = trainer.at_style_level(out)
+    assert torch.allclose(scaled.square().mean(-1).sqrt(), torch.full((2,), trainer.style_rms))
+    louder, term2 = trainer.at_style_level(out * 4)
+    assert torch.allclose(louder, scaled, atol=1e-6)
+    assert term is not None and term2 is not None and float(term2) > float(term) > 0
+    _, zero = trainer.at_style_level(scaled)
+    assert zero is not None and float(zero) < 1e-6
+    as_written = AudioTrainer(_config(tmp_path / "w", "texture", level_weight=0.0).resolved(),
+                              DistInfo(), torch.device("cpu"), lambda m: None)
+    got, none = as_written.at_style_level(out)
+    assert got is out and none is None
 
 
 def test_each_crop_reads_its_own_stretch_of_noise() -> None:
