@@ -193,7 +193,8 @@ class AudioTrainer:
     def warmup_frames(self, generator: torch.Generator) -> int:
         """This step's unscored frames before a texture crop: uniform in ``0 ..
         warmup * receptive field`` (none, and no draw, at ``warmup`` 0)."""
-        most = int(round(float(self.c.warmup) * self.net.receptive_frames))  # type: ignore[arg-type]
+        warmup = float(self.c.warmup)  # type: ignore[arg-type]
+        most = int(round(warmup * self.net.receptive_frames))
         if most == 0:
             return 0
         return int(torch.randint(0, most + 1, (1,), generator=generator))

@@ -125,6 +125,10 @@ def test_bad_inputs_get_one_line_and_no_file(work: Path, tmp_path: Path, capsys)
            *TINY], capsys, "is empty")
     _fail(["train", style, "--dataset", str(tmp_path / "noaudio"), "-o",
            str(tmp_path / "m.pt"), *TINY], capsys, "holds no audio")
+    _fail(["train", style, "--dataset", str(work / "data"), "-o", str(tmp_path / "m.pt"),
+           "--warmup", "1", *TINY], capsys, "score texture crops; a stylize run has neither")
+    _fail(["train", style, "--mode", "texture", "-o", str(tmp_path / "m.pt"), "--level-weight",
+           "-1", *TINY], capsys, "--level-weight must be finite and >= 0")
     image = _image_model(tmp_path / "image.pt")
     _fail(["stylize", "--model", str(image), str(work / "in.wav"), "-o", str(out)], capsys,
           "is an image model; use it with imagestyle")
