@@ -24,8 +24,9 @@ from .networks import NetworkConfig
 MODES = ("stylize", "texture")
 TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     # 2 CPU cores: 3 s crops, 2 a step; a 128-channel network of 6 blocks; 2500 steps (2000
-    # for a texture: three networks of 2000 steps came to 0.23-0.45 of held-out distance,
-    # one of 1000 to 0.54; docs/results/2026-12-07-adhoc-ff-gate-and-level.md). 256 channels
+    # for a texture: with its crops scored as TEXTURE_SCORING says, 0.33-0.38 of held-out
+    # distance after 1000 steps and 0.28 after 2000;
+    # docs/results/2026-12-07-adhoc-ff-texture-level.md). 256 channels
     # led at 800 steps and not at 2500 (docs/results/2026-12-02-adhoc-ff-training.md), so the
     # network of a third of the parameters stays. A texture network has 256: on the examples'
     # music the 128-channel one ended 1.56x further from the style than the fast preset's
