@@ -25,7 +25,7 @@ MODES = ("stylize", "texture")
 TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     # 2 CPU cores: 3 s crops, 2 a step; a 128-channel network of 6 blocks; 2500 steps (2000
     # for a texture: with its crops scored as TEXTURE_SCORING says, 0.33-0.38 of held-out
-    # distance after 1000 steps and 0.28 after 2000;
+    # distance after 1000 steps and 0.27-0.35 after 2000, over three training seeds;
     # docs/results/2026-12-07-adhoc-ff-texture-level.md). 256 channels
     # led at 800 steps and not at 2500 (docs/results/2026-12-02-adhoc-ff-training.md), so the
     # network of a third of the parameters stays. A texture network has 256: on the examples'
