@@ -21,7 +21,7 @@ from typing import Callable
 from shared import atomic_write
 from shared.cli import QUIET_HELP
 
-from .config import TEXTURE_SCORING, TRAIN_PRESETS, AudioTrainConfig
+from .config import STYLIZE_SCORING, TEXTURE_SCORING, TRAIN_PRESETS, AudioTrainConfig
 
 FLAGS = {"batch_size": "--batch-size", "crop_seconds": "--crop-seconds", "steps": "--steps",
          "lr": "--lr", "content_weight": "--content-weight", "filters": "--filters",
@@ -69,9 +69,10 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
                    help="texture: each crop follows up to R receptive fields of unscored "
                    f"frames (default: {TEXTURE_SCORING['warmup']:g})")
     t.add_argument("--level-weight", type=float, metavar="W",
-                   help="texture: crops are scored at the style's RMS, W holds the written "
-                   "level there; 0: scored as written "
-                   f"(default: {TEXTURE_SCORING['level_weight']:g})")
+                   help="crops are scored at one level (texture: the style's RMS; stylize: "
+                   "the levelled content's), W holds the written level there; 0: scored as "
+                   f"written (default: texture {TEXTURE_SCORING['level_weight']:g}, "
+                   f"stylize {STYLIZE_SCORING['level_weight']:g})")
     t.add_argument("--filters", type=int, default=4096, metavar="N",
                    help="the loss network's filters, as the optimisation's (default: 4096)")
     t.add_argument("--seed", type=int, default=0, help="seeds the loss network, the weights, "

@@ -7,13 +7,15 @@ difference, summed; with ``autocorr_weight`` the rhythm term), taken of the writ
 through the waveform domain's differentiable STFT, per crop, and averaged over the batch: the
 value the optimiser would report for that crop.
 
-A texture crop departs from that in two ways (``AudioTrainConfig.warmup`` and
-``level_weight``): it follows unscored frames of the network's own, so the loss sees the
-steady state that most of a long sample is, not the network's start from silence; and it is
-scored at the style's RMS, with a term holding the written level there. Scored as written,
-the networks learnt a sound 2-3x quieter and denser than the style's, which the objective of
-``log1p|X|`` (not scale-invariant) rewards and the held-out measures, at one loudness, do not
-(``docs/results/2026-12-07-adhoc-ff-texture-level.md``).
+A crop departs from that in up to two ways (``AudioTrainConfig.warmup`` and
+``level_weight``). Every crop is scored at one level, with a term holding the written level
+there: a texture's at the style's RMS, a stylisation's at the RMS of the levelled content the
+network heard. Scored as written, texture networks learnt a sound 2-3x quieter and denser than
+the style's, and stylisation networks filled the pauses of speech and wrote it quieter: the
+objective of ``log1p|X|`` (not scale-invariant) rewards that, and the held-out measures, at one
+loudness, do not. A texture crop also follows unscored frames of the network's own, so the loss
+sees the steady state that most of a long sample is, not the network's start from silence
+(``docs/results/2026-12-07-adhoc-ff-texture-level.md``, ``-stylize-level.md``).
 """
 
 from __future__ import annotations
@@ -199,16 +201,22 @@ class AudioTrainer:
             return 0
         return int(torch.randint(0, most + 1, (1,), generator=generator))
 
-    def at_style_level(self, out: Tensor) -> tuple[Tensor, Optional[Tensor]]:
-        """Texture crops ``(B, N)`` scaled to the styles' RMS, and the level term
-        ``level_weight * sum_b ln(rms_b / style's)^2``; ``(out, None)`` at ``level_weight`` 0
-        or for a stylisation."""
+    def at_level(self, out: Tensor, heard: Optional[Tensor]) -> tuple[Tensor, Optional[Tensor]]:
+        """Crops ``(B, N)`` scaled to a reference level, and the level term ``level_weight *
+        sum_b ln(rms_b / reference_b)^2``; ``(out, None)`` at ``level_weight`` 0. The
+        reference is the styles' RMS for a texture, and the RMS of the levelled content the
+        network heard (``heard``, ``(B, N)``) for a stylisation, floored 40 dB below the
+        style's so that a silent crop asks for a quiet one, not for silence."""
         weight = float(self.c.level_weight or 0.0)
-        if self.c.mode != "texture" or weight == 0.0:
+        if weight == 0.0:
             return out, None
+        if heard is None:
+            reference = out.new_full((out.shape[0], 1), self.style_rms)
+        else:
+            reference = rms(heard).reshape(-1, 1).clamp_min(0.01 * self.style_rms)
         level = out.square().mean(-1, keepdim=True).add(1e-12).sqrt()  # (B, 1)
-        term = weight * torch.log(level / self.style_rms).square().sum()
-        return out * (self.style_rms / level), term
+        term = weight * torch.log(level / reference).square().sum()
+        return out * (reference / level), term
 
     def loss(self, content: Optional[Tensor]) -> tuple[Tensor, dict[str, float]]:
         """The objective per crop, averaged over the batch; the terms as floats."""
@@ -216,12 +224,15 @@ class AudioTrainer:
         if content is not None:
             content = content.to(self.device, non_blocking=True)
         with autocast(self.device, "bf16"):
-            out, level_term = self.at_style_level(self.output(content).float())  # (B, N)
+            heard = None
+            if content is not None:
+                with torch.no_grad():  # the content at the level the network hears it
+                    heard = levelled_samples(self.net, content)  # type: ignore[arg-type]
+            out, level_term = self.at_level(self.output(content).float(), heard)  # (B, N)
             feats = {k: v.float() for k, v in self.bank(spectral.log(out, WAVEFORM_EPS)).items()}
             targets = None
-            if content is not None and self.objective.content_layers:
+            if heard is not None and self.objective.content_layers:
                 with torch.no_grad():
-                    heard = levelled_samples(self.net, content)  # type: ignore[arg-type]
                     targets = {k: v.float() for k, v in self.bank(spectral.log(heard)).items()}
             terms = self.objective(feats, content_targets=targets)
         batch = out.shape[0]

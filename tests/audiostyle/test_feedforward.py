@@ -220,12 +220,13 @@ def test_noise_settings_reach_a_stylise_network_only(tmp_path: Path) -> None:
         _config(tmp_path, noise_input=-1).resolved()
 
 
-def test_texture_scoring_settings_belong_to_texture_runs(tmp_path: Path) -> None:
+def test_scoring_settings_resolve_per_mode(tmp_path: Path) -> None:
     tex = _config(tmp_path, "texture").resolved()
     assert (tex.warmup, tex.level_weight) == (2.0, 1e4)
     sty = _config(tmp_path).resolved()
-    assert (sty.warmup, sty.level_weight) == (0.0, 0.0)
-    with pytest.raises(ValueError, match="warmup and level_weight score texture crops"):
+    assert (sty.warmup, sty.level_weight) == (0.0, 1e4)
+    assert _config(tmp_path, level_weight=0.0).resolved().level_weight == 0.0
+    with pytest.raises(ValueError, match="warmup scores texture crops"):
         _config(tmp_path, warmup=1.0).resolved()
     with pytest.raises(ValueError, match="level_weight must be finite"):
         _config(tmp_path, "texture", level_weight=-1.0).resolved()
@@ -266,16 +267,35 @@ def test_a_texture_crop_is_scored_at_the_styles_level(tmp_path: Path) -> None:
                            torch.device("cpu"), lambda m: None)
     assert abs(trainer.style_rms - float(clicks(1.5).mul(0.8).square().mean().sqrt())) < 1e-3
     out = torch.randn(2, 6400, generator=torch.Generator().manual_seed(1)) * 0.05
-    scaled, term = trainer.at_style_level(out)
+    scaled, term = trainer.at_level(out, None)
     assert torch.allclose(scaled.square().mean(-1).sqrt(), torch.full((2,), trainer.style_rms))
-    louder, term2 = trainer.at_style_level(out * 4)
+    louder, term2 = trainer.at_level(out * 4, None)
     assert torch.allclose(louder, scaled, atol=1e-6)
     assert term is not None and term2 is not None and float(term2) > float(term) > 0
-    _, zero = trainer.at_style_level(scaled)
+    _, zero = trainer.at_level(scaled, None)
     assert zero is not None and float(zero) < 1e-6
     as_written = AudioTrainer(_config(tmp_path / "w", "texture", level_weight=0.0).resolved(),
                               DistInfo(), torch.device("cpu"), lambda m: None)
-    got, none = as_written.at_style_level(out)
+    got, none = as_written.at_level(out, None)
+    assert got is out and none is None
+
+
+def test_a_stylisation_crop_is_scored_at_the_level_the_network_heard(tmp_path: Path) -> None:
+    """With ``level_weight``, each crop is scaled to the RMS of the levelled content it came
+    from, whatever level the network wrote it at; a silent crop's reference is floored."""
+    trainer = AudioTrainer(_config(tmp_path, "stylize", level_weight=1e4).resolved(),
+                           DistInfo(), torch.device("cpu"), lambda m: None)
+    heard = torch.stack([tone(0.8)[0] * 0.2, tone(0.8)[0] * 0.02, torch.zeros(6400)])
+    out = torch.randn(3, 6400, generator=torch.Generator().manual_seed(1)) * 0.05
+    scaled, term = trainer.at_level(out, heard)
+    want = heard.square().mean(-1).sqrt().clamp_min(0.01 * trainer.style_rms)
+    assert torch.allclose(scaled.square().mean(-1).sqrt(), want, rtol=1e-4)
+    assert torch.allclose(trainer.at_level(out * 3, heard)[0], scaled, atol=1e-6)
+    _, zero = trainer.at_level(scaled, heard)
+    assert term is not None and float(term) > 1 and zero is not None and float(zero) < 1e-6
+    plain = AudioTrainer(_config(tmp_path / "p", "stylize", level_weight=0.0).resolved(),
+                         DistInfo(), torch.device("cpu"), lambda m: None)
+    got, none = plain.at_level(out, heard)
     assert got is out and none is None
 
 

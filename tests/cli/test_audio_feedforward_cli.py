@@ -126,7 +126,7 @@ def test_bad_inputs_get_one_line_and_no_file(work: Path, tmp_path: Path, capsys)
     _fail(["train", style, "--dataset", str(tmp_path / "noaudio"), "-o",
            str(tmp_path / "m.pt"), *TINY], capsys, "holds no audio")
     _fail(["train", style, "--dataset", str(work / "data"), "-o", str(tmp_path / "m.pt"),
-           "--warmup", "1", *TINY], capsys, "score texture crops; a stylize run has neither")
+           "--warmup", "1", *TINY], capsys, "warmup scores texture crops; a stylize run has none")
     _fail(["train", style, "--mode", "texture", "-o", str(tmp_path / "m.pt"), "--level-weight",
            "-1", *TINY], capsys, "--level-weight must be finite and >= 0")
     image = _image_model(tmp_path / "image.pt")
