@@ -337,6 +337,15 @@ def test_a_resume_with_other_settings_is_refused(tmp_path: Path) -> None:
         train(_config(tmp_path, steps=4, resume=True, content_weight=0.5))
 
 
+def test_a_stylisation_checkpoint_scored_as_written_resumes_as_such(tmp_path: Path) -> None:
+    """A run from before stylisation crops were scored at one level resumes with
+    ``level_weight`` 0, and is refused under today's default."""
+    train(_config(tmp_path, steps=2, level_weight=0.0))
+    with pytest.raises(ValueError, match="differ from those of checkpoint.*level_weight"):
+        train(_config(tmp_path, steps=3, resume=True))
+    assert train(_config(tmp_path, steps=3, resume=True, level_weight=0.0)).step == 3
+
+
 @pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
 @pytest.mark.parametrize("kind,config,name", [(AudioTransformNet, LEVELLED, "log_mag"),
                                               (AudioTransformNet, NOISY, "log_mag_noise"),
