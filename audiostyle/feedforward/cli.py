@@ -29,6 +29,7 @@ FLAGS = {"batch_size": "--batch-size", "crop_seconds": "--crop-seconds", "steps"
          "dataset": "--dataset", "preset": "--preset", "autocorr_weight": "--autocorr-weight",
          "resume": "--resume", "seconds": "--seconds", "level_seconds": "--level-seconds",
          "noise_input": "--noise-input", "noise_part": "--noise-part", "warmup": "--warmup",
+         "envelope": "--envelope",
          "level_weight": "--level-weight"}
 
 
@@ -65,6 +66,10 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--noise-part", type=int, choices=(0, 1), default=AudioTrainConfig.noise_part,
                    help="stylize: 1 lets the network add filtered noise to its result "
                    f"(default: {AudioTrainConfig.noise_part})")
+    t.add_argument("--envelope", type=int, choices=(0, 1), default=AudioTrainConfig.envelope,
+                   help="stylize: 1 writes each frame at the loudness of the content's, so "
+                   "pauses stay pauses; 0: the network chooses it "
+                   f"(default: {AudioTrainConfig.envelope})")
     t.add_argument("--warmup", type=float, metavar="R",
                    help="texture: each crop follows up to R receptive fields of unscored "
                    f"frames (default: {TEXTURE_SCORING['warmup']:g})")
@@ -127,7 +132,8 @@ def _train(args: argparse.Namespace) -> int:
         crop_seconds=args.crop_seconds, channels=args.channels, blocks=args.blocks, lr=args.lr,
         content_weight=args.content_weight, autocorr_weight=args.autocorr_weight,
         filters=args.filters, level_seconds=args.level_seconds, noise_input=args.noise_input,
-        noise_part=args.noise_part, warmup=args.warmup, level_weight=args.level_weight,
+        noise_part=args.noise_part, envelope=args.envelope, warmup=args.warmup,
+        level_weight=args.level_weight,
         seed=args.seed, checkpoint_every=args.checkpoint_every,
         resume=args.resume, device=args.device, quiet=args.quiet)
     result = train(config)

@@ -80,6 +80,12 @@ class AudioTrainConfig:
     # steps, with them 0.49 (docs/results/2026-12-07-adhoc-ff-noise.md)
     noise_input: int = 16
     noise_part: int = 1
+    # stylise: 1 writes each frame at the RMS of the content frame the network heard (it
+    # chooses only what the frame holds). Ulyanov & Lebedev leave the loudness to the content
+    # term; without this the network filled the pauses between words and its content distance
+    # on speech was 0.85 against the optimisation's 0.66 (docs/results/2026-12-07-adhoc-ff-
+    # envelope.md)
+    envelope: int = 1
     level_seconds: float = 3.0  # stylise: time constant of the input's running level (0: none)
     # texture: each crop follows a random 0 to `warmup` receptive fields of unscored frames, so
     # the loss sees the steady state that most of a long sample is (from a zero start, half of
@@ -132,7 +138,7 @@ class AudioTrainConfig:
             level = max(1, round(self.level_seconds * self.sample_rate / self.hop))
         sizes = {k: int(getattr(self, k)) for k in NETWORK_FIELDS}
         if self.mode == "texture":  # noise is all a texture network reads and writes
-            sizes.update(noise_input=0, noise_part=0)
+            sizes.update(noise_input=0, noise_part=0, envelope=0)
         return NetworkConfig(**sizes, level_frames=level).check()
 
     def loss_config(self) -> AudioStyleConfig:
@@ -186,8 +192,8 @@ def check_resumable(saved: dict[str, Any], current: AudioTrainConfig, path: Path
     """Refuse to resume when a setting that shapes training differs from the checkpoint's."""
     now = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(current).items()}
     before = {k: list(v) if isinstance(v, tuple) else v for k, v in saved.items()}
-    for name in ("noise_input", "noise_part", "warmup", "level_weight"):  # a run from
-        before.setdefault(name, 0)  # before them had none
+    for name in ("noise_input", "noise_part", "envelope", "warmup", "level_weight"):
+        before.setdefault(name, 0)  # a run from before them had none
     shared_check(before, now, path, RESUMABLE_CHANGES)
 
 

@@ -8,6 +8,8 @@ What is exported is the network over frames, with a dynamic batch and frame coun
   first scales each content frame as :func:`~.render.level_gains` does, to the RMS ``level``;
   with ``noise_input`` ``K`` the input is ``log_mag_noise (B, F + K, T)``, the
   :func:`~.render.frame_noise` of the frames' absolute indices after the log magnitudes;
+  with ``envelope`` in the network settings, the host scales each result frame to the
+  content frame's RMS as :func:`~.render.envelope_gains` does;
 * a texture model: ``noise (B, K, T)`` standard normal -> ``(B, 2F, T)``, each bin's log
   magnitude and phase advance, which the host turns into frames as
   :func:`~.render.frames_of` does.

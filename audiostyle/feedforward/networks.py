@@ -185,6 +185,7 @@ class NetworkConfig:
     level_frames: int = 0  # stylise: time constant of the input's running level (0: none)
     noise_input: int = 0  # stylise: channels of frame-indexed noise beside the content (0: none)
     noise_part: int = 0  # stylise: 1 adds a filtered-noise part to the output (0: none)
+    envelope: int = 0  # stylise: 1 gives each output frame the RMS of the content frame (0: no)
 
     def check(self) -> "NetworkConfig":
         """Itself, or ``ValueError`` naming the bad setting."""
@@ -194,6 +195,8 @@ class NetworkConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if int(self.noise_input) < 0:
             raise ValueError(f"noise_input must be >= 0, got {self.noise_input}")
+        if self.envelope not in (0, 1):
+            raise ValueError(f"envelope must be 0 or 1, got {self.envelope}")
         if self.noise_part not in (0, 1):
             raise ValueError(f"noise_part must be 0 or 1, got {self.noise_part}")
         if not 0 <= self.level_frames <= MAX_LEVEL_FRAMES:
@@ -253,7 +256,10 @@ class AudioTransformNet(Streamable):
     ``level`` (the style's, set by the trainer) by its causal running level
     (:func:`~.render.level_gains`), so the network never has to learn the level a user records
     at; the result is written at the level the network chose, as the optimisation's
-    ``level="optimised"`` writes the optimiser's.
+    ``level="optimised"`` writes the optimiser's. With ``config.envelope`` each result frame
+    is written at the RMS of the (levelled) content frame instead
+    (:func:`~.render.envelope_gains`): the network chooses what a frame holds, not how loud it
+    is.
     """
 
     mode = "stylize"

@@ -131,7 +131,7 @@ def frame_noise(first: Tensor | int, frames: int, channels: int,
 
 
 def frames_of(raw: Tensor, codec: FrameCodec, content: Optional[Tensor] = None,
-              phase: Optional[Tensor] = None, first: Tensor | int = 0
+              phase: Optional[Tensor] = None, first: Tensor | int = 0, envelope: bool = False
               ) -> tuple[Tensor, Tensor]:
     """The complex frames a network's output ``raw`` describes, and the generated part's phase
     after the last frame (to continue from: ``phase``, ``(B, F)`` float64; None: the start).
@@ -146,7 +146,9 @@ def frames_of(raw: Tensor, codec: FrameCodec, content: Optional[Tensor] = None,
     filtered noise ``expm1(softplus(n - c)) * exp(2 pi i u)``, ``u`` uniform per bin and
     absolute frame (``first``: the index of ``raw``'s first frame, one per batch item or
     one for all). The partials start at Schroeder's phases ``pi k^2 / F``: from one common
-    phase every bin's partial would peak together, a click each ``n_fft`` samples.
+    phase every bin's partial would peak together, a click each ``n_fft`` samples. With
+    ``envelope`` (a transform network's) each frame of that sum is then scaled to the content
+    frame's RMS (:func:`envelope_gains`).
     """
     bins, raw = codec.bins, raw.float()
     parts = raw.split(bins, dim=1)
@@ -170,7 +172,25 @@ def frames_of(raw: Tensor, codec: FrameCodec, content: Optional[Tensor] = None,
             noise = torch.expm1(torch.nn.functional.softplus(parts[3] - offset)
                                 .clamp_max(LOG_MAX))
             frames = frames + torch.polar(noise, (2 * math.pi * u).float())
+        if envelope:  # each frame at the content frame's RMS (see envelope_gains)
+            frames = frames * envelope_gains(frames, content)
     return frames, (phi[..., -1] if phi.shape[-1] else start)
+
+
+def envelope_gains(frames: Tensor, content: Tensor) -> Tensor:
+    """Each frame's gain ``(B, 1, T)`` to the content frame's RMS magnitude: complex
+    ``frames`` and ``content`` ``(B, F, T)`` -> ``rms_k |content| / rms_k |frames|`` (a
+    silent content frame: 0, a silent result frame: held finite).
+
+    A transform network with ``envelope`` writes each frame at the loudness of the content
+    frame it heard and chooses only what the frame holds. Not in Ulyanov & Lebedev, where the
+    content term keeps the loudness: the network filled the pauses between words (0.36-0.39 of
+    its energy in the content's quietest 30 % of frames, the optimisation's 0.07), through its
+    own content path as much as through the generated parts
+    (docs/results/2026-12-07-adhoc-ff-envelope.md).
+    """
+    result = frames.abs().square().mean(1, keepdim=True).add(1e-12).sqrt()
+    return content.abs().square().mean(1, keepdim=True).sqrt() / result
 
 
 def net_input(net: AudioTransformNet, spec: Tensor, first: Tensor | int = 0) -> Tensor:
@@ -193,7 +213,7 @@ def stylize_frames(net: AudioTransformNet, spec: Tensor, power: Tensor,
     ``first``: the absolute index of the first frame (the noise's; training draws it)."""
     spec = levelled(net, spec, power)[0]
     raw = (forward or net)(net_input(net, spec, first))
-    return frames_of(raw, net.codec, spec, first=first)[0]
+    return frames_of(raw, net.codec, spec, first=first, envelope=bool(net.config.envelope))[0]
 
 
 # the convolutions', the generated phase's and the levelling's states (None: the start), and
@@ -208,7 +228,8 @@ def stream_frames(net: AudioTransformNet, spec: Tensor, power: Tensor,
     ``state`` (:data:`START`: the beginning) summarises; returns the next state too."""
     spec, level = levelled(net, spec, power, state[2])
     raw, convs = net.stream(net_input(net, spec, state[3]), state[0])
-    frames, phase = frames_of(raw, net.codec, spec, state[1], state[3])
+    frames, phase = frames_of(raw, net.codec, spec, state[1], state[3],
+                              bool(net.config.envelope))
     return frames, (convs, phase, level, state[3] + spec.shape[-1])
 
 
@@ -326,6 +347,6 @@ class Streamer:
 
 
 __all__ = ["LEVEL_SPAN", "MAX_GAIN", "OverlapAdd", "START", "State", "Streamer", "frame_noise",
-           "frame_uniform", "frames_of", "hop_power", "level_gains", "levelled",
+           "envelope_gains", "frame_uniform", "frames_of", "hop_power", "level_gains", "levelled",
            "levelled_samples", "net_input", "stream_frames", "stylize_frames", "stylize_samples",
            "texture_noise", "texture_samples", "texture_stream", "with_phase"]

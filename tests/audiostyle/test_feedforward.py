@@ -18,8 +18,9 @@ from audiostyle.feedforward.modelfile import load_model, model_payload
 from audiostyle.feedforward.networks import (AudioTextureNet, AudioTransformNet, FrameCodec,
                                              NetworkConfig)
 from audiostyle.feedforward.render import (MAX_GAIN, Streamer, frame_noise, frame_uniform,
-                                           hop_power, levelled_samples, stylize_samples,
-                                           texture_noise, texture_samples)
+                                           hop_power, levelled, levelled_samples,
+                                           stylize_frames, stylize_samples, texture_noise,
+                                           texture_samples)
 from audiostyle.feedforward.stylize import sample_wave, stylize_wave
 from audiostyle.feedforward.train import train
 from audiostyle.feedforward.trainer import FIRST_FRAMES, AudioTrainer, crop_first_frames
@@ -31,6 +32,8 @@ SMALL = NetworkConfig(n_fft=256, hop=64, channels=16, blocks=3)
 LEVELLED = NetworkConfig(n_fft=256, hop=64, channels=16, blocks=3, level_frames=25)
 NOISY = NetworkConfig(n_fft=256, hop=64, channels=16, blocks=3, level_frames=25, noise_input=4,
                       noise_part=1)
+ENVELOPE = NetworkConfig(n_fft=256, hop=64, channels=16, blocks=3, level_frames=25,
+                         noise_input=4, noise_part=1, envelope=1)
 
 
 def _live(net: torch.nn.Module) -> torch.nn.Module:
@@ -50,7 +53,7 @@ def test_frames_invert_exactly(n_fft: int, hop: int, samples: int) -> None:
     assert torch.allclose(codec.synthesize(spec, samples), x, atol=1e-5)
 
 
-@pytest.mark.parametrize("config", [SMALL, NOISY], ids=["plain", "noisy"])
+@pytest.mark.parametrize("config", [SMALL, NOISY, ENVELOPE], ids=["plain", "noisy", "envelope"])
 def test_an_untrained_transform_net_returns_its_content(config: NetworkConfig) -> None:
     x = tone(1.0) * 0.5
     net = AudioTransformNet(config)
@@ -75,7 +78,8 @@ def test_frame_noise_is_a_function_of_the_absolute_frame() -> None:
 
 @pytest.mark.parametrize("config,block", [(SMALL, 64), (SMALL, 100), (SMALL, 441),
                                           (SMALL, 3001), (NOISY, 64), (NOISY, 441),
-                                          (NOISY, 3001)])
+                                          (NOISY, 3001), (ENVELOPE, 64), (ENVELOPE, 441),
+                                          (ENVELOPE, 3001)])
 def test_the_stream_equals_the_whole_clip(config: NetworkConfig, block: int) -> None:
     net = _live(AudioTransformNet(config))
     x = torch.cat([tone(0.7), clicks(0.7)]) * 0.6  # two channels
@@ -85,6 +89,37 @@ def test_the_stream_equals_the_whole_clip(config: NetworkConfig, block: int) -> 
     streamed = stylize_wave(net, x, 8000, block=block)
     assert streamed.shape == x.shape
     assert (streamed - whole).abs().max() < 1e-4
+
+
+def test_an_envelope_network_writes_each_frame_at_the_contents_loudness() -> None:
+    """Each result frame has the levelled content frame's RMS, so a pause stays silent;
+    without the envelope the same weights fill it."""
+    pause = torch.zeros(1, 4000)
+    x = torch.cat([tone(0.5)[:1], pause, clicks(0.5)[:1]], dim=-1) * 0.5
+    held = _live(AudioTransformNet(ENVELOPE))
+    with torch.no_grad():
+        held.out.weight.mul_(20.0)
+        held.out.bias.fill_(4.0)  # every generated bin loud, in every frame
+    free = AudioTransformNet(NOISY)
+    free.load_state_dict(held.state_dict())  # the same weights, without the envelope
+    results = {}
+    for net in (held, free):
+        codec = net.codec
+        spec = codec.analyse(x)
+        power = hop_power(x, codec.hop, spec.shape[-1])
+        with torch.inference_mode():
+            frames = stylize_frames(net, spec, power)
+            heard = levelled(net, spec, power)[0]
+        results[net.config.envelope] = (frames, heard)
+    frames, heard = results[1]
+    rms = frames.abs().square().mean(1).sqrt()
+    want = heard.abs().square().mean(1).sqrt()
+    assert torch.allclose(rms, want, rtol=1e-4, atol=1e-7)
+    assert float(want[0, 80:120].max()) == 0.0  # frames wholly inside the pause
+    filled = results[0][0].abs().square().mean(1).sqrt()
+    assert float(filled[0, 80:120].min()) > 0.1  # the same weights, without it, fill the pause
+    assert not torch.allclose(frames.abs() / rms.clamp_min(1e-9)[:, None],
+                              heard.abs() / want.clamp_min(1e-9)[:, None], atol=1e-2)
 
 
 def _rising(seconds: float = 1.4) -> torch.Tensor:
@@ -213,7 +248,11 @@ def test_noise_settings_reach_a_stylise_network_only(tmp_path: Path) -> None:
     net = _config(tmp_path, noise_input=4, noise_part=1).resolved().network_config()
     assert (net.noise_input, net.noise_part) == (4, 1)
     tex = _config(tmp_path, "texture", noise_input=4, noise_part=1).resolved().network_config()
-    assert tex.noise_input == tex.noise_part == 0  # noise is all a texture network reads
+    assert tex.noise_input == tex.noise_part == tex.envelope == 0  # noise is all it reads
+    assert _config(tmp_path).resolved().network_config().envelope == 1  # the default
+    assert _config(tmp_path, envelope=0).resolved().network_config().envelope == 0
+    with pytest.raises(ValueError, match="envelope must be 0 or 1"):
+        _config(tmp_path, envelope=2).resolved()
     with pytest.raises(ValueError, match="noise_part"):
         _config(tmp_path, noise_part=2).resolved()
     with pytest.raises(ValueError, match="noise_input"):
@@ -310,11 +349,11 @@ def test_each_crop_reads_its_own_stretch_of_noise() -> None:
 def test_a_model_file_from_before_the_levelling_loads_without_it(tmp_path: Path) -> None:
     net = _live(AudioTransformNet(SMALL))
     payload = model_payload(net, 8000, {}, 1)
-    for name in ("level_frames", "noise_input", "noise_part"):
+    for name in ("level_frames", "noise_input", "noise_part", "envelope"):
         del payload["network"][name]  # as model files written before them
     again = load_model(save_payload(payload, tmp_path / "old.pt"))[0]
     assert again.config.level_frames == 0 and not hasattr(again, "level")
-    assert again.config.noise_input == again.config.noise_part == 0
+    assert again.config.noise_input == again.config.noise_part == again.config.envelope == 0
     with torch.inference_mode():
         assert torch.equal(stylize_samples(net, tone(0.5)), stylize_samples(again, tone(0.5)))
 
@@ -344,6 +383,13 @@ def test_a_stylisation_checkpoint_scored_as_written_resumes_as_such(tmp_path: Pa
     with pytest.raises(ValueError, match="differ from those of checkpoint.*level_weight"):
         train(_config(tmp_path, steps=3, resume=True))
     assert train(_config(tmp_path, steps=3, resume=True, level_weight=0.0)).step == 3
+
+
+def test_a_checkpoint_without_the_envelope_resumes_without_it(tmp_path: Path) -> None:
+    train(_config(tmp_path, steps=2, envelope=0))
+    with pytest.raises(ValueError, match="differ from those of checkpoint.*envelope"):
+        train(_config(tmp_path, steps=3, resume=True))
+    assert train(_config(tmp_path, steps=3, resume=True, envelope=0)).step == 3
 
 
 @pytest.mark.parametrize("fmt", ["torchscript", "onnx"])

@@ -157,9 +157,11 @@ def test_torchrun_two_gloo_processes_match_one_process_with_the_global_batch(wor
                                                                             tmp_path: Path):
     """``audiostyle train`` under torchrun: two CPU processes (gloo) with one crop each end
     with the gradients of one process with both crops (DDP averages the ranks'). Adam's
-    moments are compared, linear in the gradients; the weights themselves are not, because
-    Adam's first steps move a weight by about the learning rate whatever the size of its
-    gradient, so a gradient at rounding level can move it either way."""
+    moments after the first step are compared, linear in the gradients; the weights themselves are
+    not, because Adam's first step moves a weight by about the learning rate whatever the size
+    of its gradient, so a gradient at rounding level can move it either way, and a second
+    step's gradients would differ by more than rounding (the envelope makes some directions
+    of the output layer all but gradient-free)."""
     from audiostyle.feedforward.modelfile import load_checkpoint, load_model
 
     torchrun = Path(sys.executable).with_name("torchrun")
@@ -171,7 +173,7 @@ def test_torchrun_two_gloo_processes_match_one_process_with_the_global_batch(wor
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore",
            "PYTHONPATH": os.pathsep.join([code, *filter(None, [os.environ.get("PYTHONPATH")])])}
     args = ["train", str(work / "style.wav"), "--dataset", str(work / "data"), *TINY[:-5],
-            "--steps", "2", "--device", "cpu", "--quiet"]
+            "--steps", "1", "--device", "cpu", "--quiet"]
     ddp, one = tmp_path / "ddp.pt", tmp_path / "one.pt"
     cmd = [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "audiostyle",
            *args, "--batch-size", "1", "-o", str(ddp)]
@@ -181,8 +183,8 @@ def test_torchrun_two_gloo_processes_match_one_process_with_the_global_batch(wor
     assert main([*args, "--batch-size", "2", "-o", str(one)]) == 0
     moments = [load_checkpoint(f"{p}.ckpt")["optimizer"]["state"] for p in (ddp, one)]
     assert moments[0].keys() == moments[1].keys()
-    for i in moments[1]:
+    for i in moments[1]:  # the output layer starts at zero: on the first step only it moves
         m_ddp, m_one = moments[0][i]["exp_avg"], moments[1][i]["exp_avg"]
-        assert float(m_one.abs().max()) > 0
         assert (m_ddp - m_one).abs().max() <= 1e-3 * m_one.abs().max()
+    assert sum(float(m["exp_avg"].abs().max()) > 0 for m in moments[1].values()) >= 2
     assert load_model(ddp)[0].state_dict().keys() == load_model(one)[0].state_dict().keys()
