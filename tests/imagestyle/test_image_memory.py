@@ -57,12 +57,13 @@ STYLIZE = textwrap.dedent("""
 
 
 TRAIN = textwrap.dedent("""
-    import os, tempfile
+    import atexit, os, shutil, tempfile
     import numpy as np
     from PIL import Image
     import imagestyle.memory as memory
     from imagestyle.feedforward.train import TrainConfig, train
     d = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, d, True)  # the process's files go with it
     os.makedirs(d + "/photos")
     rng = np.random.default_rng(0)
     for i in range(4):
