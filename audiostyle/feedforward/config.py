@@ -80,11 +80,8 @@ class AudioTrainConfig:
     # steps, with them 0.49 (docs/results/2026-12-07-adhoc-ff-noise.md)
     noise_input: int = 16
     noise_part: int = 1
-    # stylise: 1 writes each frame at the RMS of the content frame the network heard (it
-    # chooses only what the frame holds). Ulyanov & Lebedev leave the loudness to the content
-    # term; without this the network filled the pauses between words and its content distance
-    # on speech was 0.85 against the optimisation's 0.66 (docs/results/2026-12-07-adhoc-ff-
-    # envelope.md)
+    # stylise: 1 writes each frame at the RMS of the content frame the network heard (a
+    # departure from Ulyanov & Lebedev; why: render.envelope_gains)
     envelope: int = 1
     level_seconds: float = 3.0  # stylise: time constant of the input's running level (0: none)
     # texture: each crop follows a random 0 to `warmup` receptive fields of unscored frames, so
