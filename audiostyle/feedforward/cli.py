@@ -29,7 +29,7 @@ FLAGS = {"batch_size": "--batch-size", "crop_seconds": "--crop-seconds", "steps"
          "dataset": "--dataset", "preset": "--preset", "autocorr_weight": "--autocorr-weight",
          "resume": "--resume", "seconds": "--seconds", "level_seconds": "--level-seconds",
          "noise_input": "--noise-input", "noise_part": "--noise-part", "warmup": "--warmup",
-         "envelope": "--envelope",
+         "envelope": "--envelope", "loss_filters": "--loss-filters",
          "level_weight": "--level-weight"}
 
 
@@ -80,6 +80,10 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
                    f"stylize {STYLIZE_SCORING['level_weight']:g})")
     t.add_argument("--filters", type=int, default=4096, metavar="N",
                    help="the loss network's filters, as the optimisation's (default: 4096)")
+    t.add_argument("--loss-filters", type=int, metavar="N",
+                   help="loss filters a step reads, drawn at random from --filters and scaled "
+                        "so a step estimates the whole objective; 0: all (default: the "
+                        "preset's)")
     t.add_argument("--seed", type=int, default=0, help="seeds the loss network, the weights, "
                    "the crops and the noise (default: 0)")
     t.add_argument("--checkpoint-every", type=int, default=100, metavar="N")
@@ -133,7 +137,7 @@ def _train(args: argparse.Namespace) -> int:
         content_weight=args.content_weight, autocorr_weight=args.autocorr_weight,
         filters=args.filters, level_seconds=args.level_seconds, noise_input=args.noise_input,
         noise_part=args.noise_part, envelope=args.envelope, warmup=args.warmup,
-        level_weight=args.level_weight,
+        level_weight=args.level_weight, loss_filters=args.loss_filters,
         seed=args.seed, checkpoint_every=args.checkpoint_every,
         resume=args.resume, device=args.device, quiet=args.quiet)
     result = train(config)

@@ -47,6 +47,7 @@ from .networks import AudioTextureNet, AudioTransformNet, build_network
 from .render import levelled_samples, stylize_samples, texture_noise, texture_samples
 
 
+SUBSET_SEED = 1_000_003  # the loss filters of a step: seed (seed + 1) * this + step
 FIRST_FRAMES = 1 << 24  # a crop's noise starts at a frame below this (13 h at the defaults)
 
 
@@ -218,6 +219,35 @@ class AudioTrainer:
         term = weight * torch.log(level / reference).square().sum()
         return out * (reference / level), term
 
+    def filter_subset(self) -> Optional[Tensor]:
+        """This step's loss filters (``loss_filters`` of them, sorted, a function of the seed
+        and the step, the same on every process), or None for all."""
+        n, m = self.bank.filters, int(self.c.loss_filters)
+        if m == 0 or m >= n:
+            return None
+        g = torch.Generator().manual_seed(SUBSET_SEED * (int(self.c.seed) + 1) + self.step)
+        return torch.randperm(n, generator=g)[:m].sort().values.to(self.device)
+
+    def features(self, spec: Tensor, chosen: Optional[Tensor]) -> dict[str, Tensor]:
+        """The loss network's features of ``spec`` ``(B, bins, T)``: every filter's, or the
+        ``chosen`` ones' (float32)."""
+        if chosen is None:
+            return {k: v.float() for k, v in self.bank(spec).items()}
+        return {f"conv{k}": torch.relu(torch.nn.functional.conv1d(spec.float(),
+                                                                  self.bank.weight(k)[chosen]))
+                for k in self.bank.kernel_widths}
+
+    def subset_objective(self, chosen: Tensor) -> StyleContentObjective:
+        """The objective over the ``chosen`` filters: the style Grams' rows and columns of
+        them, the Gram term scaled by ``(n / m)^2`` and the content term by ``n / m``."""
+        full, scale = self.objective, self.bank.filters / chosen.numel()
+        grams = {k: full.style_target(k)[..., chosen[:, None], chosen[None, :]]
+                 for k in full.style_layers}
+        return StyleContentObjective({}, grams, content_weight=full.content_weight * scale,
+                                     style_weight=full.style_weight * scale ** 2,
+                                     reduction="sum", gram_normalize="positions",
+                                     content_layers=full.content_layers).to(self.device)
+
     def loss(self, content: Optional[Tensor]) -> tuple[Tensor, dict[str, float]]:
         """The objective per crop, averaged over the batch; the terms as floats."""
         spectral = self.loss_config.spectral
@@ -229,12 +259,14 @@ class AudioTrainer:
                 with torch.no_grad():  # the content at the level the network hears it
                     heard = levelled_samples(self.net, content)  # type: ignore[arg-type]
             out, level_term = self.at_level(self.output(content).float(), heard)  # (B, N)
-            feats = {k: v.float() for k, v in self.bank(spectral.log(out, WAVEFORM_EPS)).items()}
+            chosen = self.filter_subset()
+            objective = self.objective if chosen is None else self.subset_objective(chosen)
+            feats = self.features(spectral.log(out, WAVEFORM_EPS), chosen)
             targets = None
-            if heard is not None and self.objective.content_layers:
+            if heard is not None and objective.content_layers:
                 with torch.no_grad():
-                    targets = {k: v.float() for k, v in self.bank(spectral.log(heard)).items()}
-            terms = self.objective(feats, content_targets=targets)
+                    targets = self.features(spectral.log(heard), chosen)
+            terms = objective(feats, content_targets=targets)
         batch = out.shape[0]
         values = {k: v / batch for k, v in terms.floats().items()}
         total = terms.total

@@ -213,22 +213,63 @@ def _config(root: Path, mode: str = "stylize", **kw) -> AudioTrainConfig:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["stylize", "texture"])
-def test_training_lowers_the_optimisations_loss(tmp_path: Path, mode: str) -> None:
-    c = _config(tmp_path, mode, steps=40).resolved()
+@pytest.mark.parametrize("mode,loss_filters", [("stylize", 0), ("texture", 0), ("stylize", 16)])
+def test_training_lowers_the_optimisations_loss(tmp_path: Path, mode: str,
+                                                loss_filters: int) -> None:
+    """The whole objective falls, also when each step reads a subset of the filters."""
+    c = _config(tmp_path, mode, steps=40, loss_filters=loss_filters).resolved()
     trainer = AudioTrainer(c, DistInfo(), torch.device("cpu"), lambda m: None)
     fixed = torch.stack([trainer.dataset[0], trainer.dataset[1]]) if mode == "stylize" else None
 
     def loss() -> float:
         trainer.step = 0  # the same noise each time in texture mode
+        subset, trainer.c.loss_filters = trainer.c.loss_filters, 0  # the whole objective
         with torch.no_grad():
-            return trainer.loss(fixed)[1]["total"]
+            total = trainer.loss(fixed)[1]["total"]
+        trainer.c.loss_filters = subset
+        return total
 
     before = loss()
     batches = trainer.batches()
     for _ in range(40):
         trainer.take_step(next(batches))
     assert loss() < 0.7 * before
+
+
+def test_a_filter_subset_estimates_the_whole_objective(tmp_path: Path) -> None:
+    """Each step's loss over ``loss_filters`` random filters, scaled, averages to the loss over
+    all of them; all the filters as a subset give the whole objective exactly; the subset is
+    a function of the seed and the step."""
+    trainer = AudioTrainer(_config(tmp_path, loss_filters=16).resolved(), DistInfo(),
+                           torch.device("cpu"), lambda m: None)
+    batch = torch.stack([trainer.dataset[0], trainer.dataset[1]])
+    with torch.no_grad():
+        trainer.c.loss_filters = 0
+        whole = trainer.loss(batch)[1]
+        every = torch.arange(trainer.bank.filters)
+        spec, other = torch.rand(2, 257, 40), torch.rand(2, 257, 40)
+        assert torch.allclose(trainer.features(spec, every)["conv5"],
+                              trainer.features(spec, None)["conv5"], atol=1e-5)
+        a = trainer.subset_objective(every)(trainer.features(spec, every),
+                                            content_targets=trainer.features(other, every))
+        b = trainer.objective(trainer.features(spec, None),
+                              content_targets=trainer.features(other, None))
+        assert a.floats()["style"] == pytest.approx(b.floats()["style"], rel=1e-4)
+        assert a.floats()["content"] == pytest.approx(b.floats()["content"], rel=1e-4)
+        trainer.c.loss_filters = 16
+        styles = []
+        for step in range(300):
+            trainer.step = step
+            styles.append(trainer.loss(batch)[1]["style"])
+    assert sum(styles) / len(styles) == pytest.approx(whole["style"], rel=0.25)
+    assert len(set(styles)) > 250  # a new subset every step
+    trainer.step = 7
+    assert torch.equal(trainer.filter_subset(), trainer.filter_subset())
+    assert trainer.filter_subset().numel() == 16
+    with pytest.raises(ValueError, match="loss_filters must be 0"):
+        _config(tmp_path, loss_filters=65).resolved()
+    with pytest.raises(ValueError, match="autocorr_weight 0"):
+        _config(tmp_path, loss_filters=16, autocorr_weight=1.0).resolved()
 
 
 def test_training_sets_the_level_to_the_styles_and_a_texture_net_has_none(
@@ -358,11 +399,12 @@ def test_a_model_file_from_before_the_levelling_loads_without_it(tmp_path: Path)
         assert torch.equal(stylize_samples(net, tone(0.5)), stylize_samples(again, tone(0.5)))
 
 
-def test_resume_is_bit_identical(tmp_path: Path) -> None:
-    straight = train(_config(tmp_path / "a", steps=6))
-    half = _config(tmp_path / "b", steps=3)
+@pytest.mark.parametrize("loss_filters", [0, 16])
+def test_resume_is_bit_identical(tmp_path: Path, loss_filters: int) -> None:
+    straight = train(_config(tmp_path / "a", steps=6, loss_filters=loss_filters))
+    half = _config(tmp_path / "b", steps=3, loss_filters=loss_filters)
     train(half)
-    resumed = train(_config(tmp_path / "b", steps=6, resume=True))
+    resumed = train(_config(tmp_path / "b", steps=6, resume=True, loss_filters=loss_filters))
     assert straight.step == resumed.step == 6
     a = load_model(straight.model_path)[0].state_dict()
     b = load_model(resumed.model_path)[0].state_dict()
@@ -439,12 +481,18 @@ def test_training_and_stylising_on_cuda(tmp_path: Path) -> None:
 def test_a_presets_texture_network_has_its_own_width_and_steps(tmp_path: Path) -> None:
     """``quick`` trains a 128-channel stylisation network but a 256-channel texture network
     (the narrower one ended 1.56x further from the style than ``texture --preset fast``);
+    a stylisation takes 8 crops a step over 1024 of the loss filters, a texture 2 over all;
     a width or step count given explicitly wins in both modes."""
-    sizes = dict(channels=None, steps=None)
+    sizes = dict(channels=None, steps=None, batch_size=None)
     stylize = _config(tmp_path, **sizes).resolved()
     texture = _config(tmp_path, "texture", **sizes).resolved()
-    assert (stylize.channels, stylize.steps) == (128, 2500)
-    assert (texture.channels, texture.steps) == (256, 2000)
+    assert (stylize.channels, stylize.steps, stylize.batch_size) == (128, 800, 8)
+    assert (texture.channels, texture.steps, texture.batch_size) == (256, 2000, 2)
+    assert (stylize.loss_filters, texture.loss_filters) == (64, 0)  # at most every filter
+    full = AudioTrainConfig(styles=["s.wav"], out="m.pt", dataset="d").resolved()
+    assert (full.loss_filters, full.filters) == (1024, 4096)
+    assert AudioTrainConfig(styles=["s.wav"], out="m.pt", mode="texture").resolved() \
+        .loss_filters == 0
     assert texture.network_config().channels == 256
     assert _config(tmp_path, "texture", channels=32, steps=7).resolved().channels == 32
     assert _config(tmp_path, "texture", channels=32, steps=7).resolved().steps == 7
