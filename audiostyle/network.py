@@ -97,14 +97,18 @@ class RandomConvBank(nn.Module):
         """Weights of one width, ``(filters, bins, width)``."""
         return getattr(self, f"weight_{width}")
 
-    def forward(self, spec: Tensor) -> dict[str, Tensor]:
+    def forward(self, spec: Tensor, chosen: Optional[Tensor] = None) -> dict[str, Tensor]:
         """Features of a log spectrogram.
 
         Args:
             spec: ``(B, bins, T)`` with ``T >= max(kernel_widths)``.
+            chosen: Indices ``(M,)`` of the filters to compute (a training step's subset;
+                their convolution runs in the input's precision, without the bf16 anchor);
+                None: all.
 
         Returns:
-            ``{"conv<K>": (B, filters, T - K + 1)}`` for each width ``K``.
+            ``{"conv<K>": (B, filters, T - K + 1)}`` for each width ``K`` (``M`` channels with
+            ``chosen``).
         """
         if spec.dim() != 3 or spec.shape[1] != self.bins:
             raise ValueError(f"RandomConvBank expects (B, {self.bins}, T) spectrograms, got "
@@ -112,6 +116,9 @@ class RandomConvBank(nn.Module):
         if spec.shape[-1] < self.receptive_frames:
             raise ValueError(f"input has {spec.shape[-1]} frames, fewer than the kernel width "
                              f"{self.receptive_frames}")
+        if chosen is not None:
+            return {f"conv{k}": torch.relu_(nn.functional.conv1d(spec, self.weight(k)[chosen]))
+                    for k in self.kernel_widths}
         anchored = self.precision == "bf16" and spec.requires_grad
         if anchored:
             self._refresh_anchor(spec)

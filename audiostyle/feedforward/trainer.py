@@ -231,11 +231,7 @@ class AudioTrainer:
     def features(self, spec: Tensor, chosen: Optional[Tensor]) -> dict[str, Tensor]:
         """The loss network's features of ``spec`` ``(B, bins, T)``: every filter's, or the
         ``chosen`` ones' (float32)."""
-        if chosen is None:
-            return {k: v.float() for k, v in self.bank(spec).items()}
-        return {f"conv{k}": torch.relu(torch.nn.functional.conv1d(spec.float(),
-                                                                  self.bank.weight(k)[chosen]))
-                for k in self.bank.kernel_widths}
+        return {k: v.float() for k, v in self.bank(spec, chosen).items()}
 
     def subset_objective(self, chosen: Tensor) -> StyleContentObjective:
         """The objective over the ``chosen`` filters: the style Grams' rows and columns of
