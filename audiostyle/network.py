@@ -75,7 +75,7 @@ class RandomConvBank(nn.Module):
                                                                generator))
         self._anchor: Optional[Tensor] = None  # (B, bins, T) float32
         self._anchor_out: dict[int, Tensor] = {}  # width -> (B, C, T - K + 1) float32
-        self._weight_bf16: dict[int, Tensor] = {}  # width -> (C, bins, K) bfloat16
+        self._weight_cast: dict[int, Tensor] = {}  # width -> (C, bins, K) in another dtype
         self._anchor_age = 0
 
     @property
@@ -97,14 +97,19 @@ class RandomConvBank(nn.Module):
         """Weights of one width, ``(filters, bins, width)``."""
         return getattr(self, f"weight_{width}")
 
-    def forward(self, spec: Tensor, chosen: Optional[Tensor] = None) -> dict[str, Tensor]:
+    def forward(self, spec: Tensor, chosen: Optional[Tensor] = None,
+                dtype: Optional[torch.dtype] = None) -> dict[str, Tensor]:
         """Features of a log spectrogram.
 
         Args:
             spec: ``(B, bins, T)`` with ``T >= max(kernel_widths)``.
-            chosen: Indices ``(M,)`` of the filters to compute (a training step's subset;
-                their convolution runs in the input's precision, without the bf16 anchor);
+            chosen: Indices ``(M,)`` of the filters to compute (a training step's subset);
                 None: all.
+            dtype: The convolution's arithmetic without the bf16 anchor (a training step's
+                ``torch.bfloat16``: a new batch every step, so there are no small steps for
+                the anchor to keep); the features come back in ``spec``'s dtype. With
+                ``chosen`` and no ``dtype``, ``spec``'s. None and no ``chosen``: the bank's
+                ``precision``.
 
         Returns:
             ``{"conv<K>": (B, filters, T - K + 1)}`` for each width ``K`` (``M`` channels with
@@ -116,9 +121,11 @@ class RandomConvBank(nn.Module):
         if spec.shape[-1] < self.receptive_frames:
             raise ValueError(f"input has {spec.shape[-1]} frames, fewer than the kernel width "
                              f"{self.receptive_frames}")
-        if chosen is not None:
-            return {f"conv{k}": torch.relu_(nn.functional.conv1d(spec, self.weight(k)[chosen]))
-                    for k in self.kernel_widths}
+        if chosen is not None or dtype is not None:
+            x = spec if dtype is None else spec.to(dtype)
+            return {f"conv{k}": torch.relu_(nn.functional.conv1d(
+                x, self._weights(k, x.dtype, chosen))).to(spec.dtype)
+                for k in self.kernel_widths}
         anchored = self.precision == "bf16" and spec.requires_grad
         if anchored:
             self._refresh_anchor(spec)
@@ -137,8 +144,6 @@ class RandomConvBank(nn.Module):
             with torch.no_grad():
                 self._anchor_out = {k: nn.functional.conv1d(self._anchor, self.weight(k))
                                     for k in self.kernel_widths}
-            self._weight_bf16 = {k: self.weight(k).to(torch.bfloat16)
-                                 for k in self.kernel_widths}
             self._anchor_age = 0
         self._anchor_age += 1
 
@@ -146,7 +151,18 @@ class RandomConvBank(nn.Module):
         assert self._anchor is not None
         delta = (spec - self._anchor).to(torch.bfloat16)  # (B, F, T)
         return self._anchor_out[k] + nn.functional.conv1d(
-            delta, self._weight_bf16[k]).float()  # (B, C, T')
+            delta, self._weights(k, torch.bfloat16)).float()  # (B, C, T')
+
+    def _weights(self, k: int, dtype: torch.dtype, chosen: Optional[Tensor] = None) -> Tensor:
+        """Width ``k``'s weights ``(C or M, bins, k)`` in ``dtype`` (a cast kept until the
+        weights move), the ``chosen`` filters' only if given."""
+        w = self.weight(k)
+        if w.dtype != dtype:
+            cast = self._weight_cast.get(k)
+            if cast is None or cast.dtype != dtype or cast.device != w.device:
+                cast = self._weight_cast[k] = w.to(dtype)
+            w = cast
+        return w if chosen is None else w.index_select(0, chosen)
 
     def flops_per_evaluation(self, frames: int, content: bool = True) -> float:
         """Floating-point operations of one loss-and-gradient evaluation on ``frames`` frames.

@@ -8,14 +8,16 @@
 * :func:`optimize`: the one optimisation loop (L-BFGS or Adam) every method uses;
   :func:`deferred_interrupts`: Ctrl-C held back until the loop can stop on it.
 * :func:`select_device`, :func:`autocast`, :func:`seed_everything`: device choice, mixed
-  precision and reproducibility.
+  precision and reproducibility; :func:`native_bf16`, :func:`resolve_precision`: where
+  bfloat16 arithmetic pays.
 * :func:`retain_freed_memory`: keep freed memory in the process (no page faults per evaluation).
 * :func:`atomic_path`, :func:`atomic_write`, :func:`check_output_path`: safe output files;
   :func:`check_input_file`: an input that exists, is a file and is not empty.
 """
 
 from .allocator import release_freed_memory, retain_freed_memory
-from .device import autocast, seed_everything, select_device
+from .device import (autocast, native_bf16, resolve_precision, seed_everything,
+                     select_device)
 from .errors import UserError
 from .gram import GramSum, blend_grams, gram_matrix, normalize_blend_weights
 from .io import atomic_path, atomic_write, check_input_file, check_output_path
@@ -43,10 +45,12 @@ __all__ = [
     "gram_matrix",
     "gram_style_loss",
     "interrupt_requested",
+    "native_bf16",
     "normalize_blend_weights",
     "note_interrupt",
     "optimize",
     "release_freed_memory",
+    "resolve_precision",
     "retain_freed_memory",
     "seed_everything",
     "select_device",

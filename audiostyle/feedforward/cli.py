@@ -21,7 +21,8 @@ from typing import Callable
 from shared import atomic_write
 from shared.cli import QUIET_HELP
 
-from .config import STYLIZE_SCORING, TEXTURE_SCORING, TRAIN_PRESETS, AudioTrainConfig
+from .config import (PRECISIONS, STYLIZE_SCORING, TEXTURE_SCORING, TRAIN_PRESETS,
+                     AudioTrainConfig)
 
 FLAGS = {"batch_size": "--batch-size", "crop_seconds": "--crop-seconds", "steps": "--steps",
          "lr": "--lr", "content_weight": "--content-weight", "filters": "--filters",
@@ -89,6 +90,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--checkpoint-every", type=int, default=100, metavar="N")
     t.add_argument("--resume", action="store_true", help="continue from MODEL.pt.ckpt")
     t.add_argument("--device", default="auto")
+    t.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="the loss network's arithmetic; auto: bf16 on a GPU or a CPU with "
+                        "bfloat16 instructions (AVX512-BF16, AMX), else fp32 (default: auto)")
     t.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
 
 
@@ -139,7 +143,7 @@ def _train(args: argparse.Namespace) -> int:
         noise_part=args.noise_part, envelope=args.envelope, warmup=args.warmup,
         level_weight=args.level_weight, loss_filters=args.loss_filters,
         seed=args.seed, checkpoint_every=args.checkpoint_every,
-        resume=args.resume, device=args.device, quiet=args.quiet)
+        resume=args.resume, device=args.device, precision=args.precision, quiet=args.quiet)
     result = train(config)
     if result.rank == 0 and not args.quiet:
         last = result.losses[-1]["total"] if result.losses else float("nan")

@@ -48,7 +48,8 @@ TEXTURE_SCORING: dict[str, float] = dict(warmup=2.0, level_weight=1e4)
 STYLIZE_SCORING: dict[str, float] = dict(warmup=0.0, level_weight=1e4)
 # Settings a resumed run may change; every other one must match the checkpoint's.
 RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every", "workers", "device", "quiet", "out",
-                               "checkpoint", "log_every"})
+                               "checkpoint", "log_every", "precision"})
+PRECISIONS = ("auto", "fp32", "bf16")  # AudioTrainConfig.precision
 NETWORK_FIELDS = tuple(f for f in NetworkConfig.__dataclass_fields__ if f != "level_frames")
 
 
@@ -115,6 +116,14 @@ class AudioTrainConfig:
     checkpoint_every: int = 100  # steps between checkpoints (0: only at the end)
     seed: int = 0  # the loss network's seed, the initial weights, data order, crops, noise
     device: str = "auto"
+    # the loss network's arithmetic: bf16 (its weights and the spectrograms in bfloat16, the
+    # features back in float32; on CUDA, bf16 autocast over the whole step) or fp32; auto:
+    # bf16 where it is native (CUDA, or a CPU with AVX512-BF16 or AMX), else fp32. Ulyanov &
+    # Lebedev's objective is float32: a departure, for speed (the convolution 5.8x faster on an
+    # AMX Xeon, docs/results/2026-12-08-bench_audio_train_step.md). Unlike the optimisation,
+    # which moves one variable by small steps and so needs its float32 anchor, each step here
+    # scores new crops; a feature is off by about 0.3 %
+    precision: str = "auto"
     workers: int = 0  # data-loader worker processes
     quiet: bool = False
     log_every: int = 10
@@ -188,6 +197,9 @@ def _check(c: AudioTrainConfig) -> None:
     if c.loss_filters and c.autocorr_weight:
         raise ValueError("loss_filters samples the Gram and content terms only; use it with "
                          "autocorr_weight 0")
+    if c.precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got "
+                         f"{c.precision!r}")
     for name in ("checkpoint_every", "workers", "log_every"):
         if int(getattr(c, name)) < 0:
             raise ValueError(f"{name} must be >= 0, got {getattr(c, name)}")
@@ -219,5 +231,5 @@ def check_resumable(saved: dict[str, Any], current: AudioTrainConfig, path: Path
     shared_check(before, now, path, RESUMABLE_CHANGES)
 
 
-__all__ = ["AudioTrainConfig", "MODES", "RESUMABLE_CHANGES", "STYLIZE_SCORING", "TEXTURE_SCORING",
+__all__ = ["AudioTrainConfig", "MODES", "PRECISIONS", "RESUMABLE_CHANGES", "STYLIZE_SCORING", "TEXTURE_SCORING",
            "TRAIN_PRESETS", "check_resumable"]

@@ -16,6 +16,9 @@ objective of ``log1p|X|`` (not scale-invariant) rewards that, and the held-out m
 loudness, do not. A texture crop also follows unscored frames of the network's own, so the loss
 sees the steady state that most of a long sample is, not the network's start from silence
 (``docs/results/2026-12-07-adhoc-ff-texture-level.md``, ``-stylize-level.md``).
+
+The loss network runs in bfloat16 where that is native (``AudioTrainConfig.precision``), with
+the features and the Grams in float32.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any, Callable, Iterator, Optional
 import torch
 from torch import Tensor
 
-from shared import (StyleContentObjective, autocast, retain_freed_memory,
+from shared import (StyleContentObjective, autocast, resolve_precision, retain_freed_memory,
                     seed_everything)
 from shared.checkpoints import checkpoint_payload, restore_trainer, save_payload
 from shared.memory import Estimate, check_fits
@@ -81,6 +84,7 @@ class AudioTrainer:
                  log: Callable[[str], None]) -> None:
         self.c, self.dist, self.device, self.log = config, dist_info, device, log
         self.loss_config = config.loss_config()
+        self.precision = resolve_precision(config.precision, device)
         retain_freed_memory()
         self.dataset = self.sampler = None
         self.per_epoch = 0
@@ -230,8 +234,9 @@ class AudioTrainer:
 
     def features(self, spec: Tensor, chosen: Optional[Tensor]) -> dict[str, Tensor]:
         """The loss network's features of ``spec`` ``(B, bins, T)``: every filter's, or the
-        ``chosen`` ones' (float32)."""
-        return {k: v.float() for k, v in self.bank(spec, chosen).items()}
+        ``chosen`` ones' (float32; computed in bfloat16 at ``precision`` bf16)."""
+        dtype = torch.bfloat16 if self.precision == "bf16" else None
+        return {k: v.float() for k, v in self.bank(spec, chosen, dtype).items()}
 
     def subset_objective(self, chosen: Tensor) -> StyleContentObjective:
         """The objective over the ``chosen`` filters: the style Grams' rows and columns of
@@ -249,7 +254,7 @@ class AudioTrainer:
         spectral = self.loss_config.spectral
         if content is not None:
             content = content.to(self.device, non_blocking=True)
-        with autocast(self.device, "bf16"):
+        with autocast(self.device, self.precision):
             heard = None
             if content is not None:
                 with torch.no_grad():  # the content at the level the network hears it

@@ -114,6 +114,26 @@ def test_bf16_is_exact_at_its_anchor_and_close_around_it() -> None:
     assert float((g_fast - g_exact).norm() / g_exact.norm()) < 1e-2
 
 
+def test_a_cast_convolution_is_plain_bf16_and_a_subset_is_its_rows() -> None:
+    """``dtype=torch.bfloat16`` (a training step's): features within 2 % of float32, in the
+    input's dtype, with gradients; ``chosen`` gives the same filters' rows, in either dtype."""
+    exact = RandomConvBank(bins=65, filters=48, kernel_widths=(3, 11), seed=2)
+    x = torch.rand(2, 65, 40, generator=torch.Generator().manual_seed(1)) * 3
+    cast = exact(x, None, torch.bfloat16)
+    chosen = torch.tensor([0, 5, 17, 47])
+    for k, ref in exact(x).items():
+        assert cast[k].dtype == torch.float32
+        assert 1e-4 < float((cast[k] - ref).abs().max() / ref.abs().max()) < 2e-2
+        torch.testing.assert_close(exact(x, chosen)[k], ref[:, chosen], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(exact(x, chosen, torch.bfloat16)[k], cast[k][:, chosen],
+                                   rtol=0, atol=0)
+    v = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(exact(v, None, torch.bfloat16)["conv3"].sum(), v)
+    w = x.clone().requires_grad_(True)
+    (g_exact,) = torch.autograd.grad(exact(w)["conv3"].sum(), w)
+    assert float((g - g_exact).norm() / g_exact.norm()) < 5e-2  # bf16 weights and the ReLU mask near 0
+
+
 def test_bf16_anchor_follows_a_new_variable() -> None:
     fast = RandomConvBank(bins=9, filters=8, kernel_widths=(3,), seed=0, precision="bf16",
                           anchor_refresh=1000)

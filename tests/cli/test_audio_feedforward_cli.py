@@ -131,6 +131,8 @@ def test_bad_inputs_get_one_line_and_no_file(work: Path, tmp_path: Path, capsys)
            "-1", *TINY], capsys, "--level-weight must be finite and >= 0")
     _fail(["train", style, "--dataset", str(work / "data"), "-o", str(tmp_path / "m.pt"),
            "--loss-filters", "65", *TINY], capsys, "--loss-filters must be 0 (all) to --filters (64)")
+    _fail(["train", style, "--dataset", str(work / "data"), "-o", str(tmp_path / "m.pt"),
+           "--precision", "fp16", *TINY], capsys, "--precision")
     assert not (tmp_path / "m.pt").exists() and not (tmp_path / "m.pt.ckpt").exists()
     image = _image_model(tmp_path / "image.pt")
     _fail(["stylize", "--model", str(image), str(work / "in.wav"), "-o", str(out)], capsys,

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from shared import (UserError, atomic_path, atomic_write, autocast, check_output_path,
-                    seed_everything, select_device)
+                    native_bf16, resolve_precision, seed_everything, select_device)
 from shared.cli import flag_names, sys_exit
 
 
@@ -190,3 +190,18 @@ def test_autocast_is_bf16_on_cuda_only():
             assert (a @ a).dtype == torch.bfloat16
         with autocast(a.device, "fp32"):
             assert (a @ a).dtype == torch.float32
+
+
+def test_precision_auto_is_bf16_where_it_is_native(monkeypatch):
+    cpu = torch.device("cpu")
+    assert native_bf16(torch.device("cuda"))  # a GPU: autocast's bf16
+    for flag, native in ((True, True), (False, False)):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: flag)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+        assert native_bf16(cpu) is native
+        assert resolve_precision("auto", cpu) == ("bf16" if native else "fp32")
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert resolve_precision("auto", cpu) == "bf16"
+    assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
+    with pytest.raises(ValueError, match="precision must be auto, fp32 or bf16"):
+        resolve_precision("fp16", cpu)
