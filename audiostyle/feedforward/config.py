@@ -28,15 +28,15 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     # (AudioTrainConfig.loss_filters): in the time of 800 steps of 2 crops over every filter
     # it closed 0.04-0.11 more of the benchmark clips' gaps, and the same as 2500 such steps
     # within 0.01 (docs/results/2026-12-08-adhoc-ff-filter-subsets.md). A texture takes 2
-    # crops a step over every filter for 2000 steps (0.33-0.38 of held-out distance after
-    # 1000 steps and 0.27-0.35 after 2000, over three training seeds;
-    # docs/results/2026-12-07-adhoc-ff-texture-level.md). 256 channels led at 800 steps and
-    # not at 2500 (docs/results/2026-12-02-adhoc-ff-training.md), so the network of a third of
-    # the parameters stays. A texture network has 256: on the examples' music the 128-channel
-    # one ended 1.56x further from the style than the fast preset's texture, the 256-channel
-    # one 1.23x, in the same time (docs/results/2026-12-06-adhoc-ff-texture-width.md).
+    # crops a step over every filter for 4500 steps: two training seeds came from 0.31-0.35 of
+    # held-out distance at 2000 steps to 0.21 at 4500 (docs/results/2026-12-08-adhoc-ff-bf16.md).
+    # 256 channels led at 800 steps and not at 2500 (docs/results/2026-12-02-adhoc-ff-training.md),
+    # so the network of a third of the parameters stays. A texture network has 256: on the
+    # examples' music the 128-channel one ended 1.56x further from the style than the fast
+    # preset's texture, the 256-channel one 1.23x, in the same time
+    # (docs/results/2026-12-06-adhoc-ff-texture-width.md).
     "quick": dict(crop_seconds=3.0, batch_size=8, steps=800, loss_filters=1024, channels=128,
-                  blocks=6, texture_batch_size=2, texture_steps=2000, texture_loss_filters=0,
+                  blocks=6, texture_batch_size=2, texture_steps=4500, texture_loss_filters=0,
                   texture_channels=256),
     # One GPU: 6 s crops, 8 a step over every filter, a 256-channel network of 8 blocks.
     "full": dict(crop_seconds=6.0, batch_size=8, steps=20000, loss_filters=0, channels=256,
@@ -231,5 +231,5 @@ def check_resumable(saved: dict[str, Any], current: AudioTrainConfig, path: Path
     shared_check(before, now, path, RESUMABLE_CHANGES)
 
 
-__all__ = ["AudioTrainConfig", "MODES", "PRECISIONS", "RESUMABLE_CHANGES", "STYLIZE_SCORING", "TEXTURE_SCORING",
-           "TRAIN_PRESETS", "check_resumable"]
+__all__ = ["AudioTrainConfig", "MODES", "PRECISIONS", "RESUMABLE_CHANGES", "STYLIZE_SCORING",
+           "TEXTURE_SCORING", "TRAIN_PRESETS", "check_resumable"]

@@ -515,7 +515,7 @@ def test_a_presets_texture_network_has_its_own_width_and_steps(tmp_path: Path) -
     stylize = _config(tmp_path, **sizes).resolved()
     texture = _config(tmp_path, "texture", **sizes).resolved()
     assert (stylize.channels, stylize.steps, stylize.batch_size) == (128, 800, 8)
-    assert (texture.channels, texture.steps, texture.batch_size) == (256, 2000, 2)
+    assert (texture.channels, texture.steps, texture.batch_size) == (256, 4500, 2)
     assert (stylize.loss_filters, texture.loss_filters) == (64, 0)  # at most every filter
     full = AudioTrainConfig(styles=["s.wav"], out="m.pt", dataset="d").resolved()
     assert (full.loss_filters, full.filters) == (1024, 4096)

@@ -131,7 +131,8 @@ def test_a_cast_convolution_is_plain_bf16_and_a_subset_is_its_rows() -> None:
     (g,) = torch.autograd.grad(exact(v, None, torch.bfloat16)["conv3"].sum(), v)
     w = x.clone().requires_grad_(True)
     (g_exact,) = torch.autograd.grad(exact(w)["conv3"].sum(), w)
-    assert float((g - g_exact).norm() / g_exact.norm()) < 5e-2  # bf16 weights and the ReLU mask near 0
+    # bf16 weights, and the ReLU's mask near 0
+    assert float((g - g_exact).norm() / g_exact.norm()) < 5e-2
 
 
 def test_bf16_anchor_follows_a_new_variable() -> None:
