@@ -119,7 +119,7 @@ class AudioTrainConfig:
     # the loss network's arithmetic: bf16 (its weights and the spectrograms in bfloat16, the
     # features back in float32; on CUDA, bf16 autocast over the whole step) or fp32; auto:
     # bf16 where it is native (CUDA, or a CPU with AVX512-BF16 or AMX), else fp32. Ulyanov &
-    # Lebedev's objective is float32: a departure, for speed (the convolution 5.8x faster on an
+    # Lebedev's objective is float32: a departure, for speed (the convolution 5.9x faster on an
     # AMX Xeon, docs/results/2026-12-08-bench_audio_train_step.md). Unlike the optimisation,
     # which moves one variable by small steps and so needs its float32 anchor, each step here
     # scores new crops; a feature is off by about 0.3 %
